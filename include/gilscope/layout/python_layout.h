@@ -1,0 +1,147 @@
+// Everything gilscope knows about one CPython version's memory layout, as data.
+//
+// Each Field carries the C expression it stands for ("PyThreadState::next"), so the layout
+// test can check every offset against the debug info of the real interpreter. Behavioural
+// differences between versions are enums here, not version checks scattered in walkers.
+#ifndef GILSCOPE_LAYOUT_PYTHON_LAYOUT_H_
+#define GILSCOPE_LAYOUT_PYTHON_LAYOUT_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace gilscope {
+
+// A byte offset inside a C struct; absent (-1) when the version has no such field.
+struct Field {
+  int32_t offset = -1;
+  const char* c_name = nullptr;  // "Type::member.path", as gdb would spell it
+  constexpr bool present() const { return offset >= 0; }
+};
+
+// How the GIL is found and who holds it.
+enum class GilModel {
+  kSemaphore27,      // 2.7: `interpreter_lock` -> sem_t; holder is _PyThreadState_Current
+  kStatics36,        // 3.6: gil_locked, gil_last_holder, gil_cond... as separate statics
+  kInRuntime,        // 3.7-3.11: _PyRuntime.ceval.gil
+  kPerInterpreter,   // 3.12+: interp->ceval.gil points at the GIL the interpreter uses
+};
+
+enum class FrameModel {
+  kFrameObject,       // <= 3.10: tstate->frame is a PyFrameObject chain
+  kInterpreterFrame,  // 3.11+: _PyInterpreterFrame chain
+};
+
+enum class LineTableFormat {
+  kLnotabUnsigned,  // 2.7 co_lnotab: unsigned (addr, line) increments
+  kLnotabSigned,    // 3.6-3.9 co_lnotab: line increments are signed
+  kLinetable310,    // 3.10 co_linetable: (start delta, signed line delta), -128 = no line
+  kLocations311,    // 3.11+ location table (Objects/locations.md)
+};
+
+enum class StringModel { kPyString27, kUnicode };
+
+// How a thread's OS id is known.
+enum class ThreadIdModel {
+  kPthreadStruct,   // <= 3.10: tstate->thread_id is a pthread_t; glibc keeps the TID inside it
+  kNativeThreadId,  // 3.11+: tstate->native_thread_id
+};
+
+struct PythonLayout {
+  int major = 0;
+  int minor = 0;
+  int min_micro = 0;        // older patch releases of this minor have another layout
+  const char* tested_on;    // the exact release whose debug info the table was checked against
+
+  GilModel gil_model;
+  FrameModel frame_model;
+  LineTableFormat line_table;
+  StringModel string_model;
+  ThreadIdModel thread_ids;
+
+  struct Runtime {
+    Field interpreters_head;
+    Field ceval_gil;       // kInRuntime: the embedded GIL struct
+    Field tstate_current;  // 3.7-3.11: gilstate.tstate_current
+  } runtime;
+
+  struct Interpreter {
+    Field next;
+    Field threads_head;
+    Field id;
+    Field ceval_gil;  // kPerInterpreter: pointer to the GIL struct in use
+  } interpreter;
+
+  // struct _gil_runtime_state (3.7+); for 3.6 these are the layouts of the separate statics.
+  struct Gil {
+    Field last_holder;
+    Field locked;
+    Field switch_number;
+    Field cond;
+    Field mutex;
+    Field switch_cond;
+    Field switch_mutex;
+    int32_t size = 0;
+  } gil;
+
+  struct Thread {
+    Field next;
+    Field interp;
+    Field frame;                 // kFrameObject
+    Field cframe;                // 3.11, 3.12: tstate->cframe
+    Field cframe_current_frame;  // 3.11, 3.12: cframe->current_frame
+    Field current_frame;         // 3.13+: tstate->current_frame
+    Field thread_id;
+    Field native_thread_id;
+  } thread;
+
+  struct FrameObject {  // kFrameObject
+    Field back;
+    Field code;
+    Field lasti;
+    int32_t lasti_unit = 1;  // bytes per f_lasti step: 3.10 counts 2-byte code units
+  } frame_object;
+
+  struct InterpreterFrame {  // kInterpreterFrame
+    Field code;          // f_code (3.11, 3.12), f_executable (3.13)
+    Field previous;
+    Field instr_ptr;     // prev_instr (3.11, 3.12) or instr_ptr (3.13)
+    Field owner;
+    int32_t owner_c_stack = -1;  // owner value of frames that belong to C code (skipped)
+  } interpreter_frame;
+
+  struct Code {
+    Field firstlineno;
+    Field filename;
+    Field name;
+    Field qualname;
+    Field code;        // <= 3.10: co_code bytes object
+    Field line_table;  // co_lnotab or co_linetable
+    Field code_adaptive;  // 3.11+: where the bytecode starts, inline in the code object
+  } code;
+
+  struct Strings {
+    Field bytes_size;  // PyVarObject.ob_size of bytes/str objects
+    Field bytes_data;  // PyBytesObject.ob_sval (3.x) or PyStringObject.ob_sval (2.7)
+    Field unicode_length;
+    Field unicode_state;
+    int32_t ascii_data = 0;    // sizeof(PyASCIIObject): where compact ASCII data starts
+    int32_t compact_data = 0;  // sizeof(PyCompactUnicodeObject)
+  } strings;
+};
+
+// The layout for a version, or nullptr when gilscope does not support it.
+const PythonLayout* FindLayout(int major, int minor, int micro);
+
+// Every layout gilscope knows, oldest first.
+const std::vector<const PythonLayout*>& AllLayouts();
+
+// "2.7, 3.6, 3.7, ..." for error messages.
+std::string SupportedVersionsText();
+
+// Every present field of a layout, for checks that walk them all.
+std::vector<Field> AllFields(const PythonLayout& layout);
+
+}  // namespace gilscope
+
+#endif  // GILSCOPE_LAYOUT_PYTHON_LAYOUT_H_

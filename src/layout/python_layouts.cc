@@ -1,0 +1,378 @@
+// Offsets for CPython on x86_64 Linux, one table per minor version. Each was checked against
+// the debug info of the release named in `tested_on` by tests/integration/layout_test.py.
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "gilscope/layout/python_layout.h"
+
+namespace gilscope {
+namespace {
+
+// struct _gil_runtime_state has not changed from 3.7 to 3.13 (Python/condvar.h, ceval_gil.h).
+constexpr PythonLayout::Gil kGil37 = {
+    .last_holder = {8, "struct _gil_runtime_state::last_holder"},
+    .locked = {16, "struct _gil_runtime_state::locked"},
+    .switch_number = {24, "struct _gil_runtime_state::switch_number"},
+    .cond = {32, "struct _gil_runtime_state::cond"},
+    .mutex = {80, "struct _gil_runtime_state::mutex"},
+    .switch_cond = {120, "struct _gil_runtime_state::switch_cond"},
+    .switch_mutex = {168, "struct _gil_runtime_state::switch_mutex"},
+    .size = 208,
+};
+
+constexpr PythonLayout::Strings kStrings36 = {
+    .bytes_size = {16, "PyBytesObject::ob_base.ob_size"},
+    .bytes_data = {32, "PyBytesObject::ob_sval"},
+    .unicode_length = {16, "PyASCIIObject::length"},
+    .unicode_state = {32, "PyASCIIObject::state"},
+    .ascii_data = 48,
+    .compact_data = 72,
+};
+
+// 3.12 dropped PyASCIIObject.wstr and PyCompactUnicodeObject.wstr_length.
+constexpr PythonLayout::Strings kStrings312 = {
+    .bytes_size = {16, "PyBytesObject::ob_base.ob_size"},
+    .bytes_data = {32, "PyBytesObject::ob_sval"},
+    .unicode_length = {16, "PyASCIIObject::length"},
+    .unicode_state = {32, "PyASCIIObject::state"},
+    .ascii_data = 40,
+    .compact_data = 56,
+};
+
+constexpr PythonLayout kPython27 = {
+    .major = 2, .minor = 7, .min_micro = 0, .tested_on = "2.7.18",
+    .gil_model = GilModel::kSemaphore27,
+    .frame_model = FrameModel::kFrameObject,
+    .line_table = LineTableFormat::kLnotabUnsigned,
+    .string_model = StringModel::kPyString27,
+    .thread_ids = ThreadIdModel::kPthreadStruct,
+    .runtime = {},
+    .interpreter = {.next = {0, "PyInterpreterState::next"},
+                    .threads_head = {8, "PyInterpreterState::tstate_head"}},
+    .gil = {},
+    .thread = {.next = {0, "PyThreadState::next"},
+               .interp = {8, "PyThreadState::interp"},
+               .frame = {16, "PyThreadState::frame"},
+               .thread_id = {144, "PyThreadState::thread_id"}},
+    .frame_object = {.back = {24, "PyFrameObject::f_back"},
+                     .code = {32, "PyFrameObject::f_code"},
+                     .lasti = {120, "PyFrameObject::f_lasti"},
+                     .lasti_unit = 1},
+    .interpreter_frame = {},
+    .code = {.firstlineno = {96, "PyCodeObject::co_firstlineno"},
+             .filename = {80, "PyCodeObject::co_filename"},
+             .name = {88, "PyCodeObject::co_name"},
+             .code = {32, "PyCodeObject::co_code"},
+             .line_table = {104, "PyCodeObject::co_lnotab"}},
+    .strings = {.bytes_size = {16, "PyStringObject::ob_size"},
+                .bytes_data = {36, "PyStringObject::ob_sval"}},
+};
+
+constexpr PythonLayout kPython36 = {
+    .major = 3, .minor = 6, .min_micro = 0, .tested_on = "3.6.15",
+    .gil_model = GilModel::kStatics36,
+    .frame_model = FrameModel::kFrameObject,
+    .line_table = LineTableFormat::kLnotabSigned,
+    .string_model = StringModel::kUnicode,
+    .thread_ids = ThreadIdModel::kPthreadStruct,
+    .runtime = {},
+    .interpreter = {.next = {0, "PyInterpreterState::next"},
+                    .threads_head = {8, "PyInterpreterState::tstate_head"}},
+    .gil = {},
+    .thread = {.next = {8, "PyThreadState::next"},
+               .interp = {16, "PyThreadState::interp"},
+               .frame = {24, "PyThreadState::frame"},
+               .thread_id = {152, "PyThreadState::thread_id"}},
+    .frame_object = {.back = {24, "PyFrameObject::f_back"},
+                     .code = {32, "PyFrameObject::f_code"},
+                     .lasti = {120, "PyFrameObject::f_lasti"},
+                     .lasti_unit = 1},
+    .interpreter_frame = {},
+    .code = {.firstlineno = {36, "PyCodeObject::co_firstlineno"},
+             .filename = {96, "PyCodeObject::co_filename"},
+             .name = {104, "PyCodeObject::co_name"},
+             .code = {40, "PyCodeObject::co_code"},
+             .line_table = {112, "PyCodeObject::co_lnotab"}},
+    .strings = kStrings36,
+};
+
+// 3.7.0-3.7.3 laid _PyRuntime out differently (bpo-36710 era changes); 3.7.4+ only.
+constexpr PythonLayout kPython37 = {
+    .major = 3, .minor = 7, .min_micro = 4, .tested_on = "3.7.16",
+    .gil_model = GilModel::kInRuntime,
+    .frame_model = FrameModel::kFrameObject,
+    .line_table = LineTableFormat::kLnotabSigned,
+    .string_model = StringModel::kUnicode,
+    .thread_ids = ThreadIdModel::kPthreadStruct,
+    .runtime = {.interpreters_head = {24, "_PyRuntimeState::interpreters.head"},
+                .ceval_gil = {1264, "_PyRuntimeState::ceval.gil"},
+                .tstate_current = {1480, "_PyRuntimeState::gilstate.tstate_current"}},
+    .interpreter = {.next = {0, "PyInterpreterState::next"},
+                    .threads_head = {8, "PyInterpreterState::tstate_head"},
+                    .id = {16, "PyInterpreterState::id"}},
+    .gil = kGil37,
+    .thread = {.next = {8, "PyThreadState::next"},
+               .interp = {16, "PyThreadState::interp"},
+               .frame = {24, "PyThreadState::frame"},
+               .thread_id = {176, "PyThreadState::thread_id"}},
+    .frame_object = {.back = {24, "PyFrameObject::f_back"},
+                     .code = {32, "PyFrameObject::f_code"},
+                     .lasti = {104, "PyFrameObject::f_lasti"},
+                     .lasti_unit = 1},
+    .interpreter_frame = {},
+    .code = {.firstlineno = {36, "PyCodeObject::co_firstlineno"},
+             .filename = {96, "PyCodeObject::co_filename"},
+             .name = {104, "PyCodeObject::co_name"},
+             .code = {40, "PyCodeObject::co_code"},
+             .line_table = {112, "PyCodeObject::co_lnotab"}},
+    .strings = kStrings36,
+};
+
+constexpr PythonLayout kPython38 = {
+    .major = 3, .minor = 8, .min_micro = 0, .tested_on = "3.8.18",
+    .gil_model = GilModel::kInRuntime,
+    .frame_model = FrameModel::kFrameObject,
+    .line_table = LineTableFormat::kLnotabSigned,
+    .string_model = StringModel::kUnicode,
+    .thread_ids = ThreadIdModel::kPthreadStruct,
+    .runtime = {.interpreters_head = {32, "_PyRuntimeState::interpreters.head"},
+                .ceval_gil = {1152, "_PyRuntimeState::ceval.gil"},
+                .tstate_current = {1368, "_PyRuntimeState::gilstate.tstate_current"}},
+    .interpreter = {.next = {0, "PyInterpreterState::next"},
+                    .threads_head = {8, "PyInterpreterState::tstate_head"},
+                    .id = {16, "PyInterpreterState::id"}},
+    .gil = kGil37,
+    .thread = {.next = {8, "PyThreadState::next"},
+               .interp = {16, "PyThreadState::interp"},
+               .frame = {24, "PyThreadState::frame"},
+               .thread_id = {176, "PyThreadState::thread_id"}},
+    .frame_object = {.back = {24, "PyFrameObject::f_back"},
+                     .code = {32, "PyFrameObject::f_code"},
+                     .lasti = {104, "PyFrameObject::f_lasti"},
+                     .lasti_unit = 1},
+    .interpreter_frame = {},
+    .code = {.firstlineno = {40, "PyCodeObject::co_firstlineno"},
+             .filename = {104, "PyCodeObject::co_filename"},
+             .name = {112, "PyCodeObject::co_name"},
+             .code = {48, "PyCodeObject::co_code"},
+             .line_table = {120, "PyCodeObject::co_lnotab"}},
+    .strings = kStrings36,
+};
+
+constexpr PythonLayout kPython39 = {
+    .major = 3, .minor = 9, .min_micro = 0, .tested_on = "3.9.18",
+    .gil_model = GilModel::kInRuntime,
+    .frame_model = FrameModel::kFrameObject,
+    .line_table = LineTableFormat::kLnotabSigned,
+    .string_model = StringModel::kUnicode,
+    .thread_ids = ThreadIdModel::kPthreadStruct,
+    .runtime = {.interpreters_head = {32, "_PyRuntimeState::interpreters.head"},
+                .ceval_gil = {352, "_PyRuntimeState::ceval.gil"},
+                .tstate_current = {568, "_PyRuntimeState::gilstate.tstate_current"}},
+    .interpreter = {.next = {0, "PyInterpreterState::next"},
+                    .threads_head = {8, "PyInterpreterState::tstate_head"},
+                    .id = {24, "PyInterpreterState::id"}},
+    .gil = kGil37,
+    .thread = {.next = {8, "PyThreadState::next"},
+               .interp = {16, "PyThreadState::interp"},
+               .frame = {24, "PyThreadState::frame"},
+               .thread_id = {176, "PyThreadState::thread_id"}},
+    .frame_object = {.back = {24, "PyFrameObject::f_back"},
+                     .code = {32, "PyFrameObject::f_code"},
+                     .lasti = {104, "PyFrameObject::f_lasti"},
+                     .lasti_unit = 1},
+    .interpreter_frame = {},
+    .code = {.firstlineno = {40, "PyCodeObject::co_firstlineno"},
+             .filename = {104, "PyCodeObject::co_filename"},
+             .name = {112, "PyCodeObject::co_name"},
+             .code = {48, "PyCodeObject::co_code"},
+             .line_table = {120, "PyCodeObject::co_lnotab"}},
+    .strings = kStrings36,
+};
+
+constexpr PythonLayout kPython310 = {
+    .major = 3, .minor = 10, .min_micro = 0, .tested_on = "3.10.13",
+    .gil_model = GilModel::kInRuntime,
+    .frame_model = FrameModel::kFrameObject,
+    .line_table = LineTableFormat::kLinetable310,
+    .string_model = StringModel::kUnicode,
+    .thread_ids = ThreadIdModel::kPthreadStruct,
+    .runtime = {.interpreters_head = {32, "_PyRuntimeState::interpreters.head"},
+                .ceval_gil = {352, "_PyRuntimeState::ceval.gil"},
+                .tstate_current = {568, "_PyRuntimeState::gilstate.tstate_current"}},
+    .interpreter = {.next = {0, "PyInterpreterState::next"},
+                    .threads_head = {8, "PyInterpreterState::tstate_head"},
+                    .id = {24, "PyInterpreterState::id"}},
+    .gil = kGil37,
+    .thread = {.next = {8, "PyThreadState::next"},
+               .interp = {16, "PyThreadState::interp"},
+               .frame = {24, "PyThreadState::frame"},
+               .thread_id = {176, "PyThreadState::thread_id"}},
+    .frame_object = {.back = {24, "PyFrameObject::f_back"},
+                     .code = {32, "PyFrameObject::f_code"},
+                     .lasti = {96, "PyFrameObject::f_lasti"},
+                     .lasti_unit = 2},
+    .interpreter_frame = {},
+    .code = {.firstlineno = {40, "PyCodeObject::co_firstlineno"},
+             .filename = {104, "PyCodeObject::co_filename"},
+             .name = {112, "PyCodeObject::co_name"},
+             .code = {48, "PyCodeObject::co_code"},
+             .line_table = {120, "PyCodeObject::co_linetable"}},
+    .strings = kStrings36,
+};
+
+constexpr PythonLayout kPython311 = {
+    .major = 3, .minor = 11, .min_micro = 0, .tested_on = "3.11.7",
+    .gil_model = GilModel::kInRuntime,
+    .frame_model = FrameModel::kInterpreterFrame,
+    .line_table = LineTableFormat::kLocations311,
+    .string_model = StringModel::kUnicode,
+    .thread_ids = ThreadIdModel::kNativeThreadId,
+    .runtime = {.interpreters_head = {40, "_PyRuntimeState::interpreters.head"},
+                .ceval_gil = {360, "_PyRuntimeState::ceval.gil"},
+                .tstate_current = {576, "_PyRuntimeState::gilstate.tstate_current"}},
+    .interpreter = {.next = {0, "PyInterpreterState::next"},
+                    .threads_head = {16, "PyInterpreterState::threads.head"},
+                    .id = {48, "PyInterpreterState::id"}},
+    .gil = kGil37,
+    .thread = {.next = {8, "PyThreadState::next"},
+               .interp = {16, "PyThreadState::interp"},
+               .cframe = {56, "PyThreadState::cframe"},
+               .cframe_current_frame = {8, "_PyCFrame::current_frame"},
+               .thread_id = {152, "PyThreadState::thread_id"},
+               .native_thread_id = {160, "PyThreadState::native_thread_id"}},
+    .frame_object = {},
+    .interpreter_frame = {.code = {32, "_PyInterpreterFrame::f_code"},
+                          .previous = {48, "_PyInterpreterFrame::previous"},
+                          .instr_ptr = {56, "_PyInterpreterFrame::prev_instr"},
+                          .owner = {69, "_PyInterpreterFrame::owner"},
+                          .owner_c_stack = -1},
+    .code = {.firstlineno = {72, "PyCodeObject::co_firstlineno"},
+             .filename = {112, "PyCodeObject::co_filename"},
+             .name = {120, "PyCodeObject::co_name"},
+             .qualname = {128, "PyCodeObject::co_qualname"},
+             .line_table = {136, "PyCodeObject::co_linetable"},
+             .code_adaptive = {184, "PyCodeObject::co_code_adaptive"}},
+    .strings = kStrings36,
+};
+
+constexpr PythonLayout kPython312 = {
+    .major = 3, .minor = 12, .min_micro = 0, .tested_on = "3.12.1",
+    .gil_model = GilModel::kPerInterpreter,
+    .frame_model = FrameModel::kInterpreterFrame,
+    .line_table = LineTableFormat::kLocations311,
+    .string_model = StringModel::kUnicode,
+    .thread_ids = ThreadIdModel::kNativeThreadId,
+    .runtime = {.interpreters_head = {40, "_PyRuntimeState::interpreters.head"}},
+    .interpreter = {.next = {0, "PyInterpreterState::next"},
+                    .threads_head = {72, "PyInterpreterState::threads.head"},
+                    .id = {8, "PyInterpreterState::id"},
+                    .ceval_gil = {384, "PyInterpreterState::ceval.gil"}},
+    .gil = kGil37,
+    .thread = {.next = {8, "PyThreadState::next"},
+               .interp = {16, "PyThreadState::interp"},
+               .cframe = {56, "PyThreadState::cframe"},
+               .cframe_current_frame = {0, "_PyCFrame::current_frame"},
+               .thread_id = {136, "PyThreadState::thread_id"},
+               .native_thread_id = {144, "PyThreadState::native_thread_id"}},
+    .frame_object = {},
+    .interpreter_frame = {.code = {0, "_PyInterpreterFrame::f_code"},
+                          .previous = {8, "_PyInterpreterFrame::previous"},
+                          .instr_ptr = {56, "_PyInterpreterFrame::prev_instr"},
+                          .owner = {70, "_PyInterpreterFrame::owner"},
+                          .owner_c_stack = 3},  // FRAME_OWNED_BY_CSTACK
+    .code = {.firstlineno = {68, "PyCodeObject::co_firstlineno"},
+             .filename = {112, "PyCodeObject::co_filename"},
+             .name = {120, "PyCodeObject::co_name"},
+             .qualname = {128, "PyCodeObject::co_qualname"},
+             .line_table = {136, "PyCodeObject::co_linetable"},
+             .code_adaptive = {192, "PyCodeObject::co_code_adaptive"}},
+    .strings = kStrings312,
+};
+
+constexpr PythonLayout kPython313 = {
+    .major = 3, .minor = 13, .min_micro = 0, .tested_on = "3.13.0",
+    .gil_model = GilModel::kPerInterpreter,
+    .frame_model = FrameModel::kInterpreterFrame,
+    .line_table = LineTableFormat::kLocations311,
+    .string_model = StringModel::kUnicode,
+    .thread_ids = ThreadIdModel::kNativeThreadId,
+    .runtime = {.interpreters_head = {632, "_PyRuntimeState::interpreters.head"}},
+    .interpreter = {.next = {7264, "PyInterpreterState::next"},
+                    .threads_head = {7344, "PyInterpreterState::threads.head"},
+                    .id = {7272, "PyInterpreterState::id"},
+                    .ceval_gil = {16, "PyInterpreterState::ceval.gil"}},
+    .gil = kGil37,
+    .thread = {.next = {8, "PyThreadState::next"},
+               .interp = {16, "PyThreadState::interp"},
+               .current_frame = {72, "PyThreadState::current_frame"},
+               .thread_id = {152, "PyThreadState::thread_id"},
+               .native_thread_id = {160, "PyThreadState::native_thread_id"}},
+    .frame_object = {},
+    .interpreter_frame = {.code = {0, "_PyInterpreterFrame::f_executable"},
+                          .previous = {8, "_PyInterpreterFrame::previous"},
+                          .instr_ptr = {56, "_PyInterpreterFrame::instr_ptr"},
+                          .owner = {70, "_PyInterpreterFrame::owner"},
+                          .owner_c_stack = 3},  // FRAME_OWNED_BY_CSTACK
+    .code = {.firstlineno = {68, "PyCodeObject::co_firstlineno"},
+             .filename = {112, "PyCodeObject::co_filename"},
+             .name = {120, "PyCodeObject::co_name"},
+             .qualname = {128, "PyCodeObject::co_qualname"},
+             .line_table = {136, "PyCodeObject::co_linetable"},
+             .code_adaptive = {200, "PyCodeObject::co_code_adaptive"}},
+    .strings = kStrings312,
+};
+
+}  // namespace
+
+const std::vector<const PythonLayout*>& AllLayouts() {
+  static const std::vector<const PythonLayout*> layouts = {
+      &kPython27, &kPython36, &kPython37, &kPython38, &kPython39,
+      &kPython310, &kPython311, &kPython312, &kPython313};
+  return layouts;
+}
+
+const PythonLayout* FindLayout(int major, int minor, int micro) {
+  for (const PythonLayout* layout : AllLayouts()) {
+    if (layout->major == major && layout->minor == minor) {
+      return micro >= layout->min_micro ? layout : nullptr;
+    }
+  }
+  return nullptr;
+}
+
+std::string SupportedVersionsText() {
+  std::vector<std::string> names;
+  for (const PythonLayout* layout : AllLayouts()) {
+    std::string name = absl::StrCat(layout->major, ".", layout->minor);
+    if (layout->min_micro > 0) absl::StrAppend(&name, " (", name, ".", layout->min_micro, "+)");
+    names.push_back(name);
+  }
+  return absl::StrJoin(names, ", ");
+}
+
+std::vector<Field> AllFields(const PythonLayout& l) {
+  std::vector<Field> all = {
+      l.runtime.interpreters_head, l.runtime.ceval_gil, l.runtime.tstate_current,
+      l.interpreter.next, l.interpreter.threads_head, l.interpreter.id, l.interpreter.ceval_gil,
+      l.gil.last_holder, l.gil.locked, l.gil.switch_number, l.gil.cond, l.gil.mutex,
+      l.gil.switch_cond, l.gil.switch_mutex,
+      l.thread.next, l.thread.interp, l.thread.frame, l.thread.cframe,
+      l.thread.cframe_current_frame, l.thread.current_frame, l.thread.thread_id,
+      l.thread.native_thread_id,
+      l.frame_object.back, l.frame_object.code, l.frame_object.lasti,
+      l.interpreter_frame.code, l.interpreter_frame.previous, l.interpreter_frame.instr_ptr,
+      l.interpreter_frame.owner,
+      l.code.firstlineno, l.code.filename, l.code.name, l.code.qualname, l.code.code,
+      l.code.line_table, l.code.code_adaptive,
+      l.strings.bytes_size, l.strings.bytes_data, l.strings.unicode_length, l.strings.unicode_state};
+  std::vector<Field> present;
+  for (const Field& field : all) {
+    if (field.present()) present.push_back(field);
+  }
+  return present;
+}
+
+}  // namespace gilscope
