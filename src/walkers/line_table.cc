@@ -1,33 +1,42 @@
 #include "gilscope/walkers/line_table.h"
 
 #include <cstdint>
+#include <limits>
 
 namespace gilscope {
 namespace {
 
+// Lines and addresses are accumulated in 64 bits: a garbage table can push a sum past the
+// range of int (a single 3.11 varint delta is up to 2^31), which would be undefined
+// behaviour. A line that does not fit in an int cannot be real, so it decodes as -1.
+int ToLine(int64_t line) {
+  if (line < std::numeric_limits<int>::min() || line > std::numeric_limits<int>::max()) return -1;
+  return static_cast<int>(line);
+}
+
 // co_lnotab (<= 3.9): pairs of (bytecode increment, line increment); Objects/lnotab_notes.txt.
 int LineFromLnotab(absl::string_view table, int first_line, int byte_offset, bool signed_lines) {
-  int line = first_line;
-  int address = 0;
+  int64_t line = first_line;
+  int64_t address = 0;
   for (size_t i = 0; i + 1 < table.size(); i += 2) {
     address += static_cast<uint8_t>(table[i]);
     if (address > byte_offset) break;
     line += signed_lines ? static_cast<int8_t>(table[i + 1]) : static_cast<uint8_t>(table[i + 1]);
   }
-  return line;
+  return ToLine(line);
 }
 
 // co_linetable (3.10): pairs of (bytecode length, signed line delta); a delta of -128 means
 // the range has no line. Objects/lnotab_notes.txt in 3.10.
 int LineFrom310(absl::string_view table, int first_line, int byte_offset) {
-  int line = first_line;
-  int start = 0;
+  int64_t line = first_line;
+  int64_t start = 0;
   for (size_t i = 0; i + 1 < table.size(); i += 2) {
     const int length = static_cast<uint8_t>(table[i]);
     const int delta = static_cast<int8_t>(table[i + 1]);
     if (delta != -128) line += delta;
-    const int end = start + length;
-    if (byte_offset >= start && byte_offset < end) return delta == -128 ? -1 : line;
+    const int64_t end = start + length;
+    if (byte_offset >= start && byte_offset < end) return delta == -128 ? -1 : ToLine(line);
     start = end;
   }
   return -1;
@@ -70,16 +79,16 @@ class LocationReader {
 };
 
 int LineFromLocations(absl::string_view table, int first_line, int byte_offset) {
-  const int target_unit = byte_offset / 2;
+  const int64_t target_unit = byte_offset / 2;
   LocationReader reader(table);
-  int line = first_line;
-  int unit = 0;
+  int64_t line = first_line;
+  int64_t unit = 0;
   while (!reader.AtEnd()) {
     uint8_t first;
     if (!reader.Byte(&first) || (first & 0x80) == 0) return -1;  // entries start with bit 7 set
     const int code = (first >> 3) & 15;
     const int length = (first & 7) + 1;
-    int entry_line = line;
+    int64_t entry_line = line;
     bool has_line = true;
     if (code == 15) {  // no location
       has_line = false;
@@ -106,7 +115,8 @@ int LineFromLocations(absl::string_view table, int first_line, int byte_offset) 
       uint8_t ignored;
       if (!reader.Byte(&ignored)) return -1;
     }
-    if (target_unit >= unit && target_unit < unit + length) return has_line ? entry_line : -1;
+    if (target_unit >= unit && target_unit < unit + length)
+      return has_line ? ToLine(entry_line) : -1;
     unit += length;
   }
   return -1;
@@ -114,7 +124,8 @@ int LineFromLocations(absl::string_view table, int first_line, int byte_offset) 
 
 }  // namespace
 
-int LineForOffset(LineTableFormat format, absl::string_view table, int first_line, int byte_offset) {
+int LineForOffset(LineTableFormat format, absl::string_view table, int first_line,
+                  int byte_offset) {
   if (byte_offset < 0) return first_line;  // the frame has not started executing yet
   switch (format) {
     case LineTableFormat::kLnotabUnsigned:

@@ -1,0 +1,120 @@
+// gilscope dump --pid PID [--json] [--nonblocking]
+#include <signal.h>
+
+#include <iostream>
+#include <memory>
+
+#include <boost/program_options.hpp>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "gilscope/cli/commands.h"
+#include "gilscope/locate/python_target.h"
+#include "gilscope/memory/process_memory.h"
+#include "gilscope/proc/process_pause.h"
+#include "gilscope/proc/task_reader.h"
+#include "gilscope/render/dump_output.h"
+#include "gilscope/sampler/snapshot.h"
+
+namespace gilscope {
+namespace {
+
+namespace po = boost::program_options;
+
+constexpr int kSnapshotAttempts = 3;  // a snapshot can race thread creation or exit
+
+// Signals that would end gilscope are held back while the target is stopped, so the pause
+// always ends with an explicit detach; they are delivered as soon as it ends.
+class BlockTerminatingSignals {
+ public:
+  BlockTerminatingSignals() {
+    sigset_t set;
+    sigemptyset(&set);
+    for (int signal : {SIGINT, SIGTERM, SIGHUP, SIGQUIT}) sigaddset(&set, signal);
+    sigprocmask(SIG_BLOCK, &set, &previous_);
+  }
+  ~BlockTerminatingSignals() { sigprocmask(SIG_SETMASK, &previous_, nullptr); }
+
+ private:
+  sigset_t previous_;
+};
+
+absl::StatusOr<Snapshot> TakeSnapshot(const PythonTarget& target, ProcessMemory& memory,
+                                      ProcTaskReader& tasks, bool pause) {
+  absl::Status last = absl::OkStatus();
+  for (int attempt = 0; attempt < kSnapshotAttempts; ++attempt) {
+    SnapshotTaker taker(target, memory, tasks);
+    absl::StatusOr<Snapshot> snapshot;
+    if (pause) {
+      BlockTerminatingSignals hold;
+      absl::StatusOr<std::unique_ptr<ProcessPause>> paused = ProcessPause::Pause(target.pid);
+      if (!paused.ok()) return paused.status();
+      snapshot = taker.Take();
+    } else {
+      snapshot = taker.Take();
+    }
+    if (snapshot.ok() || absl::IsNotFound(snapshot.status())) return snapshot;
+    last = snapshot.status();
+  }
+  return last;
+}
+
+}  // namespace
+
+int RunDumpCommand(const std::vector<std::string>& args) {
+  po::options_description options("gilscope dump options");
+  options.add_options()
+      ("help,h", "show this help")
+      ("pid,p", po::value<std::string>(), "process id of the Python program")
+      ("json", "print JSON instead of text")
+      ("nonblocking", "read without pausing the target (less consistent)");
+  po::variables_map values;
+  try {
+    po::store(po::command_line_parser(args).options(options).run(), values);
+    po::notify(values);
+  } catch (const po::error& error) {
+    PrintError(absl::StrCat(error.what(), " (see gilscope dump --help)"));
+    return kExitUsage;
+  }
+  if (values.count("help")) {
+    std::cout << "Usage: gilscope dump --pid PID [--json] [--nonblocking]\n\n"
+                 "Shows every thread of a running Python process: its Python stack, and whether it\n"
+                 "holds the GIL, waits for it, runs native code without it, or is idle.\n\n"
+              << options;
+    return kExitOk;
+  }
+  if (!values.count("pid")) {
+    PrintError("dump needs --pid PID");
+    return kExitUsage;
+  }
+  int pid = 0;
+  const std::string pid_text = values["pid"].as<std::string>();
+  if (!absl::SimpleAtoi(pid_text, &pid) || pid <= 0) {
+    PrintError(absl::StrCat("--pid takes a process id (a positive number), not '", pid_text, "'"));
+    return kExitUsage;
+  }
+
+  ProcessMemory memory(pid);
+  absl::StatusOr<PythonTarget> target = LocatePython(pid, memory);
+  if (!target.ok()) {
+    PrintError(std::string(target.status().message()));
+    return kExitFailure;
+  }
+  ProcTaskReader tasks(pid);
+  const bool pause = !values.count("nonblocking");
+  absl::StatusOr<Snapshot> snapshot = TakeSnapshot(*target, memory, tasks, pause);
+  if (!snapshot.ok()) {
+    PrintError(std::string(snapshot.status().message()));
+    return kExitFailure;
+  }
+  DumpContext dump{*target, *snapshot, pause};
+  if (values.count("json")) {
+    WriteDumpJson(dump, std::cout);
+  } else {
+    WriteDumpText(dump, std::cout);
+  }
+  std::cout.flush();
+  return std::cout ? kExitOk : kExitFailure;
+}
+
+}  // namespace gilscope

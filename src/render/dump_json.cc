@@ -1,0 +1,62 @@
+#include <nlohmann/json.hpp>
+
+#include "gilscope/render/dump_output.h"
+
+namespace gilscope {
+namespace {
+
+nlohmann::json ThreadJson(const ThreadSnapshot& thread) {
+  nlohmann::json frames = nlohmann::json::array();
+  for (const PythonFrame& frame : thread.frames) {
+    frames.push_back({{"function", frame.function},
+                      {"file", frame.file},
+                      {"line", frame.line >= 0 ? nlohmann::json(frame.line) : nlohmann::json()}});
+  }
+  nlohmann::json json = {
+      {"native_id", thread.native_id != 0 ? nlohmann::json(thread.native_id) : nlohmann::json()},
+      {"thread_id", thread.thread_id},
+      {"name", thread.os_name.empty() ? nlohmann::json() : nlohmann::json(thread.os_name)},
+      {"python", thread.is_python},
+      {"main", thread.is_main},
+      {"interpreter_id", thread.is_python ? nlohmann::json(thread.interpreter_id) : nlohmann::json()},
+      {"gil", GilRoleName(thread.state)},
+      {"state", ThreadStateName(thread.state)},
+      {"blocked_in", thread.blocked_in.empty() ? nlohmann::json() : nlohmann::json(thread.blocked_in)},
+      {"frames", std::move(frames)},
+  };
+  if (!thread.error.empty()) json["error"] = thread.error;
+  return json;
+}
+
+}  // namespace
+
+void WriteDumpJson(const DumpContext& dump, std::ostream& out) {
+  const PythonTarget& target = dump.target;
+  nlohmann::json gils = nlohmann::json::array();
+  for (const GilSnapshot& gil : dump.snapshot.gils) {
+    gils.push_back({
+        {"interpreter_id", gil.interpreter_id},
+        {"locked", gil.locked},
+        {"holder", gil.holder_native_id != 0 ? nlohmann::json(gil.holder_native_id) : nlohmann::json()},
+        {"waiters", gil.waiters},
+        {"switch_number", gil.switch_number ? nlohmann::json(*gil.switch_number) : nlohmann::json()},
+    });
+  }
+  nlohmann::json threads = nlohmann::json::array();
+  for (const ThreadSnapshot& thread : dump.snapshot.threads) threads.push_back(ThreadJson(thread));
+  nlohmann::json json = {
+      {"pid", target.pid},
+      {"version", target.version.text},
+      {"executable", target.executable},
+      {"command_line", target.command_line},
+      {"python_binary", target.python_binary},
+      {"paused", dump.paused},
+      {"gils", std::move(gils)},
+      {"threads", std::move(threads)},
+  };
+  // Names from the target may hold any bytes: invalid UTF-8 becomes U+FFFD rather than an
+  // exception or invalid JSON.
+  out << json.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+}
+
+}  // namespace gilscope

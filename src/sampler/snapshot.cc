@@ -1,0 +1,121 @@
+#include "gilscope/sampler/snapshot.h"
+
+#include <algorithm>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
+#include "absl/strings/str_format.h"
+#include "gilscope/base/status_macros.h"
+#include "gilscope/walkers/thread_walker.h"
+
+namespace gilscope {
+
+SnapshotTaker::SnapshotTaker(const PythonTarget& target, RemoteMemory& memory, TaskReader& tasks)
+    : target_(target), memory_(memory), tasks_(tasks), codes_(memory, *target.layout, target.code_type) {}
+
+absl::StatusOr<Snapshot> SnapshotTaker::Take() {
+  absl::StatusOr<std::vector<pid_t>> tids = tasks_.ListThreads();
+  if (!tids.ok()) {
+    if (absl::IsNotFound(tids.status())) {
+      return absl::NotFoundError(absl::StrFormat("process %d has exited", target_.pid));
+    }
+    return tids.status();
+  }
+  absl::flat_hash_set<pid_t> live(tids->begin(), tids->end());
+  absl::flat_hash_map<pid_t, TaskActivity> activities;
+  for (pid_t tid : *tids) {
+    absl::StatusOr<TaskActivity> activity = tasks_.ReadTask(tid);
+    if (activity.ok()) activities.emplace(tid, std::move(*activity));
+  }
+  absl::StatusOr<std::vector<InterpreterRecord>> interpreters =
+      WalkInterpreters(memory_, *target_.layout, target_.interpreters_head, live);
+  if (!interpreters.ok()) {
+    if (live.empty() || absl::IsNotFound(interpreters.status())) {
+      return absl::NotFoundError(absl::StrFormat("process %d has exited", target_.pid));
+    }
+    return absl::DataLossError(absl::StrCat("cannot read the interpreter's threads: ",
+                                            interpreters.status().message()));
+  }
+
+  // One GIL for the process, or (3.12+) one per interpreter that has its own.
+  absl::flat_hash_map<RemoteAddress, GilState> gil_states;
+  auto gil_key = [&](const InterpreterRecord& interp) {
+    return target_.layout->gil_model == GilModel::kPerInterpreter ? interp.gil : RemoteAddress{0};
+  };
+  Snapshot snapshot;
+  absl::flat_hash_map<RemoteAddress, size_t> gil_index;
+  for (const InterpreterRecord& interp : *interpreters) {
+    const RemoteAddress key = gil_key(interp);
+    if (gil_states.contains(key)) continue;
+    GilLocation location = target_.gil;
+    if (key != 0) location.gil_struct = key;
+    ASSIGN_OR_RETURN(GilState state, ReadGil(memory_, *target_.layout, location));
+    gil_states.emplace(key, state);
+    gil_index[key] = snapshot.gils.size();
+    GilSnapshot summary;
+    summary.interpreter_id = interp.id;
+    summary.locked = state.locked;
+    summary.switch_number = state.switch_number;
+    snapshot.gils.push_back(summary);
+  }
+
+  absl::flat_hash_set<pid_t> covered;
+  for (const InterpreterRecord& interp : *interpreters) {
+    const RemoteAddress key = gil_key(interp);
+    const GilState& gil = gil_states.at(key);
+    GilSnapshot& gil_summary = snapshot.gils[gil_index.at(key)];
+    for (const ThreadRecord& record : interp.threads) {
+      ThreadSnapshot thread;
+      thread.native_id = record.native_id;
+      thread.thread_id = record.thread_id;
+      thread.interpreter_id = interp.id;
+      thread.is_python = true;
+      thread.is_main = record.native_id == target_.pid;
+      const bool holds = gil.locked && gil.holder == record.thread_state;
+      auto activity = activities.find(record.native_id);
+      const TaskActivity* task = activity == activities.end() ? nullptr : &activity->second;
+      Classification classified = ClassifyThread(holds, task, gil, target_.take_gil);
+      thread.state = classified.state;
+      thread.blocked_in = classified.blocked_in;
+      if (task != nullptr) thread.os_name = task->stat.comm;
+      if (holds) gil_summary.holder_native_id = record.native_id;
+      if (thread.state == ThreadState::kWaitingForGil) ++gil_summary.waiters;
+      absl::StatusOr<std::vector<PythonFrame>> frames =
+          WalkFrames(memory_, *target_.layout, codes_, record.top_frame);
+      if (frames.ok()) {
+        thread.frames = std::move(*frames);
+      } else {
+        thread.error = std::string(frames.status().message());
+        ++snapshot.errors;
+      }
+      if (record.native_id != 0) covered.insert(record.native_id);
+      snapshot.threads.push_back(std::move(thread));
+    }
+  }
+
+  // OS threads with no Python thread state: native helpers, or threads of C libraries.
+  const GilState& main_gil = gil_states.begin()->second;
+  for (pid_t tid : *tids) {
+    if (covered.contains(tid)) continue;
+    auto activity = activities.find(tid);
+    if (activity == activities.end()) continue;  // exited meanwhile
+    ThreadSnapshot thread;
+    thread.native_id = tid;
+    thread.is_main = tid == target_.pid;
+    thread.os_name = activity->second.stat.comm;
+    Classification classified = ClassifyThread(false, &activity->second, main_gil, target_.take_gil);
+    thread.state = classified.state;
+    thread.blocked_in = classified.blocked_in;
+    snapshot.threads.push_back(std::move(thread));
+  }
+
+  std::stable_sort(snapshot.threads.begin(), snapshot.threads.end(),
+                   [](const ThreadSnapshot& a, const ThreadSnapshot& b) {
+                     if (a.is_python != b.is_python) return a.is_python;
+                     if (a.is_main != b.is_main) return a.is_main;
+                     return a.native_id < b.native_id;
+                   });
+  return snapshot;
+}
+
+}  // namespace gilscope

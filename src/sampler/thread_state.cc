@@ -1,0 +1,59 @@
+#include "gilscope/sampler/thread_state.h"
+
+namespace gilscope {
+namespace {
+
+constexpr int64_t kFutexSyscall = 202;  // x86_64
+
+}  // namespace
+
+const char* ThreadStateName(ThreadState state) {
+  switch (state) {
+    case ThreadState::kHoldingGil: return "holding_gil";
+    case ThreadState::kWaitingForGil: return "waiting_for_gil";
+    case ThreadState::kRunningWithoutGil: return "running_without_gil";
+    case ThreadState::kIdle: return "idle";
+    case ThreadState::kUnknown: return "unknown";
+  }
+  return "unknown";
+}
+
+const char* GilRoleName(ThreadState state) {
+  switch (state) {
+    case ThreadState::kHoldingGil: return "held";
+    case ThreadState::kWaitingForGil: return "waiting";
+    default: return "released";
+  }
+}
+
+Classification ClassifyThread(bool holds_gil, const TaskActivity* activity, const GilState& gil,
+                              const AddressRange& take_gil) {
+  Classification result;
+  if (holds_gil) {
+    // The holder may itself be blocked (a C call that sleeps with the GIL held): still the holder.
+    result.state = ThreadState::kHoldingGil;
+    if (activity != nullptr && activity->syscall.kind == TaskSyscall::Kind::kInSyscall) {
+      result.blocked_in = SyscallName(activity->syscall.number);
+    }
+    return result;
+  }
+  if (activity == nullptr) return result;
+  const TaskSyscall& syscall = activity->syscall;
+  if (syscall.kind == TaskSyscall::Kind::kInSyscall) {
+    result.blocked_in = SyscallName(syscall.number);
+    // Only the futex word (argument 0) says what a thread waits on; other registers can point
+    // into the GIL by chance.
+    const bool on_gil = syscall.number == kFutexSyscall && gil.IsWaitAddress(syscall.args[0]);
+    result.state = on_gil ? ThreadState::kWaitingForGil : ThreadState::kIdle;
+    return result;
+  }
+  // Runnable. A woken waiter is inside the GIL's mutex or in take_gil() between its futex wait
+  // and taking the lock; anything else runnable without the GIL runs native code.
+  const bool taking_gil =
+      (gil.mutex_owner != 0 && gil.mutex_owner == activity->tid) ||
+      (syscall.kind == TaskSyscall::Kind::kUserSpace && take_gil.Contains(syscall.program_counter));
+  result.state = taking_gil ? ThreadState::kWaitingForGil : ThreadState::kRunningWithoutGil;
+  return result;
+}
+
+}  // namespace gilscope

@@ -1,0 +1,84 @@
+#include "gilscope/walkers/frame_walker.h"
+
+#include <algorithm>
+#include <initializer_list>
+
+#include "absl/container/flat_hash_set.h"
+#include "absl/strings/str_format.h"
+#include "gilscope/base/status_macros.h"
+#include "gilscope/walkers/line_table.h"
+
+namespace gilscope {
+namespace {
+
+size_t BytesToCover(std::initializer_list<Field> fields, size_t width) {
+  int32_t last = 0;
+  for (const Field& field : fields) last = std::max(last, field.offset);
+  return static_cast<size_t>(last) + width;
+}
+
+struct RawFrame {
+  RemoteAddress code = 0;
+  RemoteAddress previous = 0;
+  int64_t byte_offset = -1;  // into the bytecode; computed once the code object is known
+  int64_t lasti = -1;
+  RemoteAddress instr_ptr = 0;
+  bool skip = false;
+};
+
+}  // namespace
+
+absl::StatusOr<std::vector<PythonFrame>> WalkFrames(RemoteMemory& memory, const PythonLayout& layout,
+                                                    CodeReader& codes, RemoteAddress top_frame) {
+  std::vector<PythonFrame> frames;
+  absl::flat_hash_set<RemoteAddress> seen;
+  const bool frame_objects = layout.frame_model == FrameModel::kFrameObject;
+  const auto& fo = layout.frame_object;
+  const auto& fi = layout.interpreter_frame;
+  const size_t frame_bytes = frame_objects ? BytesToCover({fo.back, fo.code, fo.lasti}, 8)
+                                           : BytesToCover({fi.code, fi.previous, fi.instr_ptr, fi.owner}, 8);
+  uint8_t buffer[256];
+  if (frame_bytes > sizeof buffer) return absl::InternalError("frame layout larger than expected");
+
+  for (RemoteAddress address = top_frame; address != 0;) {
+    if (address < kLowestValidAddress) {
+      return absl::DataLossError(absl::StrFormat("frame pointer 0x%x is invalid", address));
+    }
+    if (!seen.insert(address).second) return absl::DataLossError("frame chain loops");
+    if (seen.size() > kMaxFrames) {
+      return absl::DataLossError(absl::StrFormat("frame chain deeper than %d", kMaxFrames));
+    }
+    RETURN_IF_ERROR(memory.Read(address, buffer, frame_bytes));
+    RawFrame raw;
+    if (frame_objects) {
+      raw.code = LoadAt<uint64_t>(buffer, fo.code.offset);
+      raw.previous = LoadAt<uint64_t>(buffer, fo.back.offset);
+      raw.lasti = LoadAt<int32_t>(buffer, fo.lasti.offset);
+    } else {
+      raw.code = LoadAt<uint64_t>(buffer, fi.code.offset);
+      raw.previous = LoadAt<uint64_t>(buffer, fi.previous.offset);
+      raw.instr_ptr = LoadAt<uint64_t>(buffer, fi.instr_ptr.offset);
+      // Frames owned by the C stack are entry shims, not Python code (3.12+).
+      const uint8_t owner = buffer[fi.owner.offset];
+      raw.skip = fi.owner_c_stack >= 0 && owner == fi.owner_c_stack;
+    }
+    address = raw.previous;
+    if (raw.skip) continue;
+
+    ASSIGN_OR_RETURN(const CodeInfo* code, codes.Read(raw.code));
+    int64_t byte_offset;
+    if (frame_objects) {
+      byte_offset = raw.lasti < 0 ? -1 : raw.lasti * fo.lasti_unit;
+    } else {
+      // prev_instr (3.11, 3.12) and instr_ptr (3.13) both point at the instruction running.
+      byte_offset = static_cast<int64_t>(raw.instr_ptr - code->bytecode_start);
+      if (raw.instr_ptr < code->bytecode_start || byte_offset > (int64_t{1} << 30)) byte_offset = -1;
+    }
+    frames.push_back({code->qualname, code->filename,
+                      LineForOffset(layout.line_table, code->line_table, code->first_line,
+                                    static_cast<int>(byte_offset))});
+  }
+  return frames;
+}
+
+}  // namespace gilscope

@@ -1,0 +1,38 @@
+// Prints every offset and size in gilscope's CPython layout tables, one per line, for
+// tests/integration/layout_test.py to check against the debug info of real interpreters:
+//
+//   <major.minor> <tested_on> field <Type::member.path> <offset>
+//   <major.minor> <tested_on> sizeof <C type> <size>
+#include <cstdio>
+#include <string>
+
+#include "gilscope/layout/python_layout.h"
+
+namespace {
+
+void PrintSize(const std::string& version, const char* tested_on, const char* c_type,
+               int32_t size) {
+  std::printf("%s %s sizeof %s %d\n", version.c_str(), tested_on, c_type, size);
+}
+
+}  // namespace
+
+int main() {
+  for (const gilscope::PythonLayout* layout : gilscope::AllLayouts()) {
+    const std::string version =
+        std::to_string(layout->major) + "." + std::to_string(layout->minor);
+    for (const gilscope::Field& field : gilscope::AllFields(*layout)) {
+      std::printf("%s %s field %s %d\n", version.c_str(), layout->tested_on, field.c_name,
+                  field.offset);
+    }
+    if (layout->major >= 3) {
+      PrintSize(version, layout->tested_on, "PyASCIIObject", layout->strings.ascii_data);
+      PrintSize(version, layout->tested_on, "PyCompactUnicodeObject",
+                layout->strings.compact_data);
+    }
+    if (layout->gil.size > 0) {
+      PrintSize(version, layout->tested_on, "struct _gil_runtime_state", layout->gil.size);
+    }
+  }
+  return std::fflush(stdout) == 0 ? 0 : 1;
+}
