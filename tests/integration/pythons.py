@@ -1,0 +1,150 @@
+"""Finds the Python interpreters gilscope's integration tests run against.
+
+Discovered automatically:
+    /root/.pyenv/versions/*/bin/python
+    /usr/bin/python2.7 and /usr/bin/python3.N (names matching python<digit>.<digits> exactly,
+    so python3.11-config and the like are left out)
+A discovered path counts only if it is an executable regular file (after following symlinks);
+interpreters reached by several paths are listed once (deduplicated by realpath).
+
+Listed explicitly:
+    GILSCOPE_TEST_PYTHONS  colon-separated interpreter paths. A listed path that does not exist,
+                           is not executable, or does not answer as a Python interpreter is an
+                           error (InterpreterError), never a silent skip.
+
+Each interpreter is asked once, with -c, for its version; the answer is cached for the process.
+
+    import pythons
+    for python in pythons.interpreters():
+        python.path, python.version, python.version_info   # ("/.../python", "3.12.1", (3, 12, 1))
+    pythons.covered_text(list_of_interpreters)             # "2.7.18 (/path), 3.12.1 (/path)"
+"""
+
+import collections
+import glob
+import os
+import re
+import subprocess
+import sys
+
+PYENV_GLOB = "/root/.pyenv/versions/*/bin/python"
+SYSTEM_DIR = "/usr/bin"
+SYSTEM_NAME = re.compile(r"^python(2\.7|3\.\d+)$")
+ENV_VAR = "GILSCOPE_TEST_PYTHONS"
+PROBE_TIMEOUT_SECONDS = 30
+
+# Prints e.g. "3.12.1 CPython"; works on 2.7 and every 3.x.
+_PROBE = ("import platform, sys; "
+          "sys.stdout.write('%d.%d.%d %s' % (sys.version_info[0], sys.version_info[1], "
+          "sys.version_info[2], platform.python_implementation()))")
+
+
+class InterpreterError(Exception):
+    """An interpreter listed in GILSCOPE_TEST_PYTHONS is missing or unusable."""
+
+
+Interpreter = collections.namedtuple("Interpreter", "path realpath version version_info")
+
+
+def _is_executable_file(path):
+    real = os.path.realpath(path)
+    return os.path.isfile(real) and os.access(real, os.X_OK)
+
+
+def _start_probe(path):
+    try:
+        return subprocess.Popen([path, "-c", _PROBE], stdin=subprocess.DEVNULL,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    except OSError as error:
+        raise InterpreterError("cannot run %s: %s" % (path, error))
+
+
+def _finish_probe(path, proc):
+    """(version text, version tuple) of the interpreter at path, or raise InterpreterError."""
+    try:
+        out, err = proc.communicate(timeout=PROBE_TIMEOUT_SECONDS)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.communicate()
+        raise InterpreterError("%s did not answer within %d s" % (path, PROBE_TIMEOUT_SECONDS))
+    match = re.match(r"^(\d+)\.(\d+)\.(\d+) (\S+)$", out.strip())
+    if proc.returncode != 0 or not match:
+        raise InterpreterError("%s does not answer as a Python interpreter (exit %d): %s %s"
+                               % (path, proc.returncode, out.strip(), err.strip()))
+    if match.group(4) != "CPython":
+        raise InterpreterError("%s is %s, not CPython" % (path, match.group(4)))
+    info = tuple(int(part) for part in match.groups()[:3])
+    return "%d.%d.%d" % info, info
+
+
+def _discovered_paths():
+    paths = sorted(glob.glob(PYENV_GLOB))
+    try:
+        names = sorted(os.listdir(SYSTEM_DIR))
+    except OSError:
+        names = []
+    paths += [os.path.join(SYSTEM_DIR, name) for name in names if SYSTEM_NAME.match(name)]
+    return [path for path in paths if _is_executable_file(path)]
+
+
+def _listed_paths():
+    listed = [part for part in os.environ.get(ENV_VAR, "").split(":") if part]
+    for path in listed:
+        if not os.path.exists(path):
+            raise InterpreterError("%s lists %s, which does not exist" % (ENV_VAR, path))
+        if not _is_executable_file(path):
+            raise InterpreterError("%s lists %s, which is not an executable file" % (ENV_VAR, path))
+    return listed
+
+
+_cache = None
+
+
+def interpreters():
+    """Every interpreter to test, oldest version first. Raises InterpreterError."""
+    global _cache
+    if _cache is None:
+        listed = _listed_paths()
+        listed_real = set(os.path.realpath(path) for path in listed)
+        candidates = collections.OrderedDict()  # realpath -> path, discovered first
+        for path in _discovered_paths() + listed:
+            candidates.setdefault(os.path.realpath(path), path)
+        probes = []  # all interpreters are asked at once
+        try:
+            for real, path in candidates.items():
+                try:
+                    probes.append((real, path, _start_probe(path)))
+                except InterpreterError:
+                    if real in listed_real:
+                        raise
+            found = []
+            for real, path, proc in probes:
+                try:
+                    version, info = _finish_probe(path, proc)
+                except InterpreterError:
+                    if real in listed_real:
+                        raise
+                    continue  # a discovered file that is not a working CPython
+                found.append(Interpreter(path, real, version, info))
+        finally:
+            for _, _, proc in probes:
+                if proc.poll() is None:
+                    proc.kill()
+                    proc.communicate()
+        _cache = sorted(found, key=lambda python: (python.version_info, python.path))
+    return list(_cache)
+
+
+def covered_text(pythons):
+    return ", ".join("%s (%s)" % (python.version, python.path) for python in pythons)
+
+
+def print_covered(prefix, pythons, stream=None):
+    """Prints "<prefix>: covered 2.7.18 (/path), ..." on stream (default stderr)."""
+    stream = stream or sys.stderr
+    stream.write("%s: covered %s\n" % (prefix, covered_text(pythons) or "no interpreter"))
+    stream.flush()
+
+
+if __name__ == "__main__":
+    print_covered("pythons", interpreters(), sys.stdout)
