@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Installs what gilscope needs on Debian 12 (as root) and builds it into ./build.
+# Idempotent: a second run only rebuilds what changed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+packages=(
+  g++ cmake make pkg-config                   # toolchain
+  libabsl-dev libboost-program-options-dev    # Status/containers/strings; the CLI parser
+  libelf-dev nlohmann-json3-dev libunwind-dev # ELF symbols; JSON output; native stacks
+  libgtest-dev libgmock-dev                   # unit tests
+  python3 gdb procps util-linux               # an interpreter to profile; layout checks; test tools
+)
+missing=()
+for package in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
+done
+if ((${#missing[@]})); then
+  echo "setup: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+build_dir=${GILSCOPE_BUILD_DIR:-build}
+cmake -S . -B "$build_dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo ${GILSCOPE_CMAKE_ARGS:-} >/dev/null
+cmake --build "$build_dir" -j"$(nproc)"
