@@ -1,7 +1,6 @@
 #include "gilscope/walkers/code_reader.h"
 
 #include <algorithm>
-#include <vector>
 
 #include "absl/strings/str_format.h"
 #include "gilscope/base/status_macros.h"
@@ -24,8 +23,10 @@ size_t HeaderSize(const PythonLayout& layout) {
   return static_cast<size_t>(last) + 8;
 }
 
-uint64_t PointerAt(const std::vector<uint8_t>& header, const Field& field) {
-  return field.present() ? LoadAt<uint64_t>(header.data(), field.offset) : 0;
+constexpr size_t kMaxHeaderSize = 256;
+
+uint64_t PointerAt(const uint8_t* header, const Field& field) {
+  return field.present() ? LoadAt<uint64_t>(header, field.offset) : 0;
 }
 
 }  // namespace
@@ -44,15 +45,16 @@ absl::StatusOr<std::string> CodeReader::ReadText(RemoteAddress address) {
 
 absl::StatusOr<const CodeInfo*> CodeReader::Read(RemoteAddress address) {
   if (address < kLowestValidAddress) return absl::DataLossError("frame has no code object");
-  std::vector<uint8_t> header(header_size_);
-  RETURN_IF_ERROR(memory_.Read(address, header.data(), header.size()));
-  if (code_type_ != 0 && LoadAt<uint64_t>(header.data(), kObjectTypeOffset) != code_type_) {
+  uint8_t header[kMaxHeaderSize];  // per-frame path: no allocation
+  if (header_size_ > sizeof header) return absl::InternalError("code layout larger than expected");
+  RETURN_IF_ERROR(memory_.Read(address, header, header_size_));
+  if (code_type_ != 0 && LoadAt<uint64_t>(header, kObjectTypeOffset) != code_type_) {
     return absl::DataLossError(absl::StrFormat("object at 0x%x is not a code object", address));
   }
   const PythonLayout::Code& c = layout_.code;
   Identity identity{PointerAt(header, c.filename), PointerAt(header, c.name),
                     PointerAt(header, c.qualname), PointerAt(header, c.line_table),
-                    LoadAt<int32_t>(header.data(), c.firstlineno.offset)};
+                    LoadAt<int32_t>(header, c.firstlineno.offset)};
   auto cached = cache_.find(address);
   if (cached != cache_.end() && cached->second.identity == identity) return &cached->second.info;
 
