@@ -346,9 +346,9 @@ const PythonLayout* FindLayout(int major, int minor, int micro) {
 std::string SupportedVersionsText() {
   std::vector<std::string> names;
   for (const PythonLayout* layout : AllLayouts()) {
-    std::string name = absl::StrCat(layout->major, ".", layout->minor);
-    if (layout->min_micro > 0) absl::StrAppend(&name, " (", name, ".", layout->min_micro, "+)");
-    names.push_back(name);
+    const std::string minor = absl::StrCat(layout->major, ".", layout->minor);
+    names.push_back(layout->min_micro > 0 ? absl::StrCat(minor, " (", minor, ".", layout->min_micro, "+)")
+                                          : minor);
   }
   return absl::StrJoin(names, ", ");
 }

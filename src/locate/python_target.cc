@@ -107,6 +107,20 @@ std::optional<PythonVersion> ScanForVersion(RemoteMemory& memory, const ElfFile&
   return std::nullopt;
 }
 
+bool AnyThreadAlive(pid_t pid) {
+  ProcTaskReader tasks(pid);
+  absl::StatusOr<std::vector<pid_t>> tids = tasks.ListThreads();
+  if (!tids.ok()) return false;
+  for (pid_t tid : *tids) {
+    // stat is readable without ptrace permission, so this check cannot hide a permission error.
+    absl::StatusOr<std::string> text = ReadProcFile(absl::StrFormat("/proc/%d/task/%d/stat", pid, tid));
+    if (!text.ok()) continue;
+    absl::StatusOr<TaskStat> stat = ParseStat(*text);
+    if (stat.ok() && stat->state != 'Z' && stat->state != 'X') return true;
+  }
+  return false;
+}
+
 struct Candidate {
   std::string path;
   ElfFile elf;
@@ -237,16 +251,22 @@ absl::StatusOr<PythonTarget> LocatePython(pid_t pid, RemoteMemory& memory) {
   struct stat info;
   const std::string proc = absl::StrFormat("/proc/%d", pid);
   if (::stat(proc.c_str(), &info) != 0) return ProcessGone(pid);
-  absl::StatusOr<std::string> stat_text = ReadProcFile(proc + "/stat");
-  if (stat_text.ok()) {
-    absl::StatusOr<TaskStat> stat = ParseStat(*stat_text);
-    if (stat.ok() && (stat->state == 'Z' || stat->state == 'X')) {
-      return absl::NotFoundError(absl::StrFormat("process %d has exited (zombie)", pid));
-    }
+  // The leader shows Z once the main thread has exited, even while other threads run on:
+  // the process is gone only when no thread is alive.
+  if (!AnyThreadAlive(pid)) {
+    return absl::NotFoundError(absl::StrFormat("process %d has exited (zombie)", pid));
   }
   PythonTarget target;
   target.pid = pid;
-  ASSIGN_OR_RETURN(target.executable, ReadLink(proc + "/exe", pid));
+  absl::StatusOr<std::string> executable = ReadLink(proc + "/exe", pid);
+  if (absl::IsNotFound(executable.status())) {
+    // /proc/PID/exe and /proc/PID/maps vanish with the main thread even while others run.
+    return absl::UnimplementedError(absl::StrFormat(
+        "the main thread of process %d has exited while other threads run on; gilscope cannot "
+        "inspect a process in that state yet", pid));
+  }
+  if (!executable.ok()) return executable.status();
+  target.executable = *std::move(executable);
   absl::StatusOr<std::string> cmdline = ReadProcFile(proc + "/cmdline");
   if (cmdline.ok()) {
     target.command_line = absl::StrReplaceAll(absl::StripTrailingAsciiWhitespace(*cmdline), {{std::string(1, '\0'), " "}});

@@ -32,6 +32,14 @@ bool HasEffectiveCapSysPtrace() {
   return (caps >> 19) & 1;  // CAP_SYS_PTRACE = 19
 }
 
+// An exiting thread refuses PTRACE_SEIZE with EPERM; that is not a permission problem.
+bool ThreadIsExiting(pid_t pid, pid_t tid) {
+  absl::StatusOr<std::string> text = ReadProcFile(absl::StrFormat("/proc/%d/task/%d/stat", pid, tid));
+  if (!text.ok()) return true;
+  absl::StatusOr<TaskStat> stat = ParseStat(*text);
+  return !stat.ok() || stat->state == 'Z' || stat->state == 'X';
+}
+
 }  // namespace
 
 std::string DiagnosePtraceDenied(pid_t pid) {
@@ -84,7 +92,7 @@ absl::Status ProcessPause::SeizeAll() {
                                [tid](const Tracee& t) { return t.tid == tid; });
       if (known) continue;
       if (::ptrace(PTRACE_SEIZE, tid, nullptr, nullptr) != 0) {
-        if (errno == ESRCH) continue;  // exited between listing and seizing
+        if (errno == ESRCH || ThreadIsExiting(pid_, tid)) continue;  // exiting: EPERM or ESRCH
         if (errno == EPERM) return absl::PermissionDeniedError(DiagnosePtraceDenied(pid_));
         return absl::UnavailableError(
             absl::StrFormat("cannot ptrace thread %d: %s", tid, std::strerror(errno)));

@@ -19,6 +19,7 @@ Run: GILSCOPE_BIN=build/src/gilscope python3 tests/integration/dump_test.py -v
 import json
 import os
 import re
+import subprocess
 import sys
 import time
 import unittest
@@ -90,11 +91,15 @@ class DumpChecks(object):
         cls.workload = support.Workload([cls.python.path, SCRIPT])
         cls.addClassCleanup(cls.workload.kill)
         cls.workload.wait_ready()
+        # The main thread prints "ready" with the GIL released (write(2)); let it get back to
+        # its time.sleep at the "main" marker before the first dump.
+        support.wait_until_sleeping(cls.workload.pid)
+        # threads that must be seen idle: main; after the first dump also sleeper and blocked
+        cls.quiet_tids = [cls.workload.pid]
         covered.append(cls.python)
 
     @classmethod
     def _has_openssl_hashlib(cls):
-        import subprocess
         return subprocess.run([cls.python.path, "-c", "import _hashlib"], capture_output=True,
                               timeout=30).returncode == 0
 
@@ -103,6 +108,8 @@ class DumpChecks(object):
     def dump(self, *extra):
         """Runs gilscope dump on the workload; checks exit 0, clean stderr, target still fine."""
         pid = self.workload.pid
+        # Each paused dump wakes the idle threads for a moment; let them block again first.
+        support.wait_in_syscall(pid, self.quiet_tids)
         code, out, err = support.run_gilscope(["dump", "--pid", str(pid)] + list(extra))
         self.assertEqual(code, 0, "gilscope dump %s exited %d: %s" % (" ".join(extra), code, err))
         self.assertEqual(err, "", "gilscope dump printed on stderr")
@@ -180,6 +187,10 @@ class DumpChecks(object):
             self.assertTrue(os.path.isdir("/proc/%d/task/%d" % (pid, thread["native_id"])),
                             "thread %d is not a thread of the workload%s"
                             % (thread["native_id"], context))
+            if thread["name"] is not None:
+                with open("/proc/%d/task/%d/comm" % (pid, thread["native_id"])) as comm:
+                    self.assertEqual(thread["name"], comm.read().rstrip("\n"),
+                                     "name is not the OS thread name" + context)
             self.assertIsInstance(thread["thread_id"], int, context)
             self.assertNotEqual(thread["thread_id"], 0, context)
             self.assertIn(thread["gil"], STATES_FOR_GIL, context)
@@ -240,6 +251,8 @@ class DumpChecks(object):
         hash_frame = [f for f in hasher["frames"] if f["function"] == "hash_forever"][0]
         self.assertEqual(hash_frame["line"], MARKERS["hash"], "hash_forever line" + context)
 
+        type(self).quiet_tids = [roles[role][0]["native_id"] for role in ("main", "sleeper",
+                                                                          "blocked")]
         for role in ("main", "sleeper", "blocked"):
             thread = roles[role][0]
             self.assertEqual((thread["gil"], thread["state"]), ("released", "idle"),
@@ -303,32 +316,39 @@ class DumpChecks(object):
             if len(switches) > 1 and switches[-1][0] - switches[0][0] > 0.1:
                 self.assertGreater(numbers[-1], numbers[0], "two spinners but no GIL hand-off")
 
-    def test_text(self):
-        text = None
-        for attempt in range(MAX_DUMPS):
-            if attempt:
-                time.sleep(PAUSE_BETWEEN_DUMPS)
-            text = self.dump()
-            if "[holding GIL]" in text and "[waiting for GIL]" in text:
-                break
-        self.assertIn("Python %s" % self.python.version, text)
-        self.assertIn("Process %d" % self.workload.pid, text)
-        for name in ("spin_forever", "sleep_forever", "block_forever", "hash_forever", "main",
-                     "%s:%d" % (SCRIPT, MARKERS["sleep"]), "%s:%d" % (SCRIPT, MARKERS["block"])):
-            self.assertIn(name, text)
+    def text_blocks(self, text):
+        """{native_id: (status in brackets, heading line, frame lines)} of a text dump."""
         blocks = {}
         for block in text.split("\n\n"):
             lines = block.strip().splitlines()
             match = re.match(r"^Thread (\d+)\b.*\[(.*)\]$", lines[0]) if lines else None
             if match:
                 blocks[int(match.group(1))] = (match.group(2), lines[0], lines[1:])
+        return blocks
+
+    def test_text(self):
+        text = blocks = None
+        for attempt in range(MAX_DUMPS):
+            if attempt:
+                time.sleep(PAUSE_BETWEEN_DUMPS)
+            text = self.dump()
+            blocks = self.text_blocks(text)
+            statuses = [b[0] for b in blocks.values()]
+            holding = [b for b in blocks.values() if b[0] == "holding GIL"]
+            if (statuses.count("holding GIL") == 1 and "waiting for GIL" in statuses
+                    and holding[0][2] and holding[0][2][0].strip().startswith("spin_forever (")):
+                break
+        else:
+            self.fail("no text dump in %d showed a spinner holding the GIL and a thread waiting; "
+                      "the last:\n%s" % (MAX_DUMPS, text))
+        self.assertIn("Python %s" % self.python.version, text)
+        self.assertIn("Process %d" % self.workload.pid, text)
+        for name in ("spin_forever", "sleep_forever", "block_forever", "hash_forever", "main",
+                     "%s:%d" % (SCRIPT, MARKERS["sleep"]), "%s:%d" % (SCRIPT, MARKERS["block"]),
+                     "%s:%d" % (SCRIPT, MARKERS["main"])):
+            self.assertIn(name, text)
         self.assertEqual(len(blocks), 6, "six thread blocks expected:\n" + text)
-        holding = [b for b in blocks.values() if b[0] == "holding GIL"]
-        waiting = [b for b in blocks.values() if b[0] == "waiting for GIL"]
-        self.assertEqual(len(holding), 1, "one holding-GIL thread expected:\n" + text)
-        self.assertGreaterEqual(len(waiting), 1, "a waiting-for-GIL thread expected:\n" + text)
-        self.assertTrue(holding[0][2][0].strip().startswith("spin_forever ("),
-                        "the GIL holder is not a spinner:\n" + text)
+        self.assertIn(self.workload.pid, blocks, text)
         self.assertIn("(main)", blocks[self.workload.pid][1], text)
         self.assertTrue(blocks[self.workload.pid][0].startswith("idle"), text)
 
@@ -356,8 +376,13 @@ def _generate():
 globals().update(_generate())
 
 
+def setUpModule():
+    support.gilscope_bin()  # fails the whole module at once when GILSCOPE_BIN is missing
+
+
 def tearDownModule():
-    pythons.print_covered("dump_test", covered)
+    sys.stderr.write("\n")
+    pythons.print_covered("dump_test", sorted(covered, key=lambda p: (p.version_info, p.path)))
 
 
 if __name__ == "__main__":

@@ -116,9 +116,10 @@ class Workload(object):
                 stream.close()
 
 
-def run_gilscope(args, timeout=GILSCOPE_TIMEOUT_SECONDS, prefix=()):
-    """Runs gilscope with args; (returncode, stdout, stderr). AssertionError if it hangs."""
-    argv = list(prefix) + [gilscope_bin()] + list(args)
+def run_gilscope(args, timeout=GILSCOPE_TIMEOUT_SECONDS, prefix=(), binary=None):
+    """Runs gilscope with args (after the command prefix, e.g. setpriv ...); returns
+    (returncode, stdout, stderr). AssertionError if it hangs."""
+    argv = list(prefix) + [binary or gilscope_bin()] + list(args)
     proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
     try:
@@ -146,7 +147,8 @@ def task_status(pid):
             continue
         state = re.search(r"^State:\s+(\S)", text, re.M)
         tracer = re.search(r"^TracerPid:\s+(\d+)", text, re.M)
-        result[int(tid)] = (state.group(1) if state else "?", int(tracer.group(1)) if tracer else -1)
+        result[int(tid)] = (state.group(1) if state else "?",
+                            int(tracer.group(1)) if tracer else -1)
     return result
 
 
@@ -179,6 +181,46 @@ def cpu_ticks(pid):
     with open("/proc/%d/stat" % pid) as stat:
         fields = stat.read().rsplit(")", 1)[1].split()
     return int(fields[11]) + int(fields[12])  # fields 14 and 15 of proc(5), counted from "state"
+
+
+# x86-64 numbers of the calls time.sleep uses (select, nanosleep, clock_nanosleep, pselect6)
+SLEEP_SYSCALLS = (23, 35, 230, 270)
+
+
+def current_syscall(pid, tid):
+    """The system call number thread tid of pid is blocked in, or None (running, or gone)."""
+    try:
+        with open("/proc/%d/task/%d/syscall" % (pid, tid)) as syscall:
+            fields = syscall.read().split()
+    except OSError:
+        return None
+    if fields and re.match(r"^\d+$", fields[0]):
+        return int(fields[0])
+    return None  # "running", or "-1 sp pc" (in user space)
+
+
+def wait_in_syscall(pid, tids, syscalls=None, timeout=10):
+    """Waits until every thread in tids of pid is blocked in a system call (one of syscalls,
+    if given). A dump interrupts blocking calls (ptrace), so after one the threads need a
+    moment, on a busy machine, to get back into their calls."""
+    deadline = time.monotonic() + timeout
+    while True:
+        late = {}
+        for tid in tids:
+            number = current_syscall(pid, tid)
+            if number is None or (syscalls is not None and number not in syscalls):
+                late[tid] = number
+        if not late:
+            return
+        if time.monotonic() > deadline:
+            raise AssertionError("threads of %d not blocked in %s within %g s: %s"
+                                 % (pid, syscalls or "a system call", timeout, late))
+        time.sleep(0.002)
+
+
+def wait_until_sleeping(pid, tid=None, timeout=10):
+    """Waits until thread tid (default: the main thread) of pid is inside a sleep system call."""
+    wait_in_syscall(pid, [tid or pid], SLEEP_SYSCALLS, timeout)
 
 
 def process_state(pid):
