@@ -92,10 +92,11 @@ absl::Status ProcessPause::SeizeAll() {
                                [tid](const Tracee& t) { return t.tid == tid; });
       if (known) continue;
       if (::ptrace(PTRACE_SEIZE, tid, nullptr, nullptr) != 0) {
-        if (errno == ESRCH || ThreadIsExiting(pid_, tid)) continue;  // exiting: EPERM or ESRCH
-        if (errno == EPERM) return absl::PermissionDeniedError(DiagnosePtraceDenied(pid_));
+        const int error = errno;  // ThreadIsExiting reads /proc and may change errno
+        if (error == ESRCH || ThreadIsExiting(pid_, tid)) continue;  // exiting: EPERM or ESRCH
+        if (error == EPERM) return absl::PermissionDeniedError(DiagnosePtraceDenied(pid_));
         return absl::UnavailableError(
-            absl::StrFormat("cannot ptrace thread %d: %s", tid, std::strerror(errno)));
+            absl::StrFormat("cannot ptrace thread %d: %s", tid, std::strerror(error)));
       }
       tracees_.push_back({tid, false, 0});
       seized_any = true;

@@ -94,7 +94,8 @@ absl::StatusOr<Snapshot> SnapshotTaker::Take() {
   }
 
   // OS threads with no Python thread state: native helpers, or threads of C libraries.
-  const GilState& main_gil = gil_states.begin()->second;
+  // An interpreter shutting down can leave no interpreter to take a GIL from.
+  const GilState main_gil = gil_states.empty() ? GilState{} : gil_states.begin()->second;
   for (pid_t tid : *tids) {
     if (covered.contains(tid)) continue;
     auto activity = activities.find(tid);

@@ -126,6 +126,19 @@ TEST_P(SnapshotTest, UnreadableStackIsCountedAndTheRestGoesOn) {
   EXPECT_EQ(snapshot->threads[1].frames.at(0).function, "ok");
 }
 
+TEST_P(SnapshotTest, NoInterpreterLeftIsNotACrash) {
+  // A target that finalized between attach and sample has an empty interpreter list.
+  FakeCPython fake(*GetParam());
+  FakeTaskReader tasks;
+  tasks.Add(100, InSyscall(230));
+  SnapshotTaker taker(fake.Target(100), fake.memory(), tasks);
+  auto snapshot = taker.Take();
+  ASSERT_TRUE(snapshot.ok()) << snapshot.status();
+  ASSERT_EQ(snapshot->threads.size(), 1u);
+  EXPECT_FALSE(snapshot->threads[0].is_python);
+  EXPECT_TRUE(snapshot->gils.empty());
+}
+
 INSTANTIATE_TEST_SUITE_P(AllVersions, SnapshotTest, ::testing::ValuesIn(AllLayouts()),
                          [](const auto& info) {
                            return absl::StrCat("Python", info.param->major, info.param->minor);
