@@ -1,0 +1,47 @@
+// Interned frames and stacks: a recording sees the same few stacks thousands of times, so each
+// distinct frame and stack is stored once and counted by id. Keys are the real sequences, not
+// bare hashes, so two different stacks can never merge.
+#ifndef GILSCOPE_AGGREGATE_STACK_TABLE_H_
+#define GILSCOPE_AGGREGATE_STACK_TABLE_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "gilscope/walkers/frame_walker.h"
+
+namespace gilscope {
+
+using FrameId = uint32_t;
+using StackId = uint32_t;
+
+class StackTable {
+ public:
+  FrameId InternFrame(const PythonFrame& frame);
+  // `frames_root_first` is outermost first, as flame graphs draw them.
+  StackId InternStack(const std::vector<FrameId>& frames_root_first);
+
+  const PythonFrame& frame(FrameId id) const { return frames_[id]; }
+  const std::vector<FrameId>& stack(StackId id) const { return stacks_[id]; }
+  size_t stack_count() const { return stacks_.size(); }
+
+ private:
+  struct FrameKey {
+    std::string function, file;
+    int line;
+    bool operator==(const FrameKey&) const = default;
+    template <typename H>
+    friend H AbslHashValue(H h, const FrameKey& key) {
+      return H::combine(std::move(h), key.function, key.file, key.line);
+    }
+  };
+  std::vector<PythonFrame> frames_;
+  absl::flat_hash_map<FrameKey, FrameId> frame_ids_;
+  std::vector<std::vector<FrameId>> stacks_;
+  absl::flat_hash_map<std::vector<FrameId>, StackId> stack_ids_;
+};
+
+}  // namespace gilscope
+
+#endif  // GILSCOPE_AGGREGATE_STACK_TABLE_H_

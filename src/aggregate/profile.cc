@@ -1,0 +1,188 @@
+#include "gilscope/aggregate/profile.h"
+
+#include <algorithm>
+
+namespace gilscope {
+namespace {
+
+// Decision-table thresholds, as shares of samples (or of busy thread-samples).
+constexpr double kBusyShareForAnyVerdict = 0.05;  // below this the program did nothing
+constexpr double kContentionThatMatters = 0.20;   // threads queued in at least 1 sample in 5
+constexpr double kNativeHoldingShare = 0.50;      // holder in native code in half the held time
+
+bool OnCpu(const ThreadSnapshot& thread) {
+  return thread.state == ThreadState::kRunningWithoutGil ||
+         (thread.state == ThreadState::kHoldingGil && thread.blocked_in.empty());
+}
+
+// Cheap signal, without native unwinding, that the holder runs native code: it sits in a
+// system call while holding the GIL (a C call that blocks without releasing it).
+bool HoldsInNative(const ThreadSnapshot& thread) {
+  return thread.state == ThreadState::kHoldingGil && !thread.blocked_in.empty();
+}
+
+}  // namespace
+
+const char* ProfileModeName(ProfileMode mode) {
+  switch (mode) {
+    case ProfileMode::kGil: return "gil";
+    case ProfileMode::kWait: return "wait";
+    case ProfileMode::kBlame: return "blame";
+    case ProfileMode::kWall: return "wall";
+    case ProfileMode::kCpu: return "cpu";
+  }
+  return "?";
+}
+
+std::optional<ProfileMode> ParseProfileMode(absl::string_view name) {
+  for (ProfileMode mode : kAllModes) {
+    if (name == ProfileModeName(mode)) return mode;
+  }
+  return std::nullopt;
+}
+
+const char* VerdictName(Verdict verdict) {
+  switch (verdict) {
+    case Verdict::kIoBound: return "io_bound";
+    case Verdict::kNativeReleasesGil: return "native_releases_gil";
+    case Verdict::kPythonCpuBound: return "python_cpu_bound";
+    case Verdict::kNativeHoldsGil: return "native_holds_gil";
+    case Verdict::kIdle: return "idle";
+  }
+  return "?";
+}
+
+const char* VerdictAdvice(Verdict verdict) {
+  switch (verdict) {
+    case Verdict::kIoBound:
+      return "Threads mostly wait on I/O, sleep or other locks: the GIL is not the problem; "
+             "threads or asyncio are the right tool.";
+    case Verdict::kNativeReleasesGil:
+      return "Time goes to native code that releases the GIL: the threads already run in parallel.";
+    case Verdict::kPythonCpuBound:
+      return "Threads queue for the GIL while Python bytecode runs: use processes "
+             "(multiprocessing, concurrent.futures.ProcessPoolExecutor) or a free-threaded build.";
+    case Verdict::kNativeHoldsGil:
+      return "Threads queue while the holder sits in native code that keeps the GIL: change that "
+             "extension to release it, or move the call to a subprocess (the blame view names it).";
+    case Verdict::kIdle:
+      return "Nothing happened: the program was idle while recorded.";
+  }
+  return "";
+}
+
+StackId Profile::Intern(const ThreadSnapshot& thread) {
+  std::vector<FrameId> root_first;
+  root_first.reserve(thread.frames.size());
+  for (auto it = thread.frames.rbegin(); it != thread.frames.rend(); ++it) {
+    root_first.push_back(stacks_.InternFrame(*it));
+  }
+  return stacks_.InternStack(root_first);
+}
+
+void Profile::Add(ProfileMode mode, StackId stack, ThreadState state, int64_t weight) {
+  weights_[static_cast<size_t>(mode)][WeightedStackKey{stack, state}] += weight;
+}
+
+void Profile::AddSample(const Snapshot& snapshot, absl::Time at) {
+  ++samples_;
+  errors_ += snapshot.errors;
+  if (!first_at_) first_at_ = at;
+  last_at_ = at;
+  if (!snapshot.gils.empty() && snapshot.gils[0].switch_number) {
+    if (!first_switch_) {
+      first_switch_ = snapshot.gils[0].switch_number;
+      first_switch_at_ = at;
+    }
+    last_switch_ = snapshot.gils[0].switch_number;
+    last_switch_at_ = at;
+  }
+
+  int waiters = 0;
+  const ThreadSnapshot* holder = nullptr;
+  for (const ThreadSnapshot& thread : snapshot.threads) {
+    if (!thread.is_python) continue;
+    if (thread.state == ThreadState::kWaitingForGil) ++waiters;
+    if (thread.state == ThreadState::kHoldingGil && holder == nullptr) holder = &thread;
+  }
+  if (holder != nullptr) {
+    ++held_samples_;
+    if (HoldsInNative(*holder)) ++held_in_native_;
+  }
+  if (waiters > 0) ++contended_samples_;
+  waiter_total_ += waiters;
+
+  for (const ThreadSnapshot& thread : snapshot.threads) {
+    if (!thread.is_python) continue;
+    ThreadShare& share = threads_[thread.native_id];
+    share.native_id = thread.native_id;
+    if (share.name.empty()) share.name = thread.os_name;
+    ++share.samples;
+    switch (thread.state) {
+      case ThreadState::kHoldingGil: ++share.held; break;
+      case ThreadState::kWaitingForGil: ++share.waiting; break;
+      case ThreadState::kRunningWithoutGil: ++share.running; break;
+      default: ++share.idle; break;
+    }
+    const bool idle = thread.state == ThreadState::kIdle || thread.state == ThreadState::kUnknown;
+    if (idle && !keep_idle_in_wall_) continue;
+    const StackId stack = Intern(thread);
+    Add(ProfileMode::kWall, stack, thread.state, 1);
+    if (OnCpu(thread)) Add(ProfileMode::kCpu, stack, thread.state, 1);
+    if (thread.state == ThreadState::kWaitingForGil) Add(ProfileMode::kWait, stack, thread.state, 1);
+    if (&thread == holder) {
+      Add(ProfileMode::kGil, stack, thread.state, 1);
+      if (waiters > 0) Add(ProfileMode::kBlame, stack, thread.state, waiters);
+    }
+  }
+}
+
+GilFigures Profile::Figures() const {
+  GilFigures figures;
+  figures.samples = samples_;
+  figures.errors = errors_;
+  if (first_at_ && last_at_) figures.duration_s = absl::ToDoubleSeconds(*last_at_ - *first_at_);
+  if (samples_ > 0) {
+    const double n = static_cast<double>(samples_);
+    figures.gil_held = held_samples_ / n;
+    figures.contention = contended_samples_ / n;
+    figures.mean_waiters = waiter_total_ / n;
+  }
+  if (held_samples_ > 0) figures.held_in_native = static_cast<double>(held_in_native_) / held_samples_;
+  if (first_switch_ && last_switch_ && *last_switch_at_ > *first_switch_at_) {
+    const double seconds = absl::ToDoubleSeconds(*last_switch_at_ - *first_switch_at_);
+    const double switches = static_cast<double>(*last_switch_ - *first_switch_);
+    figures.switches_per_s = switches / seconds;
+    if (switches > 0) figures.mean_hold_ms = figures.gil_held * seconds * 1000.0 / switches;
+  }
+  return figures;
+}
+
+std::vector<ThreadShare> Profile::Threads() const {
+  std::vector<ThreadShare> threads;
+  for (const auto& [id, share] : threads_) threads.push_back(share);
+  return threads;
+}
+
+Verdict Profile::ComputeVerdict() const {
+  int64_t held = 0, waiting = 0, running = 0, idle = 0;
+  for (const auto& [id, share] : threads_) {
+    held += share.held;
+    waiting += share.waiting;
+    running += share.running;
+    idle += share.idle;
+  }
+  const int64_t total = held + waiting + running + idle;
+  const int64_t busy = held + waiting + running;
+  if (total == 0 || static_cast<double>(busy) / total < kBusyShareForAnyVerdict) return Verdict::kIdle;
+  const GilFigures figures = Figures();
+  if (figures.contention >= kContentionThatMatters) {
+    return figures.held_in_native >= kNativeHoldingShare ? Verdict::kNativeHoldsGil
+                                                         : Verdict::kPythonCpuBound;
+  }
+  if (running >= held && running >= idle) return Verdict::kNativeReleasesGil;
+  if (idle > busy) return Verdict::kIoBound;
+  return held >= running ? Verdict::kPythonCpuBound : Verdict::kNativeReleasesGil;
+}
+
+}  // namespace gilscope
