@@ -109,10 +109,16 @@ class SafetyTest(unittest.TestCase):
         return []
 
     def signal_runs(self, signum, runs):
-        """Runs gilscope `runs` times, sending signum mid-run; returns (paused hits, outcomes)."""
+        """Runs gilscope at least `runs` times, sending signum mid-run, and goes on (up to 4x
+        `runs`) until a quarter of the signals landed while the target was paused: timing is
+        random, the number of paused hits must not be. Returns (paused hits, outcomes)."""
         paused_hits = 0
         outcomes = {}
-        for run in range(runs):
+        run = -1
+        while True:
+            run += 1
+            if run >= runs and (paused_hits >= runs // 4 or run >= 4 * runs):
+                break
             wait_for_pause = run % 2 == 0
             delay = self.rng.uniform(0, self.pause_time * 0.7 if wait_for_pause
                                      else self.run_time)
@@ -147,7 +153,7 @@ class SafetyTest(unittest.TestCase):
             self.assertEqual(self.problems(), [], context)
         sys.stderr.write("\n%s: %d runs, %d signalled while the target was paused (pause %.1f ms, "
                          "run %.1f ms), exits %s (seed %d)\n"
-                         % (signal.Signals(signum).name, runs, paused_hits,
+                         % (signal.Signals(signum).name, run, paused_hits,
                             self.pause_time * 1000, self.run_time * 1000, outcomes, self.seed))
         # the test is only worth something if the signal landed during pauses
         self.assertGreaterEqual(paused_hits, runs // 4, "too few signals hit a paused target")
