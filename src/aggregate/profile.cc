@@ -116,7 +116,7 @@ void Profile::AddSample(const Snapshot& snapshot, absl::Time at) {
     if (!thread.is_python) continue;
     ThreadShare& share = threads_[thread.native_id];
     share.native_id = thread.native_id;
-    if (share.name.empty()) share.name = thread.os_name;
+    if (share.name.empty()) share.name = thread.name.empty() ? thread.os_name : thread.name;
     ++share.samples;
     switch (thread.state) {
       case ThreadState::kHoldingGil: ++share.held; break;

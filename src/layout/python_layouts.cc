@@ -41,6 +41,73 @@ constexpr PythonLayout::Strings kStrings312 = {
     .compact_data = 56,
 };
 
+// Dicts: 2.7's open table (Include/dictobject.h).
+constexpr PythonLayout::Dict kDict27 = {
+    .used = {24, "PyDictObject::ma_used"},
+    .table = {40, "PyDictObject::ma_table"},
+    .mask = {32, "PyDictObject::ma_mask"},
+    .entry_hash = {0, "PyDictEntry::me_hash"},
+    .entry_key = {8, "PyDictEntry::me_key"},
+    .entry_value = {16, "PyDictEntry::me_value"},
+};
+
+// 3.6-3.10 compact dicts (Objects/dict-common.h): unchanged across these versions.
+constexpr PythonLayout::Dict kDict36 = {
+    .used = {16, "PyDictObject::ma_used"},
+    .keys = {32, "PyDictObject::ma_keys"},
+    .values = {40, "PyDictObject::ma_values"},
+    .keys_size = {8, "PyDictKeysObject::dk_size"},
+    .keys_nentries = {32, "PyDictKeysObject::dk_nentries"},
+    .keys_indices = {40, "PyDictKeysObject::dk_indices"},
+    .entry_hash = {0, "PyDictKeyEntry::me_hash"},
+    .entry_key = {8, "PyDictKeyEntry::me_key"},
+    .entry_value = {16, "PyDictKeyEntry::me_value"},
+};
+
+// 3.11 and 3.12 (Include/internal/pycore_dict.h).
+constexpr PythonLayout::Dict kDict311 = {
+    .used = {16, "PyDictObject::ma_used"},
+    .keys = {32, "PyDictObject::ma_keys"},
+    .values = {40, "PyDictObject::ma_values"},
+    .keys_log2_size = {8, "PyDictKeysObject::dk_log2_size"},
+    .keys_log2_index_bytes = {9, "PyDictKeysObject::dk_log2_index_bytes"},
+    .keys_kind = {10, "PyDictKeysObject::dk_kind"},
+    .keys_nentries = {24, "PyDictKeysObject::dk_nentries"},
+    .keys_indices = {32, "PyDictKeysObject::dk_indices"},
+    .entry_hash = {0, "PyDictKeyEntry::me_hash"},
+    .entry_key = {8, "PyDictKeyEntry::me_key"},
+    .entry_value = {16, "PyDictKeyEntry::me_value"},
+    .unicode_entry_key = {0, "PyDictUnicodeEntry::me_key"},
+    .unicode_entry_value = {8, "PyDictUnicodeEntry::me_value"},
+    .values_array = {0, "PyDictValues::values"},
+};
+
+// 3.13: PyDictValues gained a header (capacity, size, embedded, valid) before the values.
+constexpr PythonLayout::Dict kDict313 = {
+    .used = {16, "PyDictObject::ma_used"},
+    .keys = {32, "PyDictObject::ma_keys"},
+    .values = {40, "PyDictObject::ma_values"},
+    .keys_log2_size = {8, "PyDictKeysObject::dk_log2_size"},
+    .keys_log2_index_bytes = {9, "PyDictKeysObject::dk_log2_index_bytes"},
+    .keys_kind = {10, "PyDictKeysObject::dk_kind"},
+    .keys_nentries = {24, "PyDictKeysObject::dk_nentries"},
+    .keys_indices = {32, "PyDictKeysObject::dk_indices"},
+    .entry_hash = {0, "PyDictKeyEntry::me_hash"},
+    .entry_key = {8, "PyDictKeyEntry::me_key"},
+    .entry_value = {16, "PyDictKeyEntry::me_value"},
+    .unicode_entry_key = {0, "PyDictUnicodeEntry::me_key"},
+    .unicode_entry_value = {8, "PyDictUnicodeEntry::me_value"},
+    .values_array = {8, "PyDictValues::values"},
+    .values_capacity = {0, "PyDictValues::capacity"},
+    .values_valid = {3, "PyDictValues::valid"},
+};
+
+// PyTypeObject has kept these offsets since 2.7 (Include/cpython/object.h).
+constexpr Field kTypeBasicsize = {32, "PyTypeObject::tp_basicsize"};
+constexpr Field kTypeFlags = {168, "PyTypeObject::tp_flags"};
+constexpr Field kTypeDictoffset = {288, "PyTypeObject::tp_dictoffset"};
+constexpr Field kModuleDict = {16, "PyModuleObject::md_dict"};
+
 constexpr PythonLayout kPython27 = {
     .major = 2, .minor = 7, .min_micro = 0, .tested_on = "2.7.18",
     .gil_model = GilModel::kSemaphore27,
@@ -48,6 +115,8 @@ constexpr PythonLayout kPython27 = {
     .line_table = LineTableFormat::kLnotabUnsigned,
     .string_model = StringModel::kPyString27,
     .thread_ids = ThreadIdModel::kPthreadStruct,
+    .dict_model = DictModel::kOpenTable27,
+    .instance_dicts = InstanceDictModel::kDictOffset,
     .runtime = {},
     .interpreter = {.next = {0, "PyInterpreterState::next"},
                     .threads_head = {8, "PyInterpreterState::tstate_head"}},
@@ -66,6 +135,11 @@ constexpr PythonLayout kPython27 = {
              .name = {88, "PyCodeObject::co_name"},
              .code = {32, "PyCodeObject::co_code"},
              .line_table = {104, "PyCodeObject::co_lnotab"}},
+    .objects = {.interp_modules = {16, "PyInterpreterState::modules"},
+                .module_dict = kModuleDict,
+                .type_dictoffset = kTypeDictoffset,
+                .thread_name_attribute = "_Thread__name"},  // 2.7's self.__name
+    .dict = kDict27,
     .strings = {.bytes_size = {16, "PyStringObject::ob_size"},
                 .bytes_data = {36, "PyStringObject::ob_sval"}},
 };
@@ -77,6 +151,8 @@ constexpr PythonLayout kPython36 = {
     .line_table = LineTableFormat::kLnotabSigned,
     .string_model = StringModel::kUnicode,
     .thread_ids = ThreadIdModel::kPthreadStruct,
+    .dict_model = DictModel::kCompact36,
+    .instance_dicts = InstanceDictModel::kDictOffset,
     .runtime = {},
     .interpreter = {.next = {0, "PyInterpreterState::next"},
                     .threads_head = {8, "PyInterpreterState::tstate_head"}},
@@ -95,6 +171,11 @@ constexpr PythonLayout kPython36 = {
              .name = {104, "PyCodeObject::co_name"},
              .code = {40, "PyCodeObject::co_code"},
              .line_table = {112, "PyCodeObject::co_lnotab"}},
+    .objects = {.interp_modules = {16, "PyInterpreterState::modules"},
+                .module_dict = kModuleDict,
+                .type_dictoffset = kTypeDictoffset,
+                .thread_name_attribute = "_name"},
+    .dict = kDict36,
     .strings = kStrings36,
 };
 
@@ -106,6 +187,8 @@ constexpr PythonLayout kPython37 = {
     .line_table = LineTableFormat::kLnotabSigned,
     .string_model = StringModel::kUnicode,
     .thread_ids = ThreadIdModel::kPthreadStruct,
+    .dict_model = DictModel::kCompact36,
+    .instance_dicts = InstanceDictModel::kDictOffset,
     .runtime = {.interpreters_head = {24, "_PyRuntimeState::interpreters.head"},
                 .ceval_gil = {1264, "_PyRuntimeState::ceval.gil"},
                 .tstate_current = {1480, "_PyRuntimeState::gilstate.tstate_current"}},
@@ -127,6 +210,11 @@ constexpr PythonLayout kPython37 = {
              .name = {104, "PyCodeObject::co_name"},
              .code = {40, "PyCodeObject::co_code"},
              .line_table = {112, "PyCodeObject::co_lnotab"}},
+    .objects = {.interp_modules = {40, "PyInterpreterState::modules"},
+                .module_dict = kModuleDict,
+                .type_dictoffset = kTypeDictoffset,
+                .thread_name_attribute = "_name"},
+    .dict = kDict36,
     .strings = kStrings36,
 };
 
@@ -137,6 +225,8 @@ constexpr PythonLayout kPython38 = {
     .line_table = LineTableFormat::kLnotabSigned,
     .string_model = StringModel::kUnicode,
     .thread_ids = ThreadIdModel::kPthreadStruct,
+    .dict_model = DictModel::kCompact36,
+    .instance_dicts = InstanceDictModel::kDictOffset,
     .runtime = {.interpreters_head = {32, "_PyRuntimeState::interpreters.head"},
                 .ceval_gil = {1152, "_PyRuntimeState::ceval.gil"},
                 .tstate_current = {1368, "_PyRuntimeState::gilstate.tstate_current"}},
@@ -158,6 +248,11 @@ constexpr PythonLayout kPython38 = {
              .name = {112, "PyCodeObject::co_name"},
              .code = {48, "PyCodeObject::co_code"},
              .line_table = {120, "PyCodeObject::co_lnotab"}},
+    .objects = {.interp_modules = {56, "PyInterpreterState::modules"},
+                .module_dict = kModuleDict,
+                .type_dictoffset = kTypeDictoffset,
+                .thread_name_attribute = "_name"},
+    .dict = kDict36,
     .strings = kStrings36,
 };
 
@@ -168,6 +263,8 @@ constexpr PythonLayout kPython39 = {
     .line_table = LineTableFormat::kLnotabSigned,
     .string_model = StringModel::kUnicode,
     .thread_ids = ThreadIdModel::kPthreadStruct,
+    .dict_model = DictModel::kCompact36,
+    .instance_dicts = InstanceDictModel::kDictOffset,
     .runtime = {.interpreters_head = {32, "_PyRuntimeState::interpreters.head"},
                 .ceval_gil = {352, "_PyRuntimeState::ceval.gil"},
                 .tstate_current = {568, "_PyRuntimeState::gilstate.tstate_current"}},
@@ -189,6 +286,11 @@ constexpr PythonLayout kPython39 = {
              .name = {112, "PyCodeObject::co_name"},
              .code = {48, "PyCodeObject::co_code"},
              .line_table = {120, "PyCodeObject::co_lnotab"}},
+    .objects = {.interp_modules = {856, "PyInterpreterState::modules"},
+                .module_dict = kModuleDict,
+                .type_dictoffset = kTypeDictoffset,
+                .thread_name_attribute = "_name"},
+    .dict = kDict36,
     .strings = kStrings36,
 };
 
@@ -199,6 +301,8 @@ constexpr PythonLayout kPython310 = {
     .line_table = LineTableFormat::kLinetable310,
     .string_model = StringModel::kUnicode,
     .thread_ids = ThreadIdModel::kPthreadStruct,
+    .dict_model = DictModel::kCompact36,
+    .instance_dicts = InstanceDictModel::kDictOffset,
     .runtime = {.interpreters_head = {32, "_PyRuntimeState::interpreters.head"},
                 .ceval_gil = {352, "_PyRuntimeState::ceval.gil"},
                 .tstate_current = {568, "_PyRuntimeState::gilstate.tstate_current"}},
@@ -220,6 +324,11 @@ constexpr PythonLayout kPython310 = {
              .name = {112, "PyCodeObject::co_name"},
              .code = {48, "PyCodeObject::co_code"},
              .line_table = {120, "PyCodeObject::co_linetable"}},
+    .objects = {.interp_modules = {856, "PyInterpreterState::modules"},
+                .module_dict = kModuleDict,
+                .type_dictoffset = kTypeDictoffset,
+                .thread_name_attribute = "_name"},
+    .dict = kDict36,
     .strings = kStrings36,
 };
 
@@ -230,6 +339,8 @@ constexpr PythonLayout kPython311 = {
     .line_table = LineTableFormat::kLocations311,
     .string_model = StringModel::kUnicode,
     .thread_ids = ThreadIdModel::kNativeThreadId,
+    .dict_model = DictModel::kCompact311,
+    .instance_dicts = InstanceDictModel::kManagedDict311,
     .runtime = {.interpreters_head = {40, "_PyRuntimeState::interpreters.head"},
                 .ceval_gil = {360, "_PyRuntimeState::ceval.gil"},
                 .tstate_current = {576, "_PyRuntimeState::gilstate.tstate_current"}},
@@ -255,6 +366,13 @@ constexpr PythonLayout kPython311 = {
              .qualname = {128, "PyCodeObject::co_qualname"},
              .line_table = {136, "PyCodeObject::co_linetable"},
              .code_adaptive = {184, "PyCodeObject::co_code_adaptive"}},
+    .objects = {.interp_modules = {888, "PyInterpreterState::modules"},
+                .module_dict = kModuleDict,
+                .type_basicsize = kTypeBasicsize,
+                .type_flags = kTypeFlags,
+                .heap_type_cached_keys = {872, "PyHeapTypeObject::ht_cached_keys"},
+                .thread_name_attribute = "_name"},
+    .dict = kDict311,
     .strings = kStrings36,
 };
 
@@ -265,6 +383,8 @@ constexpr PythonLayout kPython312 = {
     .line_table = LineTableFormat::kLocations311,
     .string_model = StringModel::kUnicode,
     .thread_ids = ThreadIdModel::kNativeThreadId,
+    .dict_model = DictModel::kCompact311,
+    .instance_dicts = InstanceDictModel::kManagedDict312,
     .runtime = {.interpreters_head = {40, "_PyRuntimeState::interpreters.head"}},
     .interpreter = {.next = {0, "PyInterpreterState::next"},
                     .threads_head = {72, "PyInterpreterState::threads.head"},
@@ -289,6 +409,13 @@ constexpr PythonLayout kPython312 = {
              .qualname = {128, "PyCodeObject::co_qualname"},
              .line_table = {136, "PyCodeObject::co_linetable"},
              .code_adaptive = {192, "PyCodeObject::co_code_adaptive"}},
+    .objects = {.interp_modules = {944, "PyInterpreterState::imports.modules"},
+                .module_dict = kModuleDict,
+                .type_basicsize = kTypeBasicsize,
+                .type_flags = kTypeFlags,
+                .heap_type_cached_keys = {880, "PyHeapTypeObject::ht_cached_keys"},
+                .thread_name_attribute = "_name"},
+    .dict = kDict311,
     .strings = kStrings312,
 };
 
@@ -299,6 +426,8 @@ constexpr PythonLayout kPython313 = {
     .line_table = LineTableFormat::kLocations311,
     .string_model = StringModel::kUnicode,
     .thread_ids = ThreadIdModel::kNativeThreadId,
+    .dict_model = DictModel::kCompact311,
+    .instance_dicts = InstanceDictModel::kInlineValues313,
     .runtime = {.interpreters_head = {632, "_PyRuntimeState::interpreters.head"}},
     .interpreter = {.next = {7264, "PyInterpreterState::next"},
                     .threads_head = {7344, "PyInterpreterState::threads.head"},
@@ -322,6 +451,13 @@ constexpr PythonLayout kPython313 = {
              .qualname = {128, "PyCodeObject::co_qualname"},
              .line_table = {136, "PyCodeObject::co_linetable"},
              .code_adaptive = {200, "PyCodeObject::co_code_adaptive"}},
+    .objects = {.interp_modules = {7656, "PyInterpreterState::imports.modules"},
+                .module_dict = kModuleDict,
+                .type_basicsize = kTypeBasicsize,
+                .type_flags = kTypeFlags,
+                .heap_type_cached_keys = {880, "PyHeapTypeObject::ht_cached_keys"},
+                .thread_name_attribute = "_name"},
+    .dict = kDict313,
     .strings = kStrings312,
 };
 
@@ -367,6 +503,13 @@ std::vector<Field> AllFields(const PythonLayout& l) {
       l.interpreter_frame.owner,
       l.code.firstlineno, l.code.filename, l.code.name, l.code.qualname, l.code.code,
       l.code.line_table, l.code.code_adaptive,
+      l.objects.interp_modules, l.objects.module_dict, l.objects.type_basicsize,
+      l.objects.type_flags, l.objects.type_dictoffset, l.objects.heap_type_cached_keys,
+      l.dict.used, l.dict.table, l.dict.mask, l.dict.keys, l.dict.values, l.dict.keys_size,
+      l.dict.keys_log2_size, l.dict.keys_log2_index_bytes, l.dict.keys_kind, l.dict.keys_nentries,
+      l.dict.keys_indices, l.dict.entry_hash, l.dict.entry_key, l.dict.entry_value,
+      l.dict.unicode_entry_key, l.dict.unicode_entry_value, l.dict.values_array,
+      l.dict.values_capacity, l.dict.values_valid,
       l.strings.bytes_size, l.strings.bytes_data, l.strings.unicode_length, l.strings.unicode_state};
   std::vector<Field> present;
   for (const Field& field : all) {

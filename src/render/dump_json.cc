@@ -5,6 +5,14 @@
 namespace gilscope {
 namespace {
 
+// The Python thread name where known; otherwise the OS name, which is all a thread that
+// threading does not know has (and what CPython 3.14+ copies the Python name into anyway).
+nlohmann::json DisplayName(const ThreadSnapshot& thread) {
+  if (!thread.name.empty()) return thread.name;
+  if (!thread.os_name.empty()) return thread.os_name;
+  return nullptr;
+}
+
 nlohmann::json ThreadJson(const ThreadSnapshot& thread) {
   nlohmann::json frames = nlohmann::json::array();
   for (const PythonFrame& frame : thread.frames) {
@@ -15,7 +23,8 @@ nlohmann::json ThreadJson(const ThreadSnapshot& thread) {
   nlohmann::json json = {
       {"native_id", thread.native_id != 0 ? nlohmann::json(thread.native_id) : nlohmann::json()},
       {"thread_id", thread.thread_id},
-      {"name", thread.os_name.empty() ? nlohmann::json() : nlohmann::json(thread.os_name)},
+      {"name", DisplayName(thread)},
+      {"os_name", thread.os_name.empty() ? nlohmann::json() : nlohmann::json(thread.os_name)},
       {"python", thread.is_python},
       {"main", thread.is_main},
       {"interpreter_id", thread.is_python ? nlohmann::json(thread.interpreter_id) : nlohmann::json()},

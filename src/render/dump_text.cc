@@ -56,7 +56,15 @@ void WriteDumpText(const DumpContext& dump, std::ostream& out) {
     std::string heading = thread.native_id != 0 ? absl::StrFormat("Thread %d", thread.native_id)
                                                 : absl::StrFormat("Thread 0x%x", thread.thread_id);
     if (thread.is_main) absl::StrAppend(&heading, " (main)");
-    if (!thread.os_name.empty()) absl::StrAppend(&heading, " \"", TerminalSafe(thread.os_name), "\"");
+    if (!thread.name.empty()) {
+      absl::StrAppend(&heading, " \"", TerminalSafe(thread.name), "\"");
+      // Before 3.14 the OS name is rarely the Python one ("python3" for every thread).
+      if (!thread.os_name.empty() && thread.os_name != thread.name) {
+        absl::StrAppend(&heading, " (OS name \"", TerminalSafe(thread.os_name), "\")");
+      }
+    } else if (!thread.os_name.empty()) {
+      absl::StrAppend(&heading, " \"", TerminalSafe(thread.os_name), "\"");
+    }
     if (dump.snapshot.gils.size() > 1 && thread.is_python) {
       absl::StrAppend(&heading, absl::StrFormat(" interpreter %d", thread.interpreter_id));
     }

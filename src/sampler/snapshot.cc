@@ -11,7 +11,11 @@
 namespace gilscope {
 
 SnapshotTaker::SnapshotTaker(const PythonTarget& target, RemoteMemory& memory, TaskReader& tasks)
-    : target_(target), memory_(memory), tasks_(tasks), codes_(memory, *target.layout, target.code_type) {}
+    : target_(target),
+      memory_(memory),
+      tasks_(tasks),
+      codes_(memory, *target.layout, target.code_type),
+      names_(memory, *target.layout) {}
 
 absl::StatusOr<Snapshot> SnapshotTaker::Take() {
   absl::StatusOr<std::vector<pid_t>> tids = tasks_.ListThreads();
@@ -64,8 +68,12 @@ absl::StatusOr<Snapshot> SnapshotTaker::Take() {
     const RemoteAddress key = gil_key(interp);
     const GilState& gil = gil_states.at(key);
     GilSnapshot& gil_summary = snapshot.gils[gil_index.at(key)];
-    for (const ThreadRecord& record : interp.threads) {
+    // Names are a nicety: a failure to read them leaves them empty, never fails the sample.
+    std::vector<std::string> names = names_.ReadNames(interp);
+    for (size_t i = 0; i < interp.threads.size(); ++i) {
+      const ThreadRecord& record = interp.threads[i];
       ThreadSnapshot thread;
+      thread.name = std::move(names[i]);
       thread.native_id = record.native_id;
       thread.thread_id = record.thread_id;
       thread.interpreter_id = interp.id;

@@ -5,10 +5,11 @@ For each interpreter one test class (DumpTest_<version>) starts the workload and
   test_json       Up to MAX_DUMPS `dump --json` runs, until one shows the consistent picture: one
                   spinner holds the GIL (it is gils[0].holder), the other waits for it. Every dump
                   must have the right version, executable, thread set, full stacks (qualified names,
-                  absolute files, marker line numbers), sleeper/blocked/main released and idle,
-                  at most one holder; the hasher must be seen running_without_gil at least once.
-  test_text       The text output names the version, a holding-GIL spinner, a waiting thread and
-                  the workload's functions.
+                  absolute files, marker line numbers), Python thread names in "name" ("MainThread",
+                  "spinner-1", ...) and /proc comm in "os_name", sleeper/blocked/main released and
+                  idle, at most one holder; the hasher must be seen running_without_gil at least once.
+  test_text       The text output names the version, a holding-GIL spinner, a waiting thread,
+                  the workload's functions and, in the thread headings, the Python thread names.
   test_nonblocking  `--nonblocking --json`: exit 0, valid JSON, "paused": false, same threads.
 After every dump the workload must still run, untraced, with no thread stopped (t/T).
 
@@ -70,8 +71,9 @@ def summary(dump):
     for thread in dump.get("threads", []):
         frames = ", ".join("%s:%s" % (frame.get("function"), frame.get("line"))
                            for frame in thread.get("frames", []))
-        lines.append("  %s main=%s python=%s gil=%s state=%s blocked_in=%s [%s]%s" % (
-            thread.get("native_id"), thread.get("main"), thread.get("python"), thread.get("gil"),
+        lines.append("  %s %r main=%s python=%s gil=%s state=%s blocked_in=%s [%s]%s" % (
+            thread.get("native_id"), thread.get("name"), thread.get("main"), thread.get("python"),
+            thread.get("gil"),
             thread.get("state"), thread.get("blocked_in"), frames,
             " error=%r" % thread["error"] if "error" in thread else ""))
     return "\n".join(lines)
@@ -187,10 +189,10 @@ class DumpChecks(object):
             self.assertTrue(os.path.isdir("/proc/%d/task/%d" % (pid, thread["native_id"])),
                             "thread %d is not a thread of the workload%s"
                             % (thread["native_id"], context))
-            if thread["name"] is not None:
-                with open("/proc/%d/task/%d/comm" % (pid, thread["native_id"])) as comm:
-                    self.assertEqual(thread["name"], comm.read().rstrip("\n"),
-                                     "name is not the OS thread name" + context)
+            self.assertIn("os_name", thread, context)
+            with open("/proc/%d/task/%d/comm" % (pid, thread["native_id"])) as comm:
+                self.assertEqual(thread["os_name"], comm.read().rstrip("\n"),
+                                 "os_name is not the OS thread name" + context)
             self.assertIsInstance(thread["thread_id"], int, context)
             self.assertNotEqual(thread["thread_id"], 0, context)
             self.assertIn(thread["gil"], STATES_FOR_GIL, context)
@@ -216,6 +218,13 @@ class DumpChecks(object):
         for role, count in (("main", 1), ("spinner", 2), ("sleeper", 1), ("blocked", 1),
                             ("hasher", 1), ("other", 0)):
             self.assertEqual(len(roles[role]), count, "%s threads%s" % (role, context))
+
+        # Python thread names (threading.Thread.name), as gil_shapes.py gives them.
+        for role, names in (("main", ["MainThread"]), ("spinner", ["spinner-1", "spinner-2"]),
+                            ("sleeper", ["sleeper"]), ("blocked", ["blocked"]),
+                            ("hasher", ["hasher"])):
+            self.assertEqual(sorted(t["name"] for t in roles[role]), names,
+                             "%s: Python thread names%s" % (role, context))
 
         main = roles["main"][0]
         self.assertEqual(main["native_id"], pid, "the main thread is not the process" + context)
@@ -350,6 +359,11 @@ class DumpChecks(object):
         self.assertEqual(len(blocks), 6, "six thread blocks expected:\n" + text)
         self.assertIn(self.workload.pid, blocks, text)
         self.assertIn("(main)", blocks[self.workload.pid][1], text)
+        self.assertIn('"MainThread"', blocks[self.workload.pid][1], text)
+        headings = [block[1] for tid, block in blocks.items() if tid != self.workload.pid]
+        for name in ("spinner-1", "spinner-2", "sleeper", "blocked", "hasher"):
+            self.assertEqual(len([h for h in headings if '"%s"' % name in h]), 1,
+                             "one heading must name %s:\n%s" % (name, text))
         self.assertTrue(blocks[self.workload.pid][0].startswith("idle"), text)
 
     def test_nonblocking(self):

@@ -1,6 +1,7 @@
 #include "support/fake_cpython.h"
 
 #include <cstring>
+#include <string>
 
 namespace gilscope::testing {
 namespace {
@@ -9,6 +10,25 @@ namespace {
 // switch_cond, switch_mutex.
 constexpr size_t k36Locked = 0, k36LastHolder = 8, k36SwitchNumber = 16, k36Cond = 32,
                  k36Mutex = 80, k36SwitchCond = 120, k36SwitchMutex = 168;
+
+// Include/object.h type flags (3.11+).
+constexpr uint64_t kTpFlagsInlineValues = 1u << 2;
+constexpr uint64_t kTpFlagsManagedDict = 1u << 4;
+// Where 3.11+ keep the managed dict (and 3.11 the values) before the object.
+constexpr RemoteAddress kPreHeader = 32;
+
+// The table size CPython picks for n items: a power of two, at least 8, at most 2/3 full.
+size_t TableSize(size_t n) {
+  size_t size = 8;
+  while (n * 3 >= size * 2) size *= 2;
+  return size;
+}
+
+int Log2(size_t power_of_two) {
+  int log2 = 0;
+  while ((size_t{1} << log2) < power_of_two) ++log2;
+  return log2;
+}
 
 }  // namespace
 
@@ -35,12 +55,17 @@ RemoteAddress FakeCPython::Allocate(size_t size) {
 }
 
 RemoteAddress FakeCPython::AddString(const std::string& text) {
-  if (layout_.string_model == StringModel::kPyString27) return AddBytes(text);
+  if (layout_.string_model == StringModel::kPyString27) {
+    const RemoteAddress object = AddBytes(text);
+    Put<uint64_t>(object + 8, kStrType);
+    return object;
+  }
   const RemoteAddress object = Allocate(layout_.strings.ascii_data + text.size() + 1);
   Put<int64_t>(object + layout_.strings.unicode_length.offset, static_cast<int64_t>(text.size()));
   // kind 1, compact, ascii (Include/cpython/unicodeobject.h state bits).
   Put<uint32_t>(object + layout_.strings.unicode_state.offset, (1u << 2) | (1u << 5) | (1u << 6));
   std::memcpy(Raw(object + layout_.strings.ascii_data), text.data(), text.size());
+  Put<uint64_t>(object + 8, kStrType);
   return object;
 }
 
@@ -175,6 +200,223 @@ void FakeCPython::SetGilHolder(RemoteAddress interpreter, RemoteAddress thread) 
       break;
     }
   }
+}
+
+RemoteAddress FakeCPython::AddKeys(const std::vector<DictItem>& items, bool split,
+                                   std::vector<RemoteAddress>* value_slots) {
+  const PythonLayout::Dict& d = layout_.dict;
+  bool str_keys = true;
+  for (const DictItem& item : items) str_keys = str_keys && item.hash == 0;
+  const size_t size = TableSize(items.size());
+  const bool unicode = layout_.dict_model == DictModel::kCompact311 && (str_keys || split);
+  size_t index_bytes;
+  if (layout_.dict_model == DictModel::kCompact36) {
+    index_bytes = size * (size <= 0xff ? 1 : size <= 0xffff ? 2 : 4);
+  } else {
+    const int log2_size = Log2(size);
+    const int log2_index_bytes = log2_size + (log2_size < 8 ? 0 : log2_size < 16 ? 1 : 2);
+    index_bytes = size_t{1} << log2_index_bytes;
+  }
+  const size_t entry_size = unicode ? 16 : 24;
+  const RemoteAddress keys =
+      Allocate(d.keys_indices.offset + index_bytes + items.size() * entry_size);
+  Put<int64_t>(keys, 1);  // dk_refcnt
+  if (layout_.dict_model == DictModel::kCompact36) {
+    Put<int64_t>(keys + d.keys_size.offset, static_cast<int64_t>(size));
+  } else {
+    Put<uint8_t>(keys + d.keys_log2_size.offset, static_cast<uint8_t>(Log2(size)));
+    Put<uint8_t>(keys + d.keys_log2_index_bytes.offset, static_cast<uint8_t>(Log2(index_bytes)));
+    Put<uint8_t>(keys + d.keys_kind.offset, split ? 2 : unicode ? 1 : 0);
+  }
+  Put<int64_t>(keys + d.keys_nentries.offset, static_cast<int64_t>(items.size()));
+  // Readers scan the entries in order and never use the indices: mark them all empty (-1).
+  std::memset(Raw(keys + d.keys_indices.offset), 0xff, index_bytes);
+  const RemoteAddress entries = keys + d.keys_indices.offset + index_bytes;
+  for (size_t i = 0; i < items.size(); ++i) {
+    const RemoteAddress entry = entries + i * entry_size;
+    const Field& key = unicode ? d.unicode_entry_key : d.entry_key;
+    const Field& value = unicode ? d.unicode_entry_value : d.entry_value;
+    // A str key's hash is whatever the str hashes to; any value not colliding with idents.
+    if (!unicode) {
+      Put<uint64_t>(entry + d.entry_hash.offset,
+                    items[i].hash != 0 ? items[i].hash : ~items[i].key);
+    }
+    Put<uint64_t>(entry + key.offset, items[i].key);
+    if (!split) Put<uint64_t>(entry + value.offset, items[i].value);
+    if (value_slots != nullptr) value_slots->push_back(entry + value.offset);
+  }
+  return keys;
+}
+
+RemoteAddress FakeCPython::AddValues(const std::vector<RemoteAddress>& values,
+                                     RemoteAddress* array) {
+  const PythonLayout::Dict& d = layout_.dict;
+  // 3.11+ keep an insertion-order prefix before the values: leave room for it.
+  const RemoteAddress pointer = Allocate(32 + 16 + 8 * values.size()) + 32;
+  if (d.values_capacity.present()) {
+    Put<uint8_t>(pointer + d.values_capacity.offset, static_cast<uint8_t>(values.size()));
+    Put<uint8_t>(pointer + d.values_valid.offset, 1);
+  }
+  *array = pointer + (d.values_array.present() ? d.values_array.offset : 0);
+  for (size_t i = 0; i < values.size(); ++i) Put<uint64_t>(*array + 8 * i, values[i]);
+  return pointer;
+}
+
+RemoteAddress FakeCPython::AddDict(const std::vector<DictItem>& items) {
+  const PythonLayout::Dict& d = layout_.dict;
+  const RemoteAddress dict = Allocate(64);
+  Put<uint64_t>(dict + 8, kDictType);
+  Put<int64_t>(dict + d.used.offset, static_cast<int64_t>(items.size()));
+  std::vector<RemoteAddress>& slots = value_slots_[dict];
+  if (layout_.dict_model != DictModel::kOpenTable27) {
+    Put<uint64_t>(dict + d.keys.offset, AddKeys(items, /*split=*/false, &slots));
+    return dict;
+  }
+  // 2.7: open addressing over ma_mask + 1 slots of (hash, key, value).
+  const size_t size = TableSize(items.size());
+  const size_t entry_size = static_cast<size_t>(d.entry_value.offset) + 8;
+  const RemoteAddress table = Allocate(size * entry_size);
+  for (const DictItem& item : items) {
+    const uint64_t hash = item.hash != 0 ? item.hash : ~item.key;
+    RemoteAddress slot = table + (hash & (size - 1)) * entry_size;
+    uint64_t taken = 0;
+    while (memory_.Read(slot + d.entry_key.offset, &taken, 8).ok() && taken != 0) {
+      slot = slot + entry_size < table + size * entry_size ? slot + entry_size : table;
+    }
+    Put<uint64_t>(slot + d.entry_hash.offset, hash);
+    Put<uint64_t>(slot + d.entry_key.offset, item.key);
+    Put<uint64_t>(slot + d.entry_value.offset, item.value);
+    slots.push_back(slot + d.entry_value.offset);
+  }
+  Put<int64_t>(dict + d.mask.offset, static_cast<int64_t>(size - 1));
+  Put<uint64_t>(dict + d.table.offset, table);
+  return dict;
+}
+
+RemoteAddress FakeCPython::AddInt(uint64_t value) {
+  const RemoteAddress object = Allocate(32);
+  Put<uint64_t>(object + 8, kIntType);
+  Put<uint64_t>(object + 24, value);
+  return object;
+}
+
+RemoteAddress FakeCPython::ThreadType() {
+  if (thread_type_ != 0) return thread_type_;
+  const PythonLayout::Objects& o = layout_.objects;
+  attribute_keys_ = {AddString("_target"), AddString(o.thread_name_attribute), AddString("_ident")};
+  thread_type_ = Allocate(1024);  // a PyHeapTypeObject
+  if (layout_.instance_dicts == InstanceDictModel::kDictOffset) {
+    Put<int64_t>(thread_type_ + o.type_dictoffset.offset, 16);  // __dict__ right after the header
+  } else {
+    const bool inline_values = layout_.instance_dicts == InstanceDictModel::kInlineValues313;
+    Put<uint64_t>(thread_type_ + o.type_flags.offset,
+                  kTpFlagsManagedDict | (inline_values ? kTpFlagsInlineValues : 0));
+    Put<int64_t>(thread_type_ + o.type_basicsize.offset, 16);
+  }
+  if (layout_.dict_model != DictModel::kOpenTable27) {
+    std::vector<DictItem> items;
+    for (RemoteAddress key : attribute_keys_) items.push_back({key, 0, 0});
+    shared_keys_ = AddKeys(items, /*split=*/true, nullptr);
+    if (o.heap_type_cached_keys.present()) {
+      Put<uint64_t>(thread_type_ + o.heap_type_cached_keys.offset, shared_keys_);
+    }
+  }
+  return thread_type_;
+}
+
+RemoteAddress FakeCPython::AddThreadObject(const std::string& name, Attributes attributes) {
+  const RemoteAddress type = ThreadType();
+  const std::vector<RemoteAddress> values = {AddString("target"), AddString(name), AddInt(1)};
+  // Room before the object for 3.11+'s managed dict and after it for 3.13's inline values.
+  const RemoteAddress object = Allocate(kPreHeader + 16 + 8 + 8 * values.size()) + kPreHeader;
+  Put<uint64_t>(object + 8, type);
+  const InstanceDictModel model = layout_.instance_dicts;
+  const RemoteAddress dict_pointer =
+      model == InstanceDictModel::kDictOffset ? object + 16 : object - 24;
+  if (attributes == Attributes::kSplitDict && layout_.dict_model == DictModel::kOpenTable27) {
+    attributes = Attributes::kDict;  // 2.7 has no split tables
+  }
+  RemoteAddress array = 0;
+  switch (attributes) {
+    case Attributes::kDict: {
+      std::vector<DictItem> items;
+      for (size_t i = 0; i < values.size(); ++i) {
+        items.push_back({attribute_keys_[i], values[i], 0});
+      }
+      const RemoteAddress dict = AddDict(items);
+      Put<uint64_t>(dict_pointer, dict);
+      name_slots_[object] = ValueSlot(dict, 1);
+      return object;
+    }
+    case Attributes::kSplitDict: {
+      const RemoteAddress dict = Allocate(64);
+      Put<uint64_t>(dict + 8, kDictType);
+      Put<int64_t>(dict + layout_.dict.used.offset, static_cast<int64_t>(values.size()));
+      Put<uint64_t>(dict + layout_.dict.keys.offset, shared_keys_);
+      Put<uint64_t>(dict + layout_.dict.values.offset, AddValues(values, &array));
+      Put<uint64_t>(dict_pointer, dict);
+      break;
+    }
+    case Attributes::kValues:
+      switch (model) {
+        case InstanceDictModel::kDictOffset:
+          std::abort();  // test bug: no values without a dict before 3.11
+        case InstanceDictModel::kManagedDict311:
+          Put<uint64_t>(object - 32, AddValues(values, &array));
+          break;
+        case InstanceDictModel::kManagedDict312:
+          Put<uint64_t>(object - 24, AddValues(values, &array) - 1);  // tagged: low bit set
+          break;
+        case InstanceDictModel::kInlineValues313: {
+          const PythonLayout::Dict& d = layout_.dict;
+          const RemoteAddress inline_values = object + 16;  // at tp_basicsize
+          Put<uint8_t>(inline_values + d.values_capacity.offset,
+                       static_cast<uint8_t>(values.size()));
+          Put<uint8_t>(inline_values + d.values_valid.offset, 1);
+          array = inline_values + d.values_array.offset;
+          for (size_t i = 0; i < values.size(); ++i) Put<uint64_t>(array + 8 * i, values[i]);
+          break;
+        }
+      }
+      break;
+  }
+  name_slots_[object] = array + 8;
+  return object;
+}
+
+FakeCPython::Threading FakeCPython::AddThreadingModule(
+    RemoteAddress interpreter, const std::vector<std::pair<uint64_t, RemoteAddress>>& active,
+    int other_modules) {
+  Threading threading;
+  std::vector<DictItem> active_items;
+  // Idents are below 2^61 - 1: an int's hash is its value.
+  for (const auto& [ident, thread] : active) active_items.push_back({AddInt(ident), thread, ident});
+  threading.active = AddDict(active_items);
+  threading.globals = AddDict({{AddString("__name__"), AddString("threading"), 0},
+                               {AddString("Thread"), ThreadType(), 0},
+                               {AddString("_active"), threading.active, 0}});
+  threading.module = Allocate(64);
+  Put<uint64_t>(threading.module + 8, kModuleType);
+  Put<uint64_t>(threading.module + layout_.objects.module_dict.offset, threading.globals);
+
+  const RemoteAddress decoy = Allocate(64);
+  Put<uint64_t>(decoy + 8, kModuleType);
+  Put<uint64_t>(decoy + layout_.objects.module_dict.offset, AddDict({}));
+  std::vector<DictItem> modules;
+  for (int i = 0; i < other_modules; ++i) {
+    modules.push_back({AddString("module_" + std::to_string(i)), decoy, 0});
+  }
+  // Last: a reader must get every entry right to reach it.
+  modules.push_back({AddString("threading"), threading.module, 0});
+  threading.modules = AddDict(modules);
+  Put<uint64_t>(interpreter + layout_.objects.interp_modules.offset, threading.modules);
+  return threading;
+}
+
+uint64_t FakeCPython::Ident(RemoteAddress thread_state) {
+  uint64_t ident = 0;
+  memory_.Read(thread_state + layout_.thread.thread_id.offset, &ident, 8).IgnoreError();
+  return ident;
 }
 
 PythonTarget FakeCPython::Target(pid_t pid) const {

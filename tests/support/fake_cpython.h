@@ -4,7 +4,10 @@
 #ifndef GILSCOPE_TESTS_SUPPORT_FAKE_CPYTHON_H_
 #define GILSCOPE_TESTS_SUPPORT_FAKE_CPYTHON_H_
 
+#include <map>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "gilscope/layout/python_layout.h"
 #include "gilscope/locate/python_target.h"
@@ -18,6 +21,31 @@ class FakeCPython {
   static constexpr size_t kHeapSize = 8 << 20;
   static constexpr RemoteAddress kCodeType = 0x7000;  // stands for &PyCode_Type
   static constexpr int kPthreadTidOffset = 0x2d0;
+  // Stand for &PyUnicode_Type (2.7: &PyString_Type), &PyDict_Type, &PyModule_Type, &PyLong_Type.
+  static constexpr RemoteAddress kStrType = 0x7100;
+  static constexpr RemoteAddress kDictType = 0x7200;
+  static constexpr RemoteAddress kModuleType = 0x7300;
+  static constexpr RemoteAddress kIntType = 0x7400;
+
+  // One dict entry; `hash` matters only for non-str keys (str-only tables may drop hashes).
+  struct DictItem {
+    RemoteAddress key = 0;
+    RemoteAddress value = 0;
+    uint64_t hash = 0;
+  };
+  // How a Thread object keeps its attributes.
+  enum class Attributes {
+    kDict,       // a dict of its own (combined table)
+    kSplitDict,  // 3.6+: a dict whose keys its class shares (2.7 has none: kDict instead)
+    kValues,     // 3.11+: values without a dict (3.13: inline after the object header)
+  };
+  // What AddThreadingModule built, for tests that break it.
+  struct Threading {
+    RemoteAddress modules = 0;  // sys.modules
+    RemoteAddress module = 0;   // the threading module
+    RemoteAddress globals = 0;  // its __dict__
+    RemoteAddress active = 0;   // threading._active
+  };
 
   explicit FakeCPython(const PythonLayout& layout);
 
@@ -36,6 +64,31 @@ class FakeCPython {
   // Marks `thread` as the GIL holder of `interpreter`'s GIL (or the process's GIL).
   void SetGilHolder(RemoteAddress interpreter, RemoteAddress thread);
 
+  // A dict with `items` in the layout's format: combined, str-only (3.11+: unicode entries)
+  // when every item's hash is 0.
+  RemoteAddress AddDict(const std::vector<DictItem>& items);
+  // An int object (its value is never read: _active is searched by hash).
+  RemoteAddress AddInt(uint64_t value);
+  // A threading.Thread instance named `name`, its attributes kept as `attributes` says.
+  RemoteAddress AddThreadObject(const std::string& name, Attributes attributes);
+  // Makes interp->modules hold `other_modules` decoys, then a threading module whose _active
+  // maps each ident to a Thread object.
+  Threading AddThreadingModule(RemoteAddress interpreter,
+                               const std::vector<std::pair<uint64_t, RemoteAddress>>& active,
+                               int other_modules = 3);
+  // Python's ident for a thread made by AddThread (tstate->thread_id).
+  uint64_t Ident(RemoteAddress thread_state);
+  // Where a dict made here keeps the value of its `index`th item, and where a Thread object
+  // made here keeps its name: tests overwrite them.
+  RemoteAddress ValueSlot(RemoteAddress dict, size_t index) const {
+    return value_slots_.at(dict).at(index);
+  }
+  RemoteAddress NameSlot(RemoteAddress thread_object) const {
+    return name_slots_.at(thread_object);
+  }
+  // The end of what has been allocated so far: [kHeap, HeapEnd()) holds every object.
+  RemoteAddress HeapEnd() const { return next_free_; }
+
   // A target description as LocatePython would give for this image.
   PythonTarget Target(pid_t pid) const;
 
@@ -51,6 +104,14 @@ class FakeCPython {
  private:
   RemoteAddress Allocate(size_t size);
   void Link(RemoteAddress list_head_field, const Field& next, RemoteAddress item);
+  // A keys object (3.6+) holding `items`; `split` leaves values out (they live elsewhere).
+  RemoteAddress AddKeys(const std::vector<DictItem>& items, bool split,
+                        std::vector<RemoteAddress>* value_slots);
+  // Values for split keys (3.6+): returns what a dict's ma_values (or an object) points to,
+  // and sets `array` to where value i sits.
+  RemoteAddress AddValues(const std::vector<RemoteAddress>& values, RemoteAddress* array);
+  // The threading.Thread class: shared keys (3.6+) and where instances keep attributes.
+  RemoteAddress ThreadType();
 
   const PythonLayout& layout_;
   FakeMemory memory_;
@@ -61,6 +122,11 @@ class FakeCPython {
   RemoteAddress tstate_current_ = 0;  // 2.7, 3.6
   RemoteAddress semaphore_ptr_ = 0;   // 2.7: interpreter_lock
   RemoteAddress gil36_ = 0;           // 3.6: a block holding the separate statics
+  RemoteAddress thread_type_ = 0;
+  RemoteAddress shared_keys_ = 0;              // Thread's ht_cached_keys
+  std::vector<RemoteAddress> attribute_keys_;  // interned: _target, the name, _ident
+  std::map<RemoteAddress, std::vector<RemoteAddress>> value_slots_;
+  std::map<RemoteAddress, RemoteAddress> name_slots_;
 };
 
 }  // namespace gilscope::testing

@@ -117,7 +117,8 @@ TEST_P(SnapshotTest, UnreadableStackIsCountedAndTheRestGoesOn) {
   FakeTaskReader tasks;
   tasks.Add(100, OnCpu());
   tasks.Add(101, OnCpu());
-  SnapshotTaker taker(fake.Target(100), fake.memory(), tasks);
+  const PythonTarget target = fake.Target(100);  // SnapshotTaker keeps a reference to it
+  SnapshotTaker taker(target, fake.memory(), tasks);
   auto snapshot = taker.Take();
   ASSERT_TRUE(snapshot.ok()) << snapshot.status();
   EXPECT_EQ(snapshot->errors, 1);
@@ -131,7 +132,8 @@ TEST_P(SnapshotTest, NoInterpreterLeftIsNotACrash) {
   FakeCPython fake(*GetParam());
   FakeTaskReader tasks;
   tasks.Add(100, InSyscall(230));
-  SnapshotTaker taker(fake.Target(100), fake.memory(), tasks);
+  const PythonTarget target = fake.Target(100);  // SnapshotTaker keeps a reference to it
+  SnapshotTaker taker(target, fake.memory(), tasks);
   auto snapshot = taker.Take();
   ASSERT_TRUE(snapshot.ok()) << snapshot.status();
   ASSERT_EQ(snapshot->threads.size(), 1u);
@@ -157,7 +159,8 @@ TEST(PerInterpreterGilTest, EachInterpreterHasItsOwnHolder) {
   FakeTaskReader tasks;
   tasks.Add(100, OnCpu());
   tasks.Add(101, OnCpu());
-  SnapshotTaker taker(fake.Target(100), fake.memory(), tasks);
+  const PythonTarget target = fake.Target(100);  // SnapshotTaker keeps a reference to it
+  SnapshotTaker taker(target, fake.memory(), tasks);
   auto snapshot = taker.Take();
   ASSERT_TRUE(snapshot.ok()) << snapshot.status();
   ASSERT_EQ(snapshot->gils.size(), 2u);

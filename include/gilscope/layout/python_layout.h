@@ -47,6 +47,21 @@ enum class ThreadIdModel {
   kNativeThreadId,  // 3.11+: tstate->native_thread_id
 };
 
+// How dicts store their entries (Objects/dictobject.c, Objects/dict-common.h, pycore_dict.h).
+enum class DictModel {
+  kOpenTable27,  // 2.7: ma_table holds ma_mask + 1 (hash, key, value) slots, unordered
+  kCompact36,    // 3.6-3.10: keys object with dk_size and 1/2/4/8-byte indices before entries
+  kCompact311,   // 3.11+: dk_log2_index_bytes gives the index bytes; str-only keys drop the hash
+};
+
+// Where an instance of a Python class keeps its attributes (Include/internal/pycore_object.h).
+enum class InstanceDictModel {
+  kDictOffset,       // <= 3.10: a dict pointer at type->tp_dictoffset
+  kManagedDict311,   // 3.11: Py_TPFLAGS_MANAGED_DICT; dict pointer at obj-24, values at obj-32
+  kManagedDict312,   // 3.12: one word at obj-24: values pointer - 1 (low bit set), or the dict
+  kInlineValues313,  // 3.13: values inline after the object header; dict pointer at obj-24
+};
+
 struct PythonLayout {
   int major = 0;
   int minor = 0;
@@ -58,6 +73,8 @@ struct PythonLayout {
   LineTableFormat line_table;
   StringModel string_model;
   ThreadIdModel thread_ids;
+  DictModel dict_model;
+  InstanceDictModel instance_dicts;
 
   struct Runtime {
     Field interpreters_head;
@@ -119,6 +136,42 @@ struct PythonLayout {
     Field line_table;  // co_lnotab or co_linetable
     Field code_adaptive;  // 3.11+: where the bytecode starts, inline in the code object
   } code;
+
+  // What finding thread names reads: interp->modules["threading"]._active[ident]._name.
+  struct Objects {
+    Field interp_modules;         // PyInterpreterState::modules (3.12+: imports.modules)
+    Field module_dict;            // PyModuleObject::md_dict
+    Field type_basicsize;         // PyTypeObject::tp_basicsize
+    Field type_flags;             // PyTypeObject::tp_flags
+    Field type_dictoffset;        // PyTypeObject::tp_dictoffset (kDictOffset)
+    Field heap_type_cached_keys;  // PyHeapTypeObject::ht_cached_keys: keys of split values
+    // The attribute holding Thread.name: "_name" (2.7: self.__name, mangled "_Thread__name").
+    const char* thread_name_attribute = nullptr;
+  } objects;
+
+  struct Dict {
+    Field used;                   // PyDictObject::ma_used
+    Field table;                  // kOpenTable27: ma_table
+    Field mask;                   // kOpenTable27: ma_mask
+    Field keys;                   // ma_keys
+    Field values;                 // ma_values: split table values, NULL for a combined table
+    Field keys_size;              // kCompact36: dk_size
+    Field keys_log2_size;         // kCompact311
+    Field keys_log2_index_bytes;  // kCompact311
+    Field keys_kind;              // kCompact311: 0 general, 1 unicode, 2 split
+    Field keys_nentries;
+    Field keys_indices;
+    // PyDictKeyEntry (2.7: PyDictEntry): the entry is three words, so its size is value + 8.
+    Field entry_hash;
+    Field entry_key;
+    Field entry_value;
+    // PyDictUnicodeEntry (3.11+): two words, for tables whose keys are all str.
+    Field unicode_entry_key;
+    Field unicode_entry_value;
+    Field values_array;     // 3.11+: PyDictValues::values
+    Field values_capacity;  // 3.13: PyDictValues::capacity
+    Field values_valid;     // 3.13: PyDictValues::valid (inline values still in use)
+  } dict;
 
   struct Strings {
     Field bytes_size;  // PyVarObject.ob_size of bytes/str objects

@@ -16,6 +16,7 @@
 #include "gilscope/sampler/thread_state.h"
 #include "gilscope/walkers/code_reader.h"
 #include "gilscope/walkers/frame_walker.h"
+#include "gilscope/walkers/thread_names.h"
 
 namespace gilscope {
 
@@ -25,6 +26,7 @@ struct ThreadSnapshot {
   int64_t interpreter_id = -1;  // -1 for threads with no Python thread state
   bool is_python = false;
   bool is_main = false;         // the process's main thread
+  std::string name;             // Python's threading.Thread.name; empty when unknown
   std::string os_name;          // /proc comm
   ThreadState state = ThreadState::kUnknown;
   std::string blocked_in;
@@ -48,7 +50,9 @@ struct Snapshot {
 
 class SnapshotTaker {
  public:
+  // Keeps references: `target`, `memory` and `tasks` must outlive the taker.
   SnapshotTaker(const PythonTarget& target, RemoteMemory& memory, TaskReader& tasks);
+  SnapshotTaker(PythonTarget&& target, RemoteMemory& memory, TaskReader& tasks) = delete;
 
   absl::StatusOr<Snapshot> Take();
 
@@ -57,6 +61,7 @@ class SnapshotTaker {
   RemoteMemory& memory_;
   TaskReader& tasks_;
   CodeReader codes_;
+  ThreadNameReader names_;
 };
 
 }  // namespace gilscope

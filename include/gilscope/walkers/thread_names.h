@@ -1,0 +1,93 @@
+// Finds each thread's Python name (threading.Thread.name) in a target, from outside:
+// interp->modules["threading"]._active[ident] is the Thread object, whose `_name` attribute
+// (2.7: `_Thread__name`) holds the name. Threads that threading does not know (it was never
+// imported, the thread was made by C code and never asked for current_thread()) have none.
+#ifndef GILSCOPE_WALKERS_THREAD_NAMES_H_
+#define GILSCOPE_WALKERS_THREAD_NAMES_H_
+
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "gilscope/layout/python_layout.h"
+#include "gilscope/memory/remote_memory.h"
+#include "gilscope/walkers/thread_walker.h"
+
+namespace gilscope {
+
+// Dicts with more entries than this are taken as corrupt (sys.modules is the largest read).
+inline constexpr int64_t kMaxDictEntries = 1 << 16;
+// A cached name is read again after this many uses, in case the program renamed the thread.
+inline constexpr int kNameReuseLimit = 256;
+
+class ThreadNameReader {
+ public:
+  ThreadNameReader(RemoteMemory& memory, const PythonLayout& layout);
+
+  // The Python name of each thread of `interpreter`, in the order of interpreter.threads;
+  // empty where it is unknown. Never fails: unreadable or inconsistent memory only loses names.
+  std::vector<std::string> ReadNames(const InterpreterRecord& interpreter);
+
+ private:
+  // One dict entry, in table order; free and deleted ones have no key or no value. `hash` is
+  // meaningful only where `has_hash` (str-only tables of 3.11+ do not store hashes).
+  struct Entry {
+    uint64_t hash = 0;
+    RemoteAddress key = 0;
+    RemoteAddress value = 0;
+  };
+  struct Entries {
+    bool has_hash = false;
+    std::vector<Entry> items;
+  };
+  // What was found for one interpreter, valid while its modules dict looks the same.
+  struct InterpreterCache {
+    RemoteAddress modules = 0;
+    std::vector<uint8_t> modules_header;  // the dict header past the refcount
+    RemoteAddress active = 0;             // threading._active, 0 when not there
+  };
+  struct NameKey {
+    RemoteAddress thread_state = 0;
+    uint64_t ident = 0;
+    bool operator==(const NameKey&) const = default;
+    template <typename H>
+    friend H AbslHashValue(H h, const NameKey& key) {
+      return H::combine(std::move(h), key.thread_state, key.ident);
+    }
+  };
+  struct CachedName {
+    RemoteAddress thread_object = 0;
+    int uses = 0;
+    std::string name;
+  };
+
+  absl::StatusOr<RemoteAddress> FindActiveDict(RemoteAddress interpreter);
+  absl::StatusOr<RemoteAddress> LookUpActiveDict(RemoteAddress modules);
+  absl::StatusOr<std::string> ReadThreadName(RemoteAddress thread_object);
+  absl::StatusOr<RemoteAddress> InstanceAttribute(RemoteAddress object, absl::string_view name);
+
+  // Dict reading, per layout.dict_model. `ReadDict` checks the object is a dict.
+  absl::StatusOr<Entries> ReadDict(RemoteAddress dict);
+  absl::StatusOr<Entries> ReadOpenTable(const uint8_t* header);
+  absl::StatusOr<Entries> ReadKeys(RemoteAddress keys);
+  absl::Status ApplySplitValues(RemoteAddress values_array, Entries& entries);
+  absl::StatusOr<Entries> ReadSplitInstance(RemoteAddress type, RemoteAddress values);
+  absl::StatusOr<RemoteAddress> FindStrKey(const Entries& entries, absl::string_view key);
+  bool IsStr(RemoteAddress address, absl::string_view text);
+
+  RemoteMemory& memory_;
+  const PythonLayout& layout_;
+  RemoteAddress dict_type_ = 0;  // learned from interp->modules, which is always a dict
+  RemoteAddress str_type_ = 0;   // learned from a key that matched
+  absl::flat_hash_map<std::string, RemoteAddress> key_objects_;  // interned keys seen
+  absl::flat_hash_map<RemoteAddress, InterpreterCache> interpreters_;
+  absl::flat_hash_map<NameKey, CachedName> names_;
+};
+
+}  // namespace gilscope
+
+#endif  // GILSCOPE_WALKERS_THREAD_NAMES_H_
