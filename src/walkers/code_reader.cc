@@ -12,15 +12,11 @@ namespace {
 // Bounds on what one recording keeps; past them the caches start over.
 constexpr size_t kMaxCachedCodes = 1 << 16;
 constexpr size_t kMaxCachedTexts = 1 << 17;
-constexpr size_t kObjectTypeOffset = 8;  // PyObject.ob_type, same on every version
+constexpr size_t kObjectTypeOffset = kObjectType.offset;
 
 size_t HeaderSize(const PythonLayout& layout) {
   const PythonLayout::Code& c = layout.code;
-  int32_t last = static_cast<int32_t>(kObjectTypeOffset);
-  for (const Field& field : {c.firstlineno, c.filename, c.name, c.qualname, c.code, c.line_table}) {
-    if (field.present()) last = std::max(last, field.offset);
-  }
-  return static_cast<size_t>(last) + 8;
+  return BytesToCover({kObjectType, c.firstlineno, c.filename, c.name, c.qualname, c.code, c.line_table});
 }
 
 constexpr size_t kMaxHeaderSize = 256;

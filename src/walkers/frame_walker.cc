@@ -11,12 +11,6 @@
 namespace gilscope {
 namespace {
 
-size_t BytesToCover(std::initializer_list<Field> fields, size_t width) {
-  int32_t last = 0;
-  for (const Field& field : fields) last = std::max(last, field.offset);
-  return static_cast<size_t>(last) + width;
-}
-
 struct RawFrame {
   RemoteAddress code = 0;
   RemoteAddress previous = 0;
@@ -35,8 +29,8 @@ absl::StatusOr<std::vector<PythonFrame>> WalkFrames(RemoteMemory& memory, const 
   const bool frame_objects = layout.frame_model == FrameModel::kFrameObject;
   const auto& fo = layout.frame_object;
   const auto& fi = layout.interpreter_frame;
-  const size_t frame_bytes = frame_objects ? BytesToCover({fo.back, fo.code, fo.lasti}, 8)
-                                           : BytesToCover({fi.code, fi.previous, fi.instr_ptr, fi.owner}, 8);
+  const size_t frame_bytes = frame_objects ? BytesToCover({fo.back, fo.code, fo.lasti})
+                                           : BytesToCover({fi.code, fi.previous, fi.instr_ptr, fi.owner});
   uint8_t buffer[256];
   if (frame_bytes > sizeof buffer) return absl::InternalError("frame layout larger than expected");
 

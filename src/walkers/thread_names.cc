@@ -11,7 +11,7 @@
 namespace gilscope {
 namespace {
 
-constexpr size_t kObjectTypeOffset = 8;  // PyObject.ob_type, same on every version
+constexpr size_t kObjectTypeOffset = kObjectType.offset;
 // Where managed dicts live before the object header (MANAGED_DICT_OFFSET and the values
 // pointer of Include/internal/pycore_object.h; macros, so not in the layout tables).
 constexpr int64_t kManagedDictOffset = -24;
@@ -29,12 +29,6 @@ constexpr size_t kMaxKeyLength = 32;
 // DICT_KEYS_GENERAL / UNICODE / SPLIT (Include/internal/pycore_dict.h, 3.11+).
 constexpr uint8_t kDictKeysGeneral = 0;
 constexpr uint8_t kDictKeysSplit = 2;
-
-size_t BytesToCover(std::initializer_list<Field> fields) {
-  int32_t last = static_cast<int32_t>(kObjectTypeOffset);
-  for (const Field& field : fields) last = std::max(last, field.offset);
-  return static_cast<size_t>(last) + 8;
-}
 
 // threading._active's keys are idents as ints. An int's hash is its value modulo 2^61 - 1 on
 // 3.x (Objects/longobject.c long_hash, _PyHASH_MODULUS); on 2.7 it is the value itself
@@ -102,7 +96,7 @@ absl::StatusOr<RemoteAddress> ThreadNameReader::FindActiveDict(RemoteAddress int
   if (modules < kLowestValidAddress) return absl::NotFoundError("no modules dict");
   const PythonLayout::Dict& d = layout_.dict;
   uint8_t header[64];
-  const size_t header_size = BytesToCover({d.used, d.table, d.mask, d.keys, d.values});
+  const size_t header_size = BytesToCover({kObjectType, d.used, d.table, d.mask, d.keys, d.values});
   if (header_size > sizeof header) return absl::InternalError("dict layout larger than expected");
   RETURN_IF_ERROR(memory_.Read(modules, header, header_size));
   // interp->modules is a dict by construction (Python/import.c): its type is the dict type.
@@ -226,7 +220,7 @@ absl::StatusOr<ThreadNameReader::Entries> ThreadNameReader::ReadDict(RemoteAddre
   if (dict < kLowestValidAddress) return absl::DataLossError("null dict");
   const PythonLayout::Dict& d = layout_.dict;
   uint8_t header[64];
-  const size_t header_size = BytesToCover({d.used, d.table, d.mask, d.keys, d.values});
+  const size_t header_size = BytesToCover({kObjectType, d.used, d.table, d.mask, d.keys, d.values});
   if (header_size > sizeof header) return absl::InternalError("dict layout larger than expected");
   RETURN_IF_ERROR(memory_.Read(dict, header, header_size));
   if (dict_type_ == 0 || LoadAt<uint64_t>(header, kObjectTypeOffset) != dict_type_) {

@@ -26,12 +26,8 @@ absl::StatusOr<RemoteAddress> TopFrame(RemoteMemory& memory, const PythonLayout&
 
 size_t ThreadStateBytes(const PythonLayout& layout) {
   const auto& t = layout.thread;
-  int32_t last = 0;
-  for (const Field& field : {t.next, t.interp, t.frame, t.cframe, t.current_frame, t.thread_id,
-                             t.native_thread_id}) {
-    last = std::max(last, field.offset);
-  }
-  return static_cast<size_t>(last) + 8;
+  return BytesToCover({t.next, t.interp, t.frame, t.cframe, t.current_frame, t.thread_id,
+                       t.native_thread_id});
 }
 
 }  // namespace

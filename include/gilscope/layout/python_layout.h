@@ -6,7 +6,9 @@
 #ifndef GILSCOPE_LAYOUT_PYTHON_LAYOUT_H_
 #define GILSCOPE_LAYOUT_PYTHON_LAYOUT_H_
 
+#include <cstddef>
 #include <cstdint>
+#include <initializer_list>
 #include <string>
 #include <vector>
 
@@ -182,6 +184,19 @@ struct PythonLayout {
     int32_t compact_data = 0;  // sizeof(PyCompactUnicodeObject)
   } strings;
 };
+
+// PyObject.ob_type: the same on every version (free-threaded builds aside).
+inline constexpr Field kObjectType{8, "PyObject::ob_type"};
+
+// How many bytes from a struct's start hold all present `fields` (each at most 8 bytes wide),
+// so a walker can read the struct once.
+inline size_t BytesToCover(std::initializer_list<Field> fields) {
+  int32_t last = 0;
+  for (const Field& field : fields) {
+    if (field.present() && field.offset > last) last = field.offset;
+  }
+  return static_cast<size_t>(last) + 8;
+}
 
 // The layout for a version, or nullptr when gilscope does not support it.
 const PythonLayout* FindLayout(int major, int minor, int micro);
