@@ -94,25 +94,21 @@ absl::StatusOr<RemoteAddress> ThreadNameReader::FindActiveDict(RemoteAddress int
       ReadValue<uint64_t>(memory_, interpreter + layout_.objects.interp_modules.offset));
   // NULL early in start-up and late in shutdown.
   if (modules < kLowestValidAddress) return absl::NotFoundError("no modules dict");
-  const PythonLayout::Dict& d = layout_.dict;
-  uint8_t header[64];
-  const size_t header_size = BytesToCover({kObjectType, d.used, d.table, d.mask, d.keys, d.values});
-  if (header_size > sizeof header) return absl::InternalError("dict layout larger than expected");
-  RETURN_IF_ERROR(memory_.Read(modules, header, header_size));
+  ASSIGN_OR_RETURN(const DictHeader header, ReadDictHeader(modules));
   // interp->modules is a dict by construction (Python/import.c): its type is the dict type.
-  dict_type_ = LoadAt<uint64_t>(header, kObjectTypeOffset);
+  dict_type_ = LoadAt<uint64_t>(header.bytes, kObjectTypeOffset);
 
   // The dict's header past the refcount (type, size, keys, version) changes whenever a
   // module is imported or replaced: until it does, threading._active is where it was.
-  const uint8_t* signature = header + kObjectTypeOffset;
-  const size_t signature_size = header_size - kObjectTypeOffset;
+  const uint8_t* signature = header.bytes + kObjectTypeOffset;
+  const size_t signature_size = header.size - kObjectTypeOffset;
   auto cached = interpreters_.find(interpreter);
   if (cached != interpreters_.end() && cached->second.modules == modules &&
       cached->second.modules_header.size() == signature_size &&
       std::memcmp(cached->second.modules_header.data(), signature, signature_size) == 0) {
     return cached->second.active;
   }
-  absl::StatusOr<RemoteAddress> active = LookUpActiveDict(modules);
+  absl::StatusOr<RemoteAddress> active = LookUpActiveDict(modules, header);
   if (!active.ok()) {  // e.g. threading half imported: look again next time
     interpreters_.erase(interpreter);
     return active.status();
@@ -123,8 +119,9 @@ absl::StatusOr<RemoteAddress> ThreadNameReader::FindActiveDict(RemoteAddress int
   return *active;
 }
 
-absl::StatusOr<RemoteAddress> ThreadNameReader::LookUpActiveDict(RemoteAddress modules) {
-  ASSIGN_OR_RETURN(const Entries modules_entries, ReadDict(modules));
+absl::StatusOr<RemoteAddress> ThreadNameReader::LookUpActiveDict(RemoteAddress modules,
+                                                                 const DictHeader& header) {
+  ASSIGN_OR_RETURN(const Entries modules_entries, ReadDictEntries(modules, header));
   absl::StatusOr<RemoteAddress> module = FindStrKey(modules_entries, "threading");
   if (absl::IsNotFound(module.status())) return 0;  // not imported: no thread has a name
   RETURN_IF_ERROR(module.status());
@@ -216,13 +213,25 @@ absl::StatusOr<RemoteAddress> ThreadNameReader::InstanceAttribute(RemoteAddress 
   return FindStrKey(entries, name);
 }
 
-absl::StatusOr<ThreadNameReader::Entries> ThreadNameReader::ReadDict(RemoteAddress dict) {
+absl::StatusOr<ThreadNameReader::DictHeader> ThreadNameReader::ReadDictHeader(RemoteAddress dict) {
   if (dict < kLowestValidAddress) return absl::DataLossError("null dict");
   const PythonLayout::Dict& d = layout_.dict;
-  uint8_t header[64];
-  const size_t header_size = BytesToCover({kObjectType, d.used, d.table, d.mask, d.keys, d.values});
-  if (header_size > sizeof header) return absl::InternalError("dict layout larger than expected");
-  RETURN_IF_ERROR(memory_.Read(dict, header, header_size));
+  DictHeader header;
+  header.size = BytesToCover({kObjectType, d.used, d.table, d.mask, d.keys, d.values});
+  if (header.size > sizeof header.bytes) return absl::InternalError("dict layout larger than expected");
+  RETURN_IF_ERROR(memory_.Read(dict, header.bytes, header.size));
+  return header;
+}
+
+absl::StatusOr<ThreadNameReader::Entries> ThreadNameReader::ReadDict(RemoteAddress dict) {
+  ASSIGN_OR_RETURN(const DictHeader header, ReadDictHeader(dict));
+  return ReadDictEntries(dict, header);
+}
+
+absl::StatusOr<ThreadNameReader::Entries> ThreadNameReader::ReadDictEntries(
+    RemoteAddress dict, const DictHeader& dict_header) {
+  const PythonLayout::Dict& d = layout_.dict;
+  const uint8_t* header = dict_header.bytes;
   if (dict_type_ == 0 || LoadAt<uint64_t>(header, kObjectTypeOffset) != dict_type_) {
     return absl::DataLossError(absl::StrFormat("object at 0x%x is not a dict", dict));
   }

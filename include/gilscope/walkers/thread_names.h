@@ -65,13 +65,22 @@ class ThreadNameReader {
     std::string name;
   };
 
+  // A dict object's fixed part, read once: type, size, table or keys, values.
+  struct DictHeader {
+    uint8_t bytes[64];
+    size_t size = 0;
+  };
+
   absl::StatusOr<RemoteAddress> FindActiveDict(RemoteAddress interpreter);
-  absl::StatusOr<RemoteAddress> LookUpActiveDict(RemoteAddress modules);
+  absl::StatusOr<RemoteAddress> LookUpActiveDict(RemoteAddress modules, const DictHeader& header);
   absl::StatusOr<std::string> ReadThreadName(RemoteAddress thread_object);
   absl::StatusOr<RemoteAddress> InstanceAttribute(RemoteAddress object, absl::string_view name);
 
-  // Dict reading, per layout.dict_model. `ReadDict` checks the object is a dict.
+  absl::StatusOr<DictHeader> ReadDictHeader(RemoteAddress dict);
+
+  // Dict reading, per layout.dict_model. Both check the object is a dict.
   absl::StatusOr<Entries> ReadDict(RemoteAddress dict);
+  absl::StatusOr<Entries> ReadDictEntries(RemoteAddress dict, const DictHeader& header);
   absl::StatusOr<Entries> ReadOpenTable(const uint8_t* header);
   absl::StatusOr<Entries> ReadKeys(RemoteAddress keys);
   absl::Status ApplySplitValues(RemoteAddress values_array, Entries& entries);
