@@ -1,0 +1,48 @@
+// `gilscope record` outputs: the flame graph SVG, collapsed stacks, speedscope JSON, and the
+// summary (text for stderr, JSON for --summary). All read one finished Profile.
+#ifndef GILSCOPE_RENDER_RECORD_OUTPUT_H_
+#define GILSCOPE_RENDER_RECORD_OUTPUT_H_
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <ostream>
+#include <string>
+
+#include "gilscope/aggregate/profile.h"
+
+namespace gilscope {
+
+// What the outputs say about the recording itself, besides its samples.
+struct RecordingInfo {
+  pid_t pid = 0;
+  std::string command_line;    // from the target: untrusted
+  std::string python_version;  // "3.12.1"
+  ProfileMode mode = ProfileMode::kBlame;  // the view collapsed output writes and the SVG opens on
+  double rate_hz = 100;
+  bool paused = true;          // false with --nonblocking
+  bool idle_kept = false;      // --idle
+  int64_t late_samples = 0;    // samples taken more than one period late
+  int64_t missed_samples = 0;  // schedule slots skipped because sampling fell behind
+  std::string end_reason;      // "duration reached", "interrupted", "target exited"
+};
+
+// "function (file:line)", as py-spy labels frames; the line is left out when unknown.
+std::string FrameLabel(const PythonFrame& frame);
+// Human words for a thread state: "holding GIL", "waiting for GIL", "running without GIL", "idle".
+const char* StateWords(ThreadState state);
+
+// Self-contained SVG carrying every view (blame, wait, gil, wall, cpu), opening on info.mode.
+void WriteFlameGraphSvg(const Profile& profile, const RecordingInfo& info, std::ostream& out);
+// Folded stacks of info.mode, root first: "frame;frame;frame count".
+void WriteCollapsed(const Profile& profile, const RecordingInfo& info, std::ostream& out);
+// speedscope's file format, one sampled profile per view.
+void WriteSpeedscope(const Profile& profile, const RecordingInfo& info, std::ostream& out);
+
+// The end-of-recording report for stderr, and the same as JSON for --summary.
+void WriteSummaryText(const Profile& profile, const RecordingInfo& info, std::ostream& out);
+void WriteSummaryJson(const Profile& profile, const RecordingInfo& info, std::ostream& out);
+
+}  // namespace gilscope
+
+#endif  // GILSCOPE_RENDER_RECORD_OUTPUT_H_

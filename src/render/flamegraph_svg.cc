@@ -1,0 +1,8 @@
+#include "gilscope/render/record_output.h"
+
+namespace gilscope {
+
+// TODO(issue 3): stub, being written.
+void WriteFlameGraphSvg(const Profile&, const RecordingInfo&, std::ostream&) {}
+
+}  // namespace gilscope

@@ -1,0 +1,22 @@
+#include "absl/strings/str_cat.h"
+#include "gilscope/render/record_output.h"
+
+namespace gilscope {
+
+std::string FrameLabel(const PythonFrame& frame) {
+  if (frame.line < 0) return absl::StrCat(frame.function, " (", frame.file, ")");
+  return absl::StrCat(frame.function, " (", frame.file, ":", frame.line, ")");
+}
+
+const char* StateWords(ThreadState state) {
+  switch (state) {
+    case ThreadState::kHoldingGil: return "holding GIL";
+    case ThreadState::kWaitingForGil: return "waiting for GIL";
+    case ThreadState::kRunningWithoutGil: return "running without GIL";
+    case ThreadState::kIdle: return "idle";
+    case ThreadState::kUnknown: return "unknown";
+  }
+  return "unknown";
+}
+
+}  // namespace gilscope

@@ -1,0 +1,2 @@
+// Placeholder: being written for issue 3.
+int main() { return 0; }
