@@ -6,7 +6,7 @@ namespace gilscope {
 namespace {
 
 // Decision-table thresholds, as shares of samples (or of busy thread-samples).
-constexpr double kBusyShareForAnyVerdict = 0.05;  // below this the program did nothing
+constexpr double kBusyShareForAnyVerdict = 0.02;  // below this the program did (almost) nothing
 constexpr double kContentionThatMatters = 0.20;   // threads queued in at least 1 sample in 5
 constexpr double kNativeHoldingShare = 0.50;      // holder in native code in half the held time
 
@@ -19,6 +19,18 @@ bool OnCpu(const ThreadSnapshot& thread) {
 // system call while holding the GIL (a C call that blocks without releasing it).
 bool HoldsInNative(const ThreadSnapshot& thread) {
   return thread.state == ThreadState::kHoldingGil && !thread.blocked_in.empty();
+}
+
+// Idle in a call that waits for the outside world, rather than asleep or on a lock: a
+// program whose threads wait there is I/O-bound even when it hardly runs.
+bool WaitsForIo(const ThreadSnapshot& thread) {
+  if (thread.state != ThreadState::kIdle || thread.blocked_in.empty()) return false;
+  static constexpr absl::string_view kNotIo[] = {"futex", "nanosleep", "clock_nanosleep",
+                                                 "pause", "rt_sigtimedwait", "rt_sigsuspend"};
+  for (absl::string_view name : kNotIo) {
+    if (thread.blocked_in == name) return false;
+  }
+  return true;
 }
 
 }  // namespace
@@ -116,7 +128,13 @@ void Profile::AddSample(const Snapshot& snapshot, absl::Time at) {
     if (!thread.is_python) continue;
     ThreadShare& share = threads_[thread.native_id];
     share.native_id = thread.native_id;
-    if (share.name.empty()) share.name = thread.name.empty() ? thread.os_name : thread.name;
+    // Python's name appears once the thread registers with threading; prefer it from then on.
+    if (!thread.name.empty()) {
+      share.name = thread.name;
+    } else if (share.name.empty()) {
+      share.name = thread.os_name;
+    }
+    if (WaitsForIo(thread)) ++share.in_io;
     ++share.samples;
     switch (thread.state) {
       case ThreadState::kHoldingGil: ++share.held; break;
@@ -165,16 +183,20 @@ std::vector<ThreadShare> Profile::Threads() const {
 }
 
 Verdict Profile::ComputeVerdict() const {
-  int64_t held = 0, waiting = 0, running = 0, idle = 0;
+  int64_t held = 0, waiting = 0, running = 0, idle = 0, in_io = 0;
   for (const auto& [id, share] : threads_) {
     held += share.held;
     waiting += share.waiting;
     running += share.running;
     idle += share.idle;
+    in_io += share.in_io;
   }
   const int64_t total = held + waiting + running + idle;
   const int64_t busy = held + waiting + running;
-  if (total == 0 || static_cast<double>(busy) / total < kBusyShareForAnyVerdict) return Verdict::kIdle;
+  if (total == 0) return Verdict::kIdle;
+  if (static_cast<double>(busy) / total < kBusyShareForAnyVerdict) {
+    return in_io > 0 ? Verdict::kIoBound : Verdict::kIdle;
+  }
   const GilFigures figures = Figures();
   if (figures.contention >= kContentionThatMatters) {
     return figures.held_in_native >= kNativeHoldingShare ? Verdict::kNativeHoldsGil

@@ -1,8 +1,5 @@
 // gilscope dump --pid PID [--json] [--nonblocking]
-#include <signal.h>
-
 #include <iostream>
-#include <memory>
 
 #include <boost/program_options.hpp>
 
@@ -11,10 +8,9 @@
 #include "gilscope/cli/commands.h"
 #include "gilscope/locate/python_target.h"
 #include "gilscope/memory/process_memory.h"
-#include "gilscope/proc/process_pause.h"
 #include "gilscope/proc/task_reader.h"
 #include "gilscope/render/dump_output.h"
-#include "gilscope/sampler/snapshot.h"
+#include "gilscope/sampler/paused_snapshot.h"
 
 namespace gilscope {
 namespace {
@@ -23,37 +19,16 @@ namespace po = boost::program_options;
 
 constexpr int kSnapshotAttempts = 3;  // a snapshot can race thread creation or exit
 
-// Signals that would end gilscope are held back while the target is stopped, so the pause
-// always ends with an explicit detach; they are delivered as soon as it ends.
-class BlockTerminatingSignals {
- public:
-  BlockTerminatingSignals() {
-    sigset_t set;
-    sigemptyset(&set);
-    for (int signal : {SIGINT, SIGTERM, SIGHUP, SIGQUIT}) sigaddset(&set, signal);
-    sigprocmask(SIG_BLOCK, &set, &previous_);
-  }
-  ~BlockTerminatingSignals() { sigprocmask(SIG_SETMASK, &previous_, nullptr); }
-
- private:
-  sigset_t previous_;
-};
-
-absl::StatusOr<Snapshot> TakeSnapshot(const PythonTarget& target, ProcessMemory& memory,
-                                      ProcTaskReader& tasks, bool pause) {
+absl::StatusOr<Snapshot> TakeDumpSnapshot(const PythonTarget& target, ProcessMemory& memory,
+                                          ProcTaskReader& tasks, bool pause) {
   absl::Status last = absl::OkStatus();
   for (int attempt = 0; attempt < kSnapshotAttempts; ++attempt) {
     SnapshotTaker taker(target, memory, tasks);
-    absl::StatusOr<Snapshot> snapshot;
-    if (pause) {
-      BlockTerminatingSignals hold;
-      absl::StatusOr<std::unique_ptr<ProcessPause>> paused = ProcessPause::Pause(target.pid);
-      if (!paused.ok()) return paused.status();
-      snapshot = taker.Take();
-    } else {
-      snapshot = taker.Take();
+    absl::StatusOr<Snapshot> snapshot = TakeSnapshot(taker, target.pid, pause);
+    if (snapshot.ok() || absl::IsNotFound(snapshot.status()) ||
+        absl::IsPermissionDenied(snapshot.status())) {
+      return snapshot;
     }
-    if (snapshot.ok() || absl::IsNotFound(snapshot.status())) return snapshot;
     last = snapshot.status();
   }
   return last;
@@ -102,7 +77,7 @@ int RunDumpCommand(const std::vector<std::string>& args) {
   }
   ProcTaskReader tasks(pid);
   const bool pause = !values.count("nonblocking");
-  absl::StatusOr<Snapshot> snapshot = TakeSnapshot(*target, memory, tasks, pause);
+  absl::StatusOr<Snapshot> snapshot = TakeDumpSnapshot(*target, memory, tasks, pause);
   if (!snapshot.ok()) {
     PrintError(std::string(snapshot.status().message()));
     return kExitFailure;

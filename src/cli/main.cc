@@ -17,7 +17,9 @@ namespace {
 constexpr char kUsage[] =
     "Usage: gilscope <command> [options]\n\n"
     "Commands:\n"
-    "  dump --pid PID [--json] [--nonblocking]   every thread's stack and GIL state, now\n\n"
+    "  dump --pid PID [--json] [--nonblocking]   every thread's stack and GIL state, now\n"
+    "  record --pid PID -o FILE [options]        GIL flame graphs and a verdict, over time\n"
+    "  record -o FILE [options] -- python app.py  the same, for a program gilscope starts\n\n"
     "Run 'gilscope <command> --help' for a command's options; 'man gilscope' for details.\n";
 
 int Main(int argc, char** argv) {
@@ -34,6 +36,7 @@ int Main(int argc, char** argv) {
   const std::string command = args[0];
   args.erase(args.begin());
   if (command == "dump") return RunDumpCommand(args);
+  if (command == "record") return RunRecordCommand(args);
   PrintError("unknown command '" + command + "' (try: gilscope --help)");
   return kExitUsage;
 }

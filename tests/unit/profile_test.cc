@@ -90,6 +90,10 @@ struct VerdictCase {
 TEST(ProfileTest, VerdictTable) {
   const VerdictCase cases[] = {
       {"all asleep", {Thread(1, ThreadState::kIdle, "s", "clock_nanosleep")}, Verdict::kIdle},
+      {"all on locks", {Thread(1, ThreadState::kIdle, "w", "futex")}, Verdict::kIdle},
+      {"server waiting for clients, nothing else",
+       {Thread(1, ThreadState::kIdle, "accept", "accept4"), Thread(2, ThreadState::kIdle, "s", "clock_nanosleep")},
+       Verdict::kIoBound},
       {"mostly I/O",
        {Thread(1, ThreadState::kIdle, "recv", "recvfrom"), Thread(2, ThreadState::kIdle, "recv", "recvfrom"),
         Thread(3, ThreadState::kHoldingGil, "parse")},
@@ -109,6 +113,19 @@ TEST(ProfileTest, VerdictTable) {
     for (int i = 0; i < 10; ++i) profile.AddSample(Sample(c.threads, 0), kStart + absl::Milliseconds(i));
     EXPECT_EQ(profile.ComputeVerdict(), c.expected) << c.name << ": got " << VerdictName(profile.ComputeVerdict());
   }
+}
+
+TEST(ProfileTest, PythonThreadNameReplacesOsNameOnceKnown) {
+  Profile profile;
+  ThreadSnapshot thread = Thread(7, ThreadState::kHoldingGil, "spin");
+  thread.os_name = "python";
+  profile.AddSample(Sample({thread}, 0), kStart);
+  thread.name = "spinner-1";
+  profile.AddSample(Sample({thread}, 0), kStart);
+  thread.name.clear();  // a later sample that missed the name keeps the known one
+  profile.AddSample(Sample({thread}, 0), kStart);
+  ASSERT_EQ(profile.Threads().size(), 1u);
+  EXPECT_EQ(profile.Threads()[0].name, "spinner-1");
 }
 
 TEST(ProfileTest, NoSamplesIsIdleAndNoSwitchRate) {

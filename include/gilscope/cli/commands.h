@@ -12,6 +12,7 @@ inline constexpr int kExitFailure = 1;  // the target could not be profiled
 inline constexpr int kExitUsage = 2;    // the command line is wrong
 
 int RunDumpCommand(const std::vector<std::string>& args);
+int RunRecordCommand(const std::vector<std::string>& args);
 
 // Prints "gilscope: <message>" on stderr, one line.
 void PrintError(const std::string& message);

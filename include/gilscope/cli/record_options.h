@@ -1,0 +1,49 @@
+// `gilscope record` command line: parsed and checked before anything touches a process.
+#ifndef GILSCOPE_CLI_RECORD_OPTIONS_H_
+#define GILSCOPE_CLI_RECORD_OPTIONS_H_
+
+#include <sys/types.h>
+
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "absl/time/time.h"
+#include "gilscope/aggregate/profile.h"
+
+namespace gilscope {
+
+enum class OutputFormat { kFlameGraph, kCollapsed, kSpeedscope };
+
+inline constexpr int kMaxRateHz = 1000;  // beyond this even an idle one-thread target falls behind
+
+struct RecordOptions {
+  pid_t pid = 0;                     // 0 in launch mode
+  std::vector<std::string> command;  // launch mode: what follows "--"
+  std::string output;
+  OutputFormat format = OutputFormat::kFlameGraph;
+  ProfileMode mode = ProfileMode::kBlame;
+  int rate_hz = 100;
+  std::optional<absl::Duration> duration;
+  bool idle = false;
+  bool nonblocking = false;
+  std::string summary_path;  // empty: no JSON summary
+};
+
+struct ShowHelp {
+  std::string text;
+};
+struct UsageError {
+  std::string message;
+};
+
+std::variant<RecordOptions, ShowHelp, UsageError> ParseRecordOptions(
+    const std::vector<std::string>& args);
+
+// The output path used when -o is not given: gilscope-<pid or program>.<extension of format>.
+std::string DefaultOutputPath(const RecordOptions& options);
+
+}  // namespace gilscope
+
+#endif  // GILSCOPE_CLI_RECORD_OPTIONS_H_
