@@ -10,6 +10,7 @@ packages=(
   libelf-dev nlohmann-json3-dev libunwind-dev # ELF symbols; JSON output; native stacks
   libgtest-dev libgmock-dev                   # unit tests
   python3 gdb procps util-linux               # an interpreter to profile; layout checks; test tools
+  chromium                                    # runs the flame graph's script in the browser test
 )
 missing=()
 for package in "${packages[@]}"; do

@@ -27,8 +27,10 @@
 namespace gilscope {
 namespace {
 
-// A launched program gets this long to load libpython and start its interpreter.
+// A launched program gets this long to load libpython and start its interpreter, and this
+// long to become Python at all (a wrapper script may exec the real interpreter).
 constexpr absl::Duration kPythonStartTimeout = absl::Seconds(10);
+constexpr absl::Duration kBecomePythonTimeout = absl::Seconds(2);
 constexpr absl::Duration kPythonStartPoll = absl::Milliseconds(5);
 // After a stop by signal, a launched program gets this long to end on its own before the
 // signal is passed on to it.
@@ -39,7 +41,8 @@ constexpr absl::Duration kChildGrace = absl::Seconds(1);
 // once the program has had time to load its libraries (or exec a real interpreter from a wrapper).
 absl::StatusOr<PythonTarget> WaitForPython(ChildProcess& child, ProcessMemory& memory) {
   MonotonicClock clock;
-  const absl::Time deadline = clock.Now() + kPythonStartTimeout;
+  const absl::Time started = clock.Now();
+  const absl::Time deadline = started + kPythonStartTimeout;
   absl::Status last = absl::OkStatus();
   while (true) {
     if (StopSignal() != 0) return absl::CancelledError("interrupted before Python started");
@@ -53,6 +56,7 @@ absl::StatusOr<PythonTarget> WaitForPython(ChildProcess& child, ProcessMemory& m
     last = target.status();
     if (absl::IsUnimplemented(last) || absl::IsPermissionDenied(last)) return last;
     if (clock.Now() >= deadline) return last;
+    if (absl::IsInvalidArgument(last) && clock.Now() >= started + kBecomePythonTimeout) return last;
     clock.SleepUntil(clock.Now() + kPythonStartPoll);
   }
 }
@@ -135,7 +139,11 @@ int RunRecordCommand(const std::vector<std::string>& args) {
       child ? WaitForPython(*child, memory) : LocatePython(pid, memory);
   if (!target.ok()) {
     PrintError(std::string(target.status().message()));
-    if (child) FinishChild(*child, StopSignal() != 0);
+    if (child) {  // it was started only to be profiled
+      child->Signal(SIGKILL);
+      while (!child->Wait()) {
+      }
+    }
     return kExitFailure;
   }
 

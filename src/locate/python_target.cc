@@ -303,7 +303,7 @@ absl::StatusOr<PythonTarget> LocatePython(pid_t pid, RemoteMemory& memory) {
     break;
   }
   if (!found) {
-    return absl::FailedPreconditionError(absl::StrFormat(
+    return absl::InvalidArgumentError(absl::StrFormat(
         "process %d (%s) is not Python: no libpython is mapped and the executable has no CPython "
         "runtime symbols", pid, target.executable));
   }

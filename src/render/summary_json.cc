@@ -1,8 +1,93 @@
+// The --summary file: the end-of-recording figures as one JSON object, for scripts and CI.
+// Shares are fractions 0..1; figures a Python version cannot give are null.
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <vector>
+
+#include "gilscope/aggregate/views.h"
 #include "gilscope/render/record_output.h"
 
 namespace gilscope {
+namespace {
 
-// TODO(issue 3): stub, being written.
-void WriteSummaryJson(const Profile&, const RecordingInfo&, std::ostream&) {}
+// Keys in the order written, so the file reads recording, figures, threads, sites, verdict.
+using Json = nlohmann::ordered_json;
+
+constexpr size_t kTopSites = 5;
+
+double Fraction(int64_t part, int64_t whole) {
+  return whole > 0 ? static_cast<double>(part) / static_cast<double>(whole) : 0.0;
+}
+
+Json OrNull(const std::optional<double>& value) { return value ? Json(*value) : Json(); }
+
+Json ThreadsJson(const Profile& profile) {
+  Json threads = Json::array();
+  for (const ThreadShare& thread : profile.Threads()) {
+    threads.push_back({
+        {"native_id", thread.native_id},
+        {"name", thread.name.empty() ? Json() : Json(thread.name)},
+        {"samples", thread.samples},
+        {"held", Fraction(thread.held, thread.samples)},
+        {"waiting", Fraction(thread.waiting, thread.samples)},
+        {"running_without_gil", Fraction(thread.running, thread.samples)},
+        {"idle", Fraction(thread.idle, thread.samples)},
+    });
+  }
+  return threads;
+}
+
+// The heaviest leaf frames of `mode`; share is of the view's whole weight.
+Json SitesJson(const Profile& profile, ProfileMode mode) {
+  const int64_t total = TotalWeight(ViewStacks(profile, mode));
+  Json sites = Json::array();
+  for (const SiteWeight& site : TopLeafFrames(profile, mode, kTopSites)) {
+    const PythonFrame& frame = profile.stacks().frame(site.frame);
+    sites.push_back({
+        {"function", frame.function},
+        {"file", frame.file},
+        {"line", frame.line >= 0 ? Json(frame.line) : Json()},
+        {"weight", site.weight},
+        {"share", Fraction(site.weight, total)},
+    });
+  }
+  return sites;
+}
+
+}  // namespace
+
+void WriteSummaryJson(const Profile& profile, const RecordingInfo& info, std::ostream& out) {
+  const GilFigures figures = profile.Figures();
+  const Verdict verdict = profile.ComputeVerdict();
+  const Json json = {
+      {"pid", info.pid},
+      {"command_line", info.command_line},
+      {"python_version", info.python_version},
+      {"mode", ProfileModeName(info.mode)},
+      {"rate_hz", info.rate_hz},
+      {"paused", info.paused},
+      {"idle_kept", info.idle_kept},
+      {"end_reason", info.end_reason},
+      {"samples", figures.samples},
+      {"errors", figures.errors},
+      {"late_samples", info.late_samples},
+      {"missed_samples", info.missed_samples},
+      {"duration_s", figures.duration_s},
+      {"gil_held", figures.gil_held},
+      {"contention", figures.contention},
+      {"mean_waiters", figures.mean_waiters},
+      {"held_in_native", figures.held_in_native},
+      {"switches_per_s", OrNull(figures.switches_per_s)},
+      {"mean_hold_ms", OrNull(figures.mean_hold_ms)},
+      {"threads", ThreadsJson(profile)},
+      {"top_blame", SitesJson(profile, ProfileMode::kBlame)},
+      {"top_waiting", SitesJson(profile, ProfileMode::kWait)},
+      {"verdict", VerdictName(verdict)},
+      {"verdict_advice", VerdictAdvice(verdict)},
+  };
+  // Names from the target may hold any bytes: invalid UTF-8 becomes U+FFFD rather than an
+  // exception or invalid JSON.
+  out << json.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+}
 
 }  // namespace gilscope

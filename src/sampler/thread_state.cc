@@ -42,7 +42,9 @@ Classification ClassifyThread(bool holds_gil, const TaskActivity* activity, cons
   if (syscall.kind == TaskSyscall::Kind::kInSyscall) {
     result.blocked_in = SyscallName(syscall.number);
     // Only the futex word (argument 0) says what a thread waits on; other registers can point
-    // into the GIL by chance.
+    // into the GIL by chance. Every futex operation on the GIL counts, FUTEX_WAKE included: a
+    // thread waking the next holder is inside the GIL's hand-off, time lost to the GIL, and
+    // goes on to wait for the switch or to ask for the GIL again.
     const bool on_gil = syscall.number == kFutexSyscall && gil.IsWaitAddress(syscall.args[0]);
     result.state = on_gil ? ThreadState::kWaitingForGil : ThreadState::kIdle;
     return result;

@@ -1,2 +1,97 @@
-// Placeholder: being written for issue 3.
-int main() { return 0; }
+// Writes the flame graph SVG of a fixed synthetic recording, for flamegraph_browser_test.py,
+// which asserts exact figures from the shape below.
+//
+//   flame_fixture OUT.svg [blame|wait|gil|wall|cpu|calm]
+//
+// The mode names the view the SVG opens on (default blame). "calm" is the same recording with
+// no thread ever waiting (so blame and wait are empty), opening on blame.
+//
+// Ten samples, 100 ms apart. Frames are listed root first:
+//   thread 1 (main), holding the GIL in all ten:
+//     <module> (app.py:1) > main (app.py:5) > spin (app.py:10)            samples 0-5
+//     <module> (app.py:1) > main (app.py:5) > parse_json (app.py:20) > kHostile  samples 6-9
+//   thread 2, waiting for the GIL in all ten ("calm": idle instead):
+//     _bootstrap (threading.py:1) > worker (app.py:30) > fetch (app.py:40)
+//   thread 3, running without the GIL in samples 0-4, idle in 5-9:
+//     _bootstrap (threading.py:1) > worker (app.py:30) > crunch (app.py:50)
+// So gil and blame weigh 10 (spin 60%), wait 10, wall 25 (_bootstrap twice: waiting and
+// running), cpu 15.
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "gilscope/aggregate/profile.h"
+#include "gilscope/render/record_output.h"
+
+namespace gilscope {
+namespace {
+
+// A frame name that tries to leave the CDATA section, the script and the XML.
+constexpr char kHostile[] = "evil]]></script><script>alert(1)</script><b>&amp;\"'";
+
+ThreadSnapshot Thread(pid_t tid, ThreadState state, std::vector<PythonFrame> innermost_first) {
+  ThreadSnapshot thread;
+  thread.native_id = tid;
+  thread.is_python = true;
+  thread.is_main = tid == 1;
+  thread.state = state;
+  thread.frames = std::move(innermost_first);
+  return thread;
+}
+
+Profile FixtureProfile(bool calm) {
+  const PythonFrame module{"<module>", "app.py", 1}, main{"main", "app.py", 5};
+  const PythonFrame spin{"spin", "app.py", 10}, parse{"parse_json", "app.py", 20};
+  const PythonFrame hostile{kHostile, "app.py", 25};
+  const PythonFrame bootstrap{"_bootstrap", "threading.py", 1}, worker{"worker", "app.py", 30};
+  const PythonFrame fetch{"fetch", "app.py", 40}, crunch{"crunch", "app.py", 50};
+
+  Profile profile;
+  for (int i = 0; i < 10; ++i) {
+    Snapshot snapshot;
+    snapshot.gils.push_back(GilSnapshot{.locked = true, .holder_native_id = 1});
+    snapshot.threads.push_back(
+        i < 6 ? Thread(1, ThreadState::kHoldingGil, {spin, main, module})
+              : Thread(1, ThreadState::kHoldingGil, {hostile, parse, main, module}));
+    snapshot.threads.push_back(Thread(2, calm ? ThreadState::kIdle : ThreadState::kWaitingForGil,
+                                      {fetch, worker, bootstrap}));
+    snapshot.threads.push_back(Thread(3,
+                                      i < 5 ? ThreadState::kRunningWithoutGil : ThreadState::kIdle,
+                                      {crunch, worker, bootstrap}));
+    profile.AddSample(snapshot, absl::FromUnixMillis(1000000 + 100 * i));
+  }
+  return profile;
+}
+
+}  // namespace
+}  // namespace gilscope
+
+int main(int argc, char** argv) {
+  if (argc < 2 || argc > 3) {
+    std::cerr << "usage: flame_fixture OUT.svg [blame|wait|gil|wall|cpu|calm]\n";
+    return 2;
+  }
+  const std::string mode_name = argc == 3 ? argv[2] : "blame";
+  const bool calm = mode_name == "calm";
+  const auto mode = calm ? gilscope::ProfileMode::kBlame : gilscope::ParseProfileMode(mode_name);
+  if (!mode) {
+    std::cerr << "flame_fixture: unknown mode " << mode_name << "\n";
+    return 2;
+  }
+  gilscope::RecordingInfo info;
+  info.pid = 4242;
+  info.python_version = "3.12.1";
+  info.command_line = "python3 app.py --work </script>";
+  info.mode = *mode;
+  std::ofstream out(argv[1], std::ios::binary);
+  gilscope::WriteFlameGraphSvg(gilscope::FixtureProfile(calm), info, out);
+  out.close();
+  if (!out) {
+    std::cerr << "flame_fixture: cannot write " << argv[1] << ": " << std::strerror(errno) << "\n";
+    return 1;
+  }
+  return 0;
+}

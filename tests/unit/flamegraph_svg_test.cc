@@ -1,2 +1,326 @@
-// Placeholder: being written for issue 3.
+// WriteFlameGraphSvg: every view embedded, the opening view drawn, hostile names contained.
+// flamegraph_browser_test.py runs the script in a real browser; these check the bytes.
+#include <algorithm>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_split.h"
+#include "gilscope/aggregate/profile.h"
+#include "gilscope/aggregate/views.h"
+#include "gilscope/render/record_output.h"
+
+namespace gilscope {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+const absl::Time kStart = absl::FromUnixSeconds(1000);
+
+ThreadSnapshot Thread(pid_t tid, ThreadState state, std::vector<std::string> root_first) {
+  ThreadSnapshot thread;
+  thread.native_id = tid;
+  thread.is_python = true;
+  thread.state = state;
+  for (auto it = root_first.rbegin(); it != root_first.rend(); ++it) {
+    thread.frames.push_back({*it, "app.py", 10});
+  }
+  return thread;
+}
+
+void AddSamples(Profile& profile, int count, std::vector<ThreadSnapshot> threads) {
+  Snapshot snapshot;
+  snapshot.threads = std::move(threads);
+  snapshot.gils.push_back(GilSnapshot{});
+  for (int i = 0; i < count; ++i) profile.AddSample(snapshot, kStart + absl::Milliseconds(10 * i));
+}
+
+// Main holds the GIL in "spin" 3 samples and "parse" 1 while a worker waits in "queue".
+Profile Contended() {
+  Profile profile;
+  AddSamples(profile, 3,
+             {Thread(1, ThreadState::kHoldingGil, {"main", "spin"}),
+              Thread(2, ThreadState::kWaitingForGil, {"worker", "queue"})});
+  AddSamples(profile, 1,
+             {Thread(1, ThreadState::kHoldingGil, {"main", "parse"}),
+              Thread(2, ThreadState::kWaitingForGil, {"worker", "queue"})});
+  return profile;
+}
+
+std::string Svg(const Profile& profile, ProfileMode mode = ProfileMode::kBlame,
+                const std::string& command_line = "python3 app.py") {
+  RecordingInfo info;
+  info.pid = 77;
+  info.python_version = "3.12.1";
+  info.command_line = command_line;
+  info.mode = mode;
+  std::ostringstream out;
+  WriteFlameGraphSvg(profile, info, out);
+  return out.str();
+}
+
+size_t Count(absl::string_view text, absl::string_view needle) {
+  size_t count = 0;
+  for (size_t at = text.find(needle); at != absl::string_view::npos;
+       at = text.find(needle, at + 1)) {
+    ++count;
+  }
+  return count;
+}
+
+// The text of the embedded data block, as JSON.parse sees it.
+nlohmann::json EmbeddedData(const std::string& svg) {
+  const std::string open = "<script type=\"application/json\" id=\"flame-data\"><![CDATA[";
+  const size_t begin = svg.find(open);
+  EXPECT_NE(begin, std::string::npos);
+  const size_t end = svg.find("]]></script>", begin);
+  EXPECT_NE(end, std::string::npos);
+  return nlohmann::json::parse(svg.substr(begin + open.size(), end - begin - open.size()));
+}
+
+// The statically drawn part: between <g id="frames"> and its closing tag.
+std::string StaticFrames(const std::string& svg) {
+  const size_t begin = svg.find("<g id=\"frames\">");
+  const size_t end = svg.find("<text id=\"details\"");
+  EXPECT_NE(begin, std::string::npos);
+  EXPECT_NE(end, std::string::npos);
+  return svg.substr(begin, end - begin);
+}
+
+const nlohmann::json& View(const nlohmann::json& data, const std::string& name) {
+  for (const nlohmann::json& view : data["views"]) {
+    if (view["name"] == name) return view;
+  }
+  ADD_FAILURE() << "no view " << name;
+  return data;
+}
+
+// Every byte is valid UTF-8, and no character XML 1.0 forbids (C0 controls but tab and newline).
+bool XmlSafeBytes(absl::string_view text) {
+  for (size_t i = 0; i < text.size();) {
+    const unsigned char c = static_cast<unsigned char>(text[i]);
+    if (c < 0x80) {
+      if (c < 0x20 && c != '\n' && c != '\t') return false;
+      ++i;
+      continue;
+    }
+    const size_t length = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC2 ? 2 : 0;
+    if (length == 0 || i + length > text.size()) return false;
+    for (size_t k = 1; k < length; ++k) {
+      if ((static_cast<unsigned char>(text[i + k]) & 0xC0) != 0x80) return false;
+    }
+    if (text.substr(i, length) == "\xEF\xBF\xBE" || text.substr(i, length) == "\xEF\xBF\xBF")
+      return false;
+    i += length;
+  }
+  return true;
+}
+
+TEST(FlameGraphSvgTest, IsOneSelfContainedSvgDocument) {
+  const std::string svg = Svg(Contended());
+  EXPECT_TRUE(absl::StartsWith(svg, "<?xml version=\"1.0\" encoding=\"UTF-8\""));
+  EXPECT_THAT(svg, HasSubstr("<svg xmlns=\"http://www.w3.org/2000/svg\""));
+  EXPECT_TRUE(absl::EndsWith(svg, "</svg>\n"));
+  EXPECT_EQ(Count(svg, "<svg"), 1u);
+  // Three CDATA sections (style, data, script), each closed once: "]]>" appears nowhere else.
+  EXPECT_EQ(Count(svg, "<![CDATA["), 3u);
+  EXPECT_EQ(Count(svg, "]]>"), 3u);
+  EXPECT_TRUE(XmlSafeBytes(svg));
+  // Nothing fetched from outside.
+  EXPECT_THAT(svg, Not(HasSubstr("href")));
+  EXPECT_THAT(svg, Not(HasSubstr("http://www.w3.org/1999/xlink")));
+  EXPECT_THAT(svg, Not(HasSubstr("https://")));
+}
+
+TEST(FlameGraphSvgTest, TitleLineCarriesTheFigures) {
+  const std::string svg = Svg(Contended(), ProfileMode::kGil);
+  EXPECT_THAT(svg,
+              HasSubstr("gilscope <tspan id=\"title-view\">gil</tspan> view: 0.0 s, 4 samples, "
+                        "GIL held 100.0%, contention 100.0%"));
+  EXPECT_THAT(svg, HasSubstr("pid 77, Python 3.12.1: python3 app.py"));
+}
+
+TEST(FlameGraphSvgTest, EmbedsEveryViewWithItsWeights) {
+  const nlohmann::json data = EmbeddedData(Svg(Contended()));
+  std::vector<std::string> names;
+  for (const nlohmann::json& view : data["views"]) names.push_back(view["name"]);
+  EXPECT_THAT(names, ElementsAre("blame", "wait", "gil", "wall", "cpu"));
+  EXPECT_EQ(View(data, "blame")["total"], 4);
+  EXPECT_EQ(View(data, "wait")["total"], 4);
+  EXPECT_EQ(View(data, "gil")["total"], 4);
+  EXPECT_EQ(View(data, "wall")["total"], 8);
+  EXPECT_EQ(View(data, "cpu")["total"], 4);
+  EXPECT_FALSE(View(data, "gil")["tagged"]);
+  EXPECT_TRUE(View(data, "wall")["tagged"]);
+  // Labels are sorted and shared by every view; nodes are [label, weight, state, children].
+  EXPECT_EQ(data["labels"],
+            nlohmann::json({"main (app.py:10)", "parse (app.py:10)", "queue (app.py:10)",
+                            "spin (app.py:10)", "worker (app.py:10)"}));
+  EXPECT_EQ(data["hashes"].size(), 5u);
+  const nlohmann::json& gil_root = View(data, "gil")["root"];
+  EXPECT_EQ(gil_root[0], -1);
+  EXPECT_EQ(gil_root[1], 4);
+  const nlohmann::json& main = gil_root[3][0];
+  EXPECT_EQ(main[0], 0);  // "main"
+  ASSERT_EQ(main[3].size(), 2u);
+  EXPECT_EQ(main[3][0][0], 1);  // "parse" before "spin": children sorted by label
+  EXPECT_EQ(main[3][0][1], 1);
+  EXPECT_EQ(main[3][1][0], 3);
+  EXPECT_EQ(main[3][1][1], 3);
+  EXPECT_EQ(main[3][1].size(), 3u);  // a leaf has no children array
+}
+
+TEST(FlameGraphSvgTest, OpensOnTheRecordedMode) {
+  for (ProfileMode mode : kAllModes) {
+    const std::string name = ProfileModeName(mode);
+    SCOPED_TRACE(name);
+    const std::string svg = Svg(Contended(), mode);
+    EXPECT_EQ(EmbeddedData(svg)["open"], name);
+    EXPECT_THAT(svg, HasSubstr("<g id=\"tab-" + name + "\" class=\"tab active\""));
+    EXPECT_EQ(Count(svg, "class=\"tab active\""), 1u);
+    EXPECT_THAT(svg, HasSubstr("<tspan id=\"title-view\">" + name + "</tspan>"));
+    // The static drawing is that view: wall and cpu frames name their state, with a legend.
+    const std::string frames = StaticFrames(svg);
+    EXPECT_EQ(absl::StrContains(frames, "holding GIL, "), ViewTagsState(mode));
+    EXPECT_EQ(absl::StrContains(svg, "<g id=\"legend\" display=\"none\">"), !ViewTagsState(mode));
+  }
+}
+
+TEST(FlameGraphSvgTest, StaticFramesHaveTooltipsAndWidthsInProportion) {
+  const std::string frames = StaticFrames(Svg(Contended(), ProfileMode::kGil));
+  EXPECT_EQ(Count(frames, "<g class=\"frame\">"), 4u);  // all, main, parse, spin
+  EXPECT_THAT(frames, HasSubstr("<title>spin (app.py:10)\n3 samples, 75.00%</title>"
+                                "<rect x=\"305.00\" y=\"140\" width=\"885.00\""));
+  EXPECT_THAT(frames, HasSubstr("<title>all\n4 samples, 100.00%</title>"
+                                "<rect x=\"10.00\" y=\"172\" width=\"1180.00\""));
+}
+
+TEST(FlameGraphSvgTest, WallKeysFramesByLabelAndState) {
+  Profile profile;
+  AddSamples(profile, 2, {Thread(1, ThreadState::kHoldingGil, {"work"})});
+  AddSamples(profile, 1, {Thread(1, ThreadState::kRunningWithoutGil, {"work"})});
+  const std::string svg = Svg(profile, ProfileMode::kWall);
+  const nlohmann::json data = EmbeddedData(svg);
+  const nlohmann::json& wall_root = View(data, "wall")["root"];
+  ASSERT_EQ(wall_root[3].size(), 2u);
+  EXPECT_EQ(wall_root[3][0][0], wall_root[3][1][0]);
+  EXPECT_EQ(wall_root[3][0][2], static_cast<int>(ThreadState::kHoldingGil));
+  EXPECT_EQ(wall_root[3][1][2], static_cast<int>(ThreadState::kRunningWithoutGil));
+  const std::string frames = StaticFrames(svg);
+  EXPECT_THAT(frames, HasSubstr("work (app.py:10)\nholding GIL, 2 thread-samples"));
+  EXPECT_THAT(frames, HasSubstr("work (app.py:10)\nrunning without GIL, 1 thread-samples"));
+  // The gil view merges states: one "work" frame.
+  EXPECT_EQ(View(data, "gil")["root"][3].size(), 1u);
+}
+
+TEST(FlameGraphSvgTest, AThreadWithoutPythonFramesStillShows) {
+  Profile profile;
+  AddSamples(profile, 2, {Thread(1, ThreadState::kHoldingGil, {})});
+  EXPECT_THAT(StaticFrames(Svg(profile, ProfileMode::kGil)),
+              HasSubstr("<title>&lt;no Python frames&gt;\n2 samples, 100.00%</title>"));
+}
+
+TEST(FlameGraphSvgTest, HostileNamesStayText) {
+  const std::string hostile = "evil]]></script><script>alert(1)</script>&\x01\xff";
+  Profile profile;
+  AddSamples(profile, 2,
+             {Thread(1, ThreadState::kHoldingGil, {"main", hostile, "\xEF\xBF\xBF"}),
+              Thread(2, ThreadState::kWaitingForGil, {"worker"})});
+  for (ProfileMode mode : {ProfileMode::kBlame, ProfileMode::kWall}) {
+    const std::string svg = Svg(profile, mode, "python3 -c ']]><script>alert(2)</script>\x1b[2J'");
+    EXPECT_EQ(Count(svg, "]]>"), 3u);
+    EXPECT_THAT(svg, Not(HasSubstr("<script>alert")));
+    EXPECT_THAT(svg, Not(HasSubstr("</script><script>")));
+    EXPECT_EQ(Count(svg, "<script"), 2u);
+    EXPECT_TRUE(XmlSafeBytes(svg));
+    EXPECT_THAT(svg, Not(HasSubstr("\xff")));
+    EXPECT_THAT(svg, Not(HasSubstr("\x1b")));
+    // Shown as text: control and invalid bytes as \xNN, markup escaped.
+    const std::string shown = "evil]]></script><script>alert(1)</script>&\\x01\\xff (app.py:10)";
+    EXPECT_THAT(StaticFrames(svg),
+                HasSubstr("<title>evil]]&gt;&lt;/script&gt;&lt;script&gt;alert(1)"
+                          "&lt;/script&gt;&amp;\\x01\\xff (app.py:10)\n"));
+    EXPECT_THAT(svg, HasSubstr("]]&gt;&lt;script&gt;alert(2)&lt;/script&gt;\\x1b[2J"));
+    // The script gets the same text back from JSON.parse.
+    const nlohmann::json labels = EmbeddedData(svg)["labels"];
+    EXPECT_NE(std::find(labels.begin(), labels.end(), shown), labels.end());
+    EXPECT_NE(std::find(labels.begin(), labels.end(), "\\xef\\xbf\\xbf (app.py:10)"), labels.end());
+  }
+}
+
+TEST(FlameGraphSvgTest, EmptyViewsSayWhyAndWhereToLook) {
+  Profile profile;  // one thread holding the GIL, nobody waiting
+  AddSamples(profile, 3, {Thread(1, ThreadState::kHoldingGil, {"main", "spin"})});
+  const std::string svg = Svg(profile, ProfileMode::kBlame);
+  const std::string frames = StaticFrames(svg);
+  EXPECT_THAT(frames,
+              HasSubstr("No thread waited for the GIL during this recording, so nothing is to "
+                        "blame."));
+  EXPECT_THAT(frames,
+              HasSubstr("Open the gil view (what held the GIL) or the wall view (what every "
+                        "thread did)."));
+  EXPECT_THAT(frames, Not(HasSubstr("class=\"frame\"")));
+  const nlohmann::json data = EmbeddedData(svg);
+  EXPECT_TRUE(View(data, "blame")["root"].is_null());
+  EXPECT_EQ(View(data, "blame")["total"], 0);
+  EXPECT_THAT(View(data, "blame")["empty"][0].get<std::string>(), HasSubstr("nothing is to blame"));
+  EXPECT_THAT(View(data, "wait")["empty"][0].get<std::string>(), HasSubstr("No thread waited"));
+  EXPECT_TRUE(View(data, "gil")["empty"].empty());
+  EXPECT_EQ(View(data, "gil")["total"], 3);
+  // The switch is still there.
+  EXPECT_THAT(svg, HasSubstr("<g id=\"tab-gil\" class=\"tab\" data-view=\"gil\">"));
+}
+
+TEST(FlameGraphSvgTest, AnEmptyRecordingStillRenders) {
+  const std::string svg = Svg(Profile(), ProfileMode::kWall);
+  EXPECT_THAT(StaticFrames(svg), HasSubstr("Every thread was idle during this recording."));
+  EXPECT_TRUE(absl::EndsWith(svg, "</svg>\n"));
+  EXPECT_EQ(EmbeddedData(svg)["labels"].size(), 0u);
+}
+
+TEST(FlameGraphSvgTest, FramesUnderAThousandthAreLeftOutButCount) {
+  Profile profile;
+  AddSamples(profile, 2000, {Thread(1, ThreadState::kHoldingGil, {"main", "hot"})});
+  AddSamples(profile, 1, {Thread(1, ThreadState::kHoldingGil, {"main", "rare"})});
+  const std::string svg = Svg(profile, ProfileMode::kGil);
+  EXPECT_THAT(svg, Not(HasSubstr("rare")));
+  EXPECT_THAT(StaticFrames(svg), HasSubstr("<title>main (app.py:10)\n2001 samples, 100.00%"));
+  const nlohmann::json data = EmbeddedData(svg);
+  const nlohmann::json& main = View(data, "gil")["root"][3][0];
+  EXPECT_EQ(main[1], 2001);
+  EXPECT_EQ(main[3].size(), 1u);
+}
+
+TEST(FlameGraphSvgTest, SameProfileGivesSameBytes) {
+  const std::string first = Svg(Contended(), ProfileMode::kWall);
+  EXPECT_EQ(Svg(Contended(), ProfileMode::kWall), first);
+  const Profile profile = Contended();
+  EXPECT_EQ(Svg(profile, ProfileMode::kWall), Svg(profile, ProfileMode::kWall));
+}
+
+TEST(FlameGraphSvgTest, LongLabelsAreCutToFitWithoutSplittingCharacters) {
+  Profile profile;
+  // "é" is two bytes: a cut by bytes would leave half a character.
+  AddSamples(profile, 99, {Thread(1, ThreadState::kHoldingGil, {"main", "a"})});
+  AddSamples(profile, 1,
+             {Thread(1, ThreadState::kHoldingGil, {"main", "\xC3\xA9\xC3\xA9\xC3\xA9"})});
+  const std::string frames = StaticFrames(Svg(profile, ProfileMode::kGil));
+  // 1% of 1180 = 11.8 units: one character of 7.08, under the three needed for "x..".
+  EXPECT_THAT(frames, HasSubstr("width=\"11.80\" height=\"15\" rx=\"2\" fill="));
+  for (absl::string_view line : absl::StrSplit(frames, '\n')) {
+    if (absl::StrContains(line, "width=\"11.80\"")) {
+      EXPECT_THAT(std::string(line), HasSubstr("\"></text>"));
+    }
+  }
+  EXPECT_TRUE(XmlSafeBytes(frames));
+}
+
+}  // namespace
+}  // namespace gilscope

@@ -14,13 +14,18 @@ GilState Gil() {
   return gil;
 }
 
-TaskActivity Task(TaskSyscall::Kind kind, int64_t number = -1, uint64_t arg0 = 0, uint64_t pc = 0) {
+constexpr uint64_t kFutexWaitBitsetPrivate = 9 | 128;
+constexpr uint64_t kFutexWakePrivate = 1 | 128;
+
+TaskActivity Task(TaskSyscall::Kind kind, int64_t number = -1, uint64_t arg0 = 0, uint64_t pc = 0,
+                  uint64_t futex_op = kFutexWaitBitsetPrivate) {
   TaskActivity task;
   task.tid = 7;
   task.syscall.kind = kind;
   task.syscall.number = number;
   task.syscall.args[0] = arg0;
-  task.syscall.args[1] = kCond + 8;  // other registers pointing into the GIL mean nothing
+  task.syscall.args[1] = futex_op;
+  task.syscall.args[2] = kCond + 8;  // other registers pointing into the GIL mean nothing
   task.syscall.program_counter = pc;
   return task;
 }
@@ -39,6 +44,8 @@ TEST(ClassifyThreadTest, Table) {
       {"holder on cpu", true, Task(TaskSyscall::Kind::kUserSpace), 0, ThreadState::kHoldingGil},
       {"holder asleep in C", true, Task(TaskSyscall::Kind::kInSyscall, 35), 0, ThreadState::kHoldingGil},
       {"futex on gil cond", false, Task(TaskSyscall::Kind::kInSyscall, 202, kCond + 40), 0, ThreadState::kWaitingForGil},
+      {"plain FUTEX_WAIT on gil mutex", false, Task(TaskSyscall::Kind::kInSyscall, 202, kCond, 0, 0), 0, ThreadState::kWaitingForGil},
+      {"FUTEX_WAKE on gil cond: inside the hand-off", false, Task(TaskSyscall::Kind::kInSyscall, 202, kCond + 40, 0, kFutexWakePrivate), 0, ThreadState::kWaitingForGil},
       {"futex elsewhere", false, Task(TaskSyscall::Kind::kInSyscall, 202, 0x2000000), 0, ThreadState::kIdle},
       {"gil address in arg0 of read", false, Task(TaskSyscall::Kind::kInSyscall, 0, kCond), 0, ThreadState::kIdle},
       {"sleeping", false, Task(TaskSyscall::Kind::kInSyscall, 230), 0, ThreadState::kIdle},

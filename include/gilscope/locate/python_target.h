@@ -36,8 +36,9 @@ struct PythonTarget {
   RemoteAddress code_type = 0;          // &PyCode_Type
 };
 
-// Error codes: NotFound (no such process), PermissionDenied, FailedPrecondition (not Python,
-// or a stripped binary lacking a needed symbol), Unimplemented (unsupported version).
+// Error codes: NotFound (no such process), PermissionDenied, InvalidArgument (not Python),
+// FailedPrecondition (a stripped binary lacking a needed symbol, or an interpreter not running
+// yet or any more), Unimplemented (unsupported version).
 absl::StatusOr<PythonTarget> LocatePython(pid_t pid, RemoteMemory& memory);
 
 // Parses "3.8.18 (default, ...)" or "3.12.1" at the start of `text`.
