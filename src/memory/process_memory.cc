@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <sys/uio.h>
 
 #include <string>
@@ -42,6 +43,51 @@ absl::Status ProcessMemory::Read(RemoteAddress address, void* out, size_t size) 
     return status;
   }
   return ReadError(pid_, address, size, errno);
+}
+
+void ProcessMemory::ReadMany(absl::Span<ReadRequest> requests) {
+  size_t next = 0;
+  while (next < requests.size()) {
+    if (use_proc_mem_) {
+      RemoteMemory::ReadMany(requests.subspan(next));
+      return;
+    }
+    // One call for the longest run of valid requests, up to IOV_MAX of them.
+    local_.clear();
+    remote_.clear();
+    size_t end = next;
+    while (end < requests.size() && local_.size() < IOV_MAX) {
+      ReadRequest& request = requests[end];
+      if (request.address < kLowestValidAddress && request.size > 0) break;
+      local_.push_back({request.out, request.size});
+      remote_.push_back({reinterpret_cast<void*>(request.address), request.size});
+      ++end;
+    }
+    if (end == next) {  // an invalid address: fails alone, as Read() would
+      requests[next++].ok = false;
+      continue;
+    }
+    const ssize_t got =
+        ::process_vm_readv(pid_, local_.data(), local_.size(), remote_.data(), remote_.size(), 0);
+    if (got < 0 && errno == ESRCH) {  // the process is gone
+      for (; next < requests.size(); ++next) requests[next].ok = false;
+      return;
+    }
+    if (got < 0 && (errno == ENOSYS || errno == EPERM)) {
+      // Unusable here: Read() falls back to /proc/PID/mem, one request at a time.
+      RemoteMemory::ReadMany(requests.subspan(next));
+      return;
+    }
+    // The kernel copies the remote ranges in order and stops at the first it cannot read
+    // (mm/process_vm_access.c): those before it are whole, it failed, those after it are
+    // not tried yet.
+    size_t left = got < 0 ? 0 : static_cast<size_t>(got);
+    while (next < end && left >= requests[next].size) {
+      left -= requests[next].size;
+      requests[next++].ok = true;
+    }
+    if (next < end) requests[next++].ok = false;
+  }
 }
 
 absl::Status ProcessMemory::ReadThroughProcMem(RemoteAddress address, void* out, size_t size) {

@@ -60,19 +60,26 @@ absl::StatusOr<TaskSyscall> ParseSyscall(absl::string_view text) {
   text = absl::StripAsciiWhitespace(text);
   TaskSyscall result;
   if (text == "running") return result;
-  std::vector<absl::string_view> fields = absl::StrSplit(text, ' ', absl::SkipEmpty());
-  if (fields.empty()) return absl::DataLossError("empty syscall line");
+  // At most 9 fields; split into a fixed array (read once per thread per sample: no allocation).
+  constexpr size_t kMaxFields = 9;
+  absl::string_view fields[kMaxFields];
+  size_t count = 0;
+  for (absl::string_view field : absl::StrSplit(text, ' ', absl::SkipEmpty())) {
+    if (count == kMaxFields) return absl::DataLossError(absl::StrCat("bad syscall line: ", text));
+    fields[count++] = field;
+  }
+  if (count == 0) return absl::DataLossError("empty syscall line");
   if (!absl::SimpleAtoi(fields[0], &result.number)) {
     return absl::DataLossError(absl::StrCat("bad syscall line: ", text));
   }
-  if (result.number == -1 && fields.size() == 3) {
+  if (result.number == -1 && count == 3) {
     result.kind = TaskSyscall::Kind::kUserSpace;
     if (!ParseHex(fields[1], &result.stack_pointer) || !ParseHex(fields[2], &result.program_counter)) {
       return absl::DataLossError(absl::StrCat("bad syscall line: ", text));
     }
     return result;
   }
-  if (fields.size() != 9) return absl::DataLossError(absl::StrCat("bad syscall line: ", text));
+  if (count != kMaxFields) return absl::DataLossError(absl::StrCat("bad syscall line: ", text));
   result.kind = TaskSyscall::Kind::kInSyscall;
   for (int i = 0; i < 6; ++i) {
     if (!ParseHex(fields[1 + i], &result.args[i])) {

@@ -14,10 +14,12 @@ SnapshotTaker::SnapshotTaker(const PythonTarget& target, RemoteMemory& memory, T
     : target_(target),
       memory_(memory),
       tasks_(tasks),
-      codes_(memory, *target.layout, target.code_type),
-      names_(memory, *target.layout) {}
+      codes_(memory_, *target.layout, target.code_type),
+      names_(memory_, *target.layout) {}
 
 absl::StatusOr<Snapshot> SnapshotTaker::Take() {
+  memory_.Clear();  // the target may have run since the last sample
+  codes_.BeginSample();  // reads through memory_ stand still until the next Clear()
   absl::StatusOr<std::vector<pid_t>> tids = tasks_.ListThreads();
   if (!tids.ok()) {
     if (absl::IsNotFound(tids.status())) {

@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_format.h"
 #include "gilscope/base/status_macros.h"
+#include "gilscope/walkers/line_table.h"
 #include "gilscope/walkers/python_strings.h"
 
 namespace gilscope {
@@ -11,8 +12,10 @@ namespace {
 
 // Bounds on what one recording keeps; past them the caches start over.
 constexpr size_t kMaxCachedCodes = 1 << 16;
-constexpr size_t kMaxCachedTexts = 1 << 17;
+constexpr size_t kMaxCachedLines = 64;  // per code object
 constexpr size_t kObjectTypeOffset = kObjectType.offset;
+// Contents compared when checking a cached entry: the whole of most names.
+constexpr size_t kStampContent = 64;
 
 size_t HeaderSize(const PythonLayout& layout) {
   const PythonLayout::Code& c = layout.code;
@@ -27,20 +30,62 @@ uint64_t PointerAt(const uint8_t* header, const Field& field) {
 
 }  // namespace
 
+int CodeInfo::LineAt(LineTableFormat format, int byte_offset) const {
+  auto found = lines_.find(byte_offset);
+  if (found != lines_.end()) return found->second;
+  const int line = LineForOffset(format, line_table, first_line, byte_offset);
+  if (lines_.size() >= kMaxCachedLines) lines_.clear();
+  lines_.emplace(byte_offset, line);
+  return line;
+}
+
 CodeReader::CodeReader(RemoteMemory& memory, const PythonLayout& layout, RemoteAddress code_type)
     : memory_(memory), layout_(layout), code_type_(code_type), header_size_(HeaderSize(layout)) {}
 
-absl::StatusOr<std::string> CodeReader::ReadText(RemoteAddress address) {
-  auto it = text_cache_.find(address);
-  if (it != text_cache_.end()) return it->second;
-  ASSIGN_OR_RETURN(std::string text, ReadPythonText(memory_, layout_, address));
-  if (text_cache_.size() >= kMaxCachedTexts) text_cache_.clear();
-  text_cache_.emplace(address, text);
-  return text;
+absl::Status CodeReader::AppendStamp(RemoteAddress address, bool is_text, std::string& out) {
+  if (address < kLowestValidAddress) return absl::DataLossError("null str or bytes object");
+  const PythonLayout::Strings& s = layout_.strings;
+  // Bytes objects (and 2.7 strs): type, size, hash, then the contents (Include/bytesobject.h).
+  // 3.x strs: type, length, hash, state, then the contents (Include/cpython/unicodeobject.h).
+  const bool bytes_like = !is_text || layout_.string_model == StringModel::kPyString27;
+  const size_t header_end = bytes_like ? static_cast<size_t>(s.bytes_data.offset)
+                                       : static_cast<size_t>(s.unicode_state.offset) + 4;
+  uint8_t header[64];
+  if (header_end > sizeof header) return absl::InternalError("string layout larger than expected");
+  RETURN_IF_ERROR(memory_.Read(address, header, header_end));
+  size_t data = header_end;
+  int64_t content = 0;
+  if (bytes_like) {
+    content = LoadAt<int64_t>(header, s.bytes_size.offset);
+  } else {
+    const uint32_t state = LoadAt<uint32_t>(header, s.unicode_state.offset);
+    const bool ascii = (state >> 6) & 1;
+    data = static_cast<size_t>(ascii ? s.ascii_data : s.compact_data);
+    content = LoadAt<int64_t>(header, s.unicode_length.offset) * ((state >> 2) & 7);
+  }
+  if (content < 0) return absl::DataLossError("str or bytes object of negative size");
+  out.append(reinterpret_cast<const char*>(header) + kObjectTypeOffset, header_end - kObjectTypeOffset);
+  const size_t kept = std::min<size_t>(static_cast<size_t>(content), kStampContent);
+  char bytes[kStampContent];
+  RETURN_IF_ERROR(memory_.Read(address + data, bytes, kept));
+  out.append(bytes, kept);
+  return absl::OkStatus();
+}
+
+absl::Status CodeReader::Stamp(const Identity& identity, std::string& out) {
+  out.clear();
+  RETURN_IF_ERROR(AppendStamp(identity.name, true, out));
+  RETURN_IF_ERROR(AppendStamp(identity.filename, true, out));
+  if (layout_.code.qualname.present()) RETURN_IF_ERROR(AppendStamp(identity.qualname, true, out));
+  return AppendStamp(identity.line_table, false, out);
 }
 
 absl::StatusOr<const CodeInfo*> CodeReader::Read(RemoteAddress address) {
   if (address < kLowestValidAddress) return absl::DataLossError("frame has no code object");
+  auto cached = cache_.find(address);
+  if (cached != cache_.end() && sample_ != 0 && cached->second.checked_in == sample_) {
+    return &cached->second.info;
+  }
   uint8_t header[kMaxHeaderSize];  // per-frame path: no allocation
   if (header_size_ > sizeof header) return absl::InternalError("code layout larger than expected");
   RETURN_IF_ERROR(memory_.Read(address, header, header_size_));
@@ -51,15 +96,19 @@ absl::StatusOr<const CodeInfo*> CodeReader::Read(RemoteAddress address) {
   Identity identity{PointerAt(header, c.filename), PointerAt(header, c.name),
                     PointerAt(header, c.qualname), PointerAt(header, c.line_table),
                     LoadAt<int32_t>(header, c.firstlineno.offset)};
-  auto cached = cache_.find(address);
-  if (cached != cache_.end() && cached->second.identity == identity) return &cached->second.info;
+  RETURN_IF_ERROR(Stamp(identity, stamps_));
+  if (cached != cache_.end() && cached->second.identity == identity &&
+      cached->second.stamps == stamps_) {
+    cached->second.checked_in = sample_;
+    return &cached->second.info;
+  }
 
   CodeInfo info;
   info.first_line = identity.first_line;
-  ASSIGN_OR_RETURN(info.name, ReadText(identity.name));
-  ASSIGN_OR_RETURN(info.filename, ReadText(identity.filename));
+  ASSIGN_OR_RETURN(info.name, ReadPythonText(memory_, layout_, identity.name));
+  ASSIGN_OR_RETURN(info.filename, ReadPythonText(memory_, layout_, identity.filename));
   if (c.qualname.present()) {
-    ASSIGN_OR_RETURN(info.qualname, ReadText(identity.qualname));
+    ASSIGN_OR_RETURN(info.qualname, ReadPythonText(memory_, layout_, identity.qualname));
   } else {
     info.qualname = info.name;
   }
@@ -69,6 +118,8 @@ absl::StatusOr<const CodeInfo*> CodeReader::Read(RemoteAddress address) {
   if (cache_.size() >= kMaxCachedCodes) cache_.clear();
   Entry& entry = cache_[address];
   entry.identity = identity;
+  entry.stamps = stamps_;
+  entry.checked_in = sample_;
   entry.info = std::move(info);
   return &entry.info;
 }

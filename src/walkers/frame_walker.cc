@@ -3,10 +3,8 @@
 #include <algorithm>
 #include <initializer_list>
 
-#include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_format.h"
 #include "gilscope/base/status_macros.h"
-#include "gilscope/walkers/line_table.h"
 
 namespace gilscope {
 namespace {
@@ -25,7 +23,13 @@ struct RawFrame {
 absl::StatusOr<std::vector<PythonFrame>> WalkFrames(RemoteMemory& memory, const PythonLayout& layout,
                                                     CodeReader& codes, RemoteAddress top_frame) {
   std::vector<PythonFrame> frames;
-  absl::flat_hash_set<RemoteAddress> seen;
+  if (top_frame != 0) frames.reserve(16);
+  // Loops are found without remembering every frame (Brent's cycle detection): the chain is
+  // compared against one saved frame, saved anew at every power of two steps, so a loop is
+  // noticed within twice its length past where it starts. No allocation per frame.
+  RemoteAddress saved = 0;
+  int steps = 0;
+  int next_save = 1;
   const bool frame_objects = layout.frame_model == FrameModel::kFrameObject;
   const auto& fo = layout.frame_object;
   const auto& fi = layout.interpreter_frame;
@@ -38,9 +42,13 @@ absl::StatusOr<std::vector<PythonFrame>> WalkFrames(RemoteMemory& memory, const 
     if (address < kLowestValidAddress) {
       return absl::DataLossError(absl::StrFormat("frame pointer 0x%x is invalid", address));
     }
-    if (!seen.insert(address).second) return absl::DataLossError("frame chain loops");
-    if (seen.size() > kMaxFrames) {
+    if (address == saved) return absl::DataLossError("frame chain loops");
+    if (++steps > kMaxFrames) {
       return absl::DataLossError(absl::StrFormat("frame chain deeper than %d", kMaxFrames));
+    }
+    if (steps == next_save) {
+      saved = address;
+      next_save *= 2;
     }
     RETURN_IF_ERROR(memory.Read(address, buffer, frame_bytes));
     RawFrame raw;
@@ -68,9 +76,8 @@ absl::StatusOr<std::vector<PythonFrame>> WalkFrames(RemoteMemory& memory, const 
       byte_offset = static_cast<int64_t>(raw.instr_ptr - code->bytecode_start);
       if (raw.instr_ptr < code->bytecode_start || byte_offset > (int64_t{1} << 30)) byte_offset = -1;
     }
-    frames.push_back({code->qualname, code->filename,
-                      LineForOffset(layout.line_table, code->line_table, code->first_line,
-                                    static_cast<int>(byte_offset))});
+    frames.push_back(
+        {code->qualname, code->filename, code->LineAt(layout.line_table, static_cast<int>(byte_offset))});
   }
   return frames;
 }

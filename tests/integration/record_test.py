@@ -89,6 +89,22 @@ def has_ctypes(python):
                           capture_output=True, timeout=30).returncode == 0
 
 
+def wait_until_main_idle(pid, timeout=20):
+    """Waits until a dump shows the workload's main thread idle: on its way into Event().wait()
+    it may still queue once for the GIL behind the threads it just started, and after that it
+    never runs Python again."""
+    deadline = time.monotonic() + timeout
+    while True:
+        code, out, err = support.run_gilscope(["dump", "--pid", str(pid), "--json"])
+        if code == 0:
+            main = [t for t in json.loads(out)["threads"] if t["main"]]
+            if main and main[0]["state"] == "idle":
+                return
+        if time.monotonic() > deadline:
+            raise AssertionError("main thread of %d not idle within %g s: %s" % (pid, timeout, err))
+        time.sleep(0.05)
+
+
 class RecordShapeChecks(object):
     """Mixed into one unittest.TestCase subclass per interpreter."""
 
@@ -99,11 +115,14 @@ class RecordShapeChecks(object):
         support.gilscope_bin()
         covered.append(cls.python)
 
-    def record(self, shape):
-        """Records a running workload of shape; returns (Speedscope, summary dict)."""
+    def record(self, shape, main_idle=False):
+        """Records a running workload of shape; returns (Speedscope, summary dict, context).
+        With main_idle, recording starts once the main thread is idle for good."""
         workload = support.Workload([self.python.path, SCRIPT, shape])
         self.addCleanup(workload.kill)
         workload.wait_ready()
+        if main_idle:
+            wait_until_main_idle(workload.pid)
         folder = tempfile.mkdtemp(prefix="gilscope-record-")
         self.addCleanup(shutil.rmtree, folder)
         out, summary = os.path.join(folder, "p.json"), os.path.join(folder, "s.json")
@@ -121,7 +140,7 @@ class RecordShapeChecks(object):
         return Speedscope(out), result, context
 
     def test_spin(self):
-        profile, result, context = self.record("spin")
+        profile, result, context = self.record("spin", main_idle=True)
         for view in ("gil", "wait", "blame"):
             picture = "%s view:\n%s\n%s" % (view, profile.picture(view), context)
             self.assertGreater(profile.total(view), 0, picture)

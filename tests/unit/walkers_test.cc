@@ -68,12 +68,75 @@ TEST_P(WalkersTest, CachedCodeIsReadOnce) {
   const RemoteAddress code = fake.AddCode("f", "/f.py", 1, 2);
   const RemoteAddress frame = fake.AddFrame(code, fake.AddFrame(code, 0));
   CodeReader codes(fake.memory(), layout(), FakeCPython::kCodeType);
+  codes.BeginSample();
   ASSERT_TRUE(WalkFrames(fake.memory(), layout(), codes, frame).ok());
   const size_t reads_first = fake.memory().reads();
   ASSERT_TRUE(WalkFrames(fake.memory(), layout(), codes, frame).ok());
-  // The second walk reads only frames and code headers: no strings, no line tables.
-  EXPECT_EQ(fake.memory().reads() - reads_first, 4u);
+  // Checked once in this sample: the second walk reads only the two frames.
+  EXPECT_EQ(fake.memory().reads() - reads_first, 2u);
   EXPECT_EQ(codes.cached(), 1u);
+
+  // A new sample checks it again (header and its objects' stamps), without decoding it anew:
+  // fewer reads than the first walk, which decoded it.
+  codes.BeginSample();
+  const size_t reads_second = fake.memory().reads();
+  auto frames = WalkFrames(fake.memory(), layout(), codes, frame);
+  ASSERT_TRUE(frames.ok()) << frames.status();
+  EXPECT_EQ((*frames)[0].function, "f");
+  EXPECT_LT(fake.memory().reads() - reads_second, reads_first);
+}
+
+// CPython's allocator hands a freed block out again first: a code object, and the strings it
+// points to, can be replaced by others at the very same addresses. Overwriting them in place
+// stands for that.
+TEST_P(WalkersTest, CodeObjectReplacedAtTheSameAddressesIsDecodedAgain) {
+  FakeCPython fake(layout());
+  const RemoteAddress code = fake.AddCode("alpha", "/one.py", 10, 12);
+  const RemoteAddress frame = fake.AddFrame(code, 0);
+  CodeReader codes(fake.memory(), layout(), FakeCPython::kCodeType);
+  codes.BeginSample();
+  auto before = WalkFrames(fake.memory(), layout(), codes, frame);
+  ASSERT_TRUE(before.ok()) << before.status();
+  EXPECT_EQ((*before)[0].function, "alpha");
+  EXPECT_EQ((*before)[0].line, 12);
+
+  // Same pointers, same sizes; other names and another line table.
+  const PythonLayout::Code& c = layout().code;
+  const bool bytes27 = layout().string_model == StringModel::kPyString27;
+  auto text_of = [&](const Field& field) {  // where the str's characters are
+    const RemoteAddress object = *ReadValue<uint64_t>(fake.memory(), code + field.offset);
+    return object + (bytes27 ? layout().strings.bytes_data.offset : layout().strings.ascii_data);
+  };
+  fake.memory().PutBytes(text_of(c.name), "gamma", 5);
+  if (c.qualname.present()) fake.memory().PutBytes(text_of(c.qualname), "gamma", 5);
+  const std::string table = fake.LineTable(5);
+  const RemoteAddress line_table = *ReadValue<uint64_t>(fake.memory(), code + c.line_table.offset);
+  fake.memory().PutBytes(line_table + layout().strings.bytes_data.offset, table.data(), table.size());
+
+  codes.BeginSample();
+  auto after = WalkFrames(fake.memory(), layout(), codes, frame);
+  ASSERT_TRUE(after.ok()) << after.status();
+  EXPECT_EQ((*after)[0].function, "gamma");
+  EXPECT_EQ((*after)[0].line, 15);
+}
+
+TEST_P(WalkersTest, NewCodeObjectWithAReusedStringAddressGetsItsOwnName) {
+  FakeCPython fake(layout());
+  const RemoteAddress first = fake.AddCode("alpha", "/one.py", 1, 1);
+  CodeReader codes(fake.memory(), layout(), FakeCPython::kCodeType);
+  ASSERT_TRUE(WalkFrames(fake.memory(), layout(), codes, fake.AddFrame(first, 0)).ok());
+  // A second code object whose name sits where the first one's did, now saying "omega".
+  const PythonLayout::Code& c = layout().code;
+  const RemoteAddress second = fake.AddCode("zzzzz", "/two.py", 1, 1);
+  const RemoteAddress name = *ReadValue<uint64_t>(fake.memory(), first + c.name.offset);
+  const bool bytes27 = layout().string_model == StringModel::kPyString27;
+  fake.memory().PutBytes(
+      name + (bytes27 ? layout().strings.bytes_data.offset : layout().strings.ascii_data), "omega", 5);
+  fake.Put<uint64_t>(second + c.name.offset, name);
+  if (c.qualname.present()) fake.Put<uint64_t>(second + c.qualname.offset, name);
+  auto frames = WalkFrames(fake.memory(), layout(), codes, fake.AddFrame(second, 0));
+  ASSERT_TRUE(frames.ok()) << frames.status();
+  EXPECT_EQ((*frames)[0].function, "omega");
 }
 
 TEST_P(WalkersTest, FrameChainThatLoopsIsAnError) {
@@ -86,6 +149,21 @@ TEST_P(WalkersTest, FrameChainThatLoopsIsAnError) {
   fake.Put<uint64_t>(a + back.offset, b);  // a -> b -> a
   CodeReader codes(fake.memory(), layout());
   auto frames = WalkFrames(fake.memory(), layout(), codes, b);
+  ASSERT_FALSE(frames.ok());
+  EXPECT_NE(frames.status().message().find("loops"), std::string::npos) << frames.status();
+}
+
+TEST_P(WalkersTest, LongLoopAfterAPrefixIsAnError) {
+  FakeCPython fake(layout());
+  const RemoteAddress code = fake.AddCode("f", "/f.py", 1, 1);
+  std::vector<RemoteAddress> chain;  // chain[i] calls chain[i - 1]
+  RemoteAddress frame = 0;
+  for (int i = 0; i < 40; ++i) chain.push_back(frame = fake.AddFrame(code, frame));
+  const Field& back = layout().frame_model == FrameModel::kFrameObject ? layout().frame_object.back
+                                                                        : layout().interpreter_frame.previous;
+  fake.Put<uint64_t>(chain[0] + back.offset, chain[25]);  // 39 -> ... -> 0 -> 25 -> ... -> 0
+  CodeReader codes(fake.memory(), layout());
+  auto frames = WalkFrames(fake.memory(), layout(), codes, chain.back());
   ASSERT_FALSE(frames.ok());
   EXPECT_NE(frames.status().message().find("loops"), std::string::npos) << frames.status();
 }

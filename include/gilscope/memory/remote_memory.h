@@ -9,10 +9,19 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/types/span.h"
 
 namespace gilscope {
 
 using RemoteAddress = uint64_t;
+
+// One read of a batch: where, into what, and whether it succeeded.
+struct ReadRequest {
+  RemoteAddress address = 0;
+  void* out = nullptr;
+  size_t size = 0;
+  bool ok = false;  // set by ReadMany
+};
 
 class RemoteMemory {
  public:
@@ -20,6 +29,15 @@ class RemoteMemory {
 
   // Copies exactly `size` bytes at `address` into `out`. A partial read is an error.
   virtual absl::Status Read(RemoteAddress address, void* out, size_t size) = 0;
+
+  // Reads every request it can, setting each one's `ok`; a request that fails does not stop
+  // the others. No error details: read a failed request again with Read() for those. The
+  // default reads one at a time; a live process reads many in one system call.
+  virtual void ReadMany(absl::Span<ReadRequest> requests) {
+    for (ReadRequest& request : requests) {
+      request.ok = Read(request.address, request.out, request.size).ok();
+    }
+  }
 };
 
 // Addresses in the first page are never valid objects; reject them before reading.

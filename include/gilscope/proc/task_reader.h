@@ -30,7 +30,10 @@ class TaskReader {
   virtual absl::StatusOr<TaskActivity> ReadTask(pid_t tid) = 0;
 };
 
-// Reads /proc/PID/task/*. Keeps each thread's files open so repeated reads cost one pread each.
+// Reads /proc/PID/task/*. Keeps /proc/PID/task and each thread's files open, so listing again
+// costs a rewind and a read, and reading a thread again one pread per file. An open
+// /proc/PID/task keeps naming the process it was opened for: once that process is gone it
+// reads as gone (NotFound), even if its pid has been reused.
 class ProcTaskReader : public TaskReader {
  public:
   explicit ProcTaskReader(pid_t pid) : pid_(pid) {}
@@ -45,6 +48,8 @@ class ProcTaskReader : public TaskReader {
   };
 
   pid_t pid_;
+  UniqueFd task_dir_;
+  std::vector<char> dirents_;  // getdents64 buffer, kept between listings
   absl::flat_hash_map<pid_t, TaskFiles> files_;
 };
 
@@ -53,6 +58,12 @@ absl::StatusOr<std::string> ReadProcFile(const std::string& path);
 
 // Reads from an open fd at offset 0 into a string (for re-reading /proc files cheaply).
 absl::StatusOr<std::string> ReadOpenFile(int fd);
+
+// Reads a small file from an open fd at offset 0 into `buffer` in one pread, for /proc files
+// such as stat and syscall, which the kernel's seq_file code hands over whole in one read when
+// they fit (fs/seq_file.c). Returns the length; OutOfRange when the file may not fit, in which
+// case the caller reads it with ReadOpenFile.
+absl::StatusOr<size_t> ReadSmallOpenFile(int fd, char* buffer, size_t size);
 
 }  // namespace gilscope
 

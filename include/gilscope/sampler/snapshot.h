@@ -11,6 +11,7 @@
 
 #include "absl/status/statusor.h"
 #include "gilscope/locate/python_target.h"
+#include "gilscope/memory/page_cache.h"
 #include "gilscope/memory/remote_memory.h"
 #include "gilscope/proc/task_reader.h"
 #include "gilscope/sampler/thread_state.h"
@@ -50,7 +51,10 @@ struct Snapshot {
 
 class SnapshotTaker {
  public:
-  // Keeps references: `target`, `memory` and `tasks` must outlive the taker.
+  // Keeps references: `target`, `memory` and `tasks` must outlive the taker. One taker is
+  // meant to take every sample of a recording: it keeps what stays valid from sample to sample
+  // (decoded code objects, thread names), each entry checked against the target again before
+  // use, and reads each sample's memory through a page cache that every Take() starts afresh.
   SnapshotTaker(const PythonTarget& target, RemoteMemory& memory, TaskReader& tasks);
   SnapshotTaker(PythonTarget&& target, RemoteMemory& memory, TaskReader& tasks) = delete;
 
@@ -58,7 +62,7 @@ class SnapshotTaker {
 
  private:
   const PythonTarget& target_;
-  RemoteMemory& memory_;
+  PageCache memory_;  // over the caller's memory; cleared at the start of each Take()
   TaskReader& tasks_;
   CodeReader codes_;
   ThreadNameReader names_;

@@ -1,5 +1,5 @@
 // Decodes code objects (names, file, line table) and caches them: the same code objects
-// appear in sample after sample, and their strings never change.
+// appear in sample after sample.
 #ifndef GILSCOPE_WALKERS_CODE_READER_H_
 #define GILSCOPE_WALKERS_CODE_READER_H_
 
@@ -20,6 +20,13 @@ struct CodeInfo {
   int first_line = 0;
   std::string line_table;
   RemoteAddress bytecode_start = 0;  // 3.11+: where instruction offsets count from
+
+  // The line of the instruction at `byte_offset`, decoded from line_table once per offset
+  // (a frame that stays in one place is looked up in sample after sample).
+  int LineAt(LineTableFormat format, int byte_offset) const;
+
+ private:
+  mutable absl::flat_hash_map<int, int> lines_;  // byte offset -> line
 };
 
 class CodeReader {
@@ -29,13 +36,24 @@ class CodeReader {
 
   // The decoded code object at `address`. The pointer stays valid until the next call that
   // misses the cache and finds the cache full.
+  //
+  // A cached entry is used only after checking, against the target, that the object at
+  // `address` is still that code object: the same header pointers (name, qualname, file, line
+  // table, first line), and the objects they point to still have the same header (type, size,
+  // hash) and start with the same bytes. A freed code object's address, and its strings'
+  // addresses, can be reused by others (CPython's allocator hands freed blocks out again
+  // first), so equal pointers alone do not prove it.
   absl::StatusOr<const CodeInfo*> Read(RemoteAddress address);
+
+  // Starts a sample: an entry checked once during a sample is trusted for the rest of it.
+  // Only for memory that cannot change within a sample from the reader's point of view, such
+  // as a PageCache cleared at the start of each sample. Without it every Read() checks.
+  void BeginSample() { ++sample_; }
 
   size_t cached() const { return cache_.size(); }
 
  private:
-  // The code object's header fields whose equality makes a cached entry valid: a freed code
-  // object's address can be reused by another one.
+  // The code object's header fields whose equality makes a cached entry a candidate.
   struct Identity {
     uint64_t filename = 0, name = 0, qualname = 0, line_table = 0;
     int32_t first_line = 0;
@@ -43,16 +61,22 @@ class CodeReader {
   };
   struct Entry {
     Identity identity;
+    std::string stamps;        // what Stamp() gave for the identity's objects when decoded
+    uint64_t checked_in = 0;   // the sample it was last checked in (0: none)
     CodeInfo info;
   };
-  absl::StatusOr<std::string> ReadText(RemoteAddress address);
+  // Appends the identifying bytes of the str/bytes object at `address`: its header past the
+  // reference count and up to kStampContent bytes of its contents.
+  absl::Status AppendStamp(RemoteAddress address, bool is_text, std::string& out);
+  absl::Status Stamp(const Identity& identity, std::string& out);
 
   RemoteMemory& memory_;
   const PythonLayout& layout_;
   RemoteAddress code_type_;
   size_t header_size_;
+  uint64_t sample_ = 0;  // 0: no BeginSample() yet, every Read() checks
+  std::string stamps_;   // scratch, reused
   absl::flat_hash_map<RemoteAddress, Entry> cache_;
-  absl::flat_hash_map<RemoteAddress, std::string> text_cache_;
 };
 
 }  // namespace gilscope
