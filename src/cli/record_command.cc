@@ -197,7 +197,7 @@ int RunRecordCommand(const std::vector<std::string>& args) {
     return kExitFailure;
   }
   WriteSummaryText(profile, info, std::cerr);
-  if (stats.taken > 0 && !options.nonblocking) {
+  if (!options.nonblocking) {
     std::cerr << absl::StrFormat("Target paused %.2f%% of the time (%.0f us per sample)\n",
                                  100 * absl::ToDoubleSeconds(paused_total) /
                                      std::max(1e-9, absl::ToDoubleSeconds(stats.elapsed)),
