@@ -1,11 +1,11 @@
 #include "gilscope/sampler/paused_snapshot.h"
 
 #include <signal.h>
-#include <time.h>
 
 #include <memory>
 
 #include "gilscope/proc/process_pause.h"
+#include "gilscope/sampler/sampling_loop.h"
 
 namespace gilscope {
 namespace {
@@ -26,12 +26,6 @@ class BlockTerminatingSignals {
   sigset_t previous_;
 };
 
-absl::Time MonotonicNow() {
-  timespec now;
-  clock_gettime(CLOCK_MONOTONIC, &now);
-  return absl::TimeFromTimespec(now);
-}
-
 }  // namespace
 
 absl::StatusOr<Snapshot> TakeSnapshot(SnapshotTaker& taker, pid_t pid, bool pause,
@@ -41,14 +35,15 @@ absl::StatusOr<Snapshot> TakeSnapshot(SnapshotTaker& taker, pid_t pid, bool paus
     return taker.Take();
   }
   BlockTerminatingSignals hold;
-  const absl::Time started = MonotonicNow();
+  MonotonicClock clock;
+  const absl::Time started = clock.Now();
   absl::StatusOr<Snapshot> snapshot;
   {
     absl::StatusOr<std::unique_ptr<ProcessPause>> paused = ProcessPause::Pause(pid);
     if (!paused.ok()) return paused.status();
     snapshot = taker.Take();
   }  // resumed here
-  if (cost != nullptr) cost->paused = MonotonicNow() - started;
+  if (cost != nullptr) cost->paused = clock.Now() - started;
   return snapshot;
 }
 
