@@ -21,7 +21,9 @@ struct RawFrame {
 }  // namespace
 
 absl::StatusOr<std::vector<PythonFrame>> WalkFrames(RemoteMemory& memory, const PythonLayout& layout,
-                                                    CodeReader& codes, RemoteAddress top_frame) {
+                                                    CodeReader& codes, RemoteAddress top_frame,
+                                                    FrameWalkDetail* detail) {
+  (void)detail;  // filled in by the next change
   std::vector<PythonFrame> frames;
   if (top_frame != 0) frames.reserve(16);
   // Loops are found without remembering every frame (Brent's cycle detection): the chain is

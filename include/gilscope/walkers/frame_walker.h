@@ -15,17 +15,34 @@ namespace gilscope {
 // Deeper chains are taken as corrupt (CPython's default recursion limit is 1000).
 inline constexpr int kMaxFrames = 4096;
 
+// One frame of a thread's stack. A Python frame, or with --native a native (C/C++) frame
+// merged in: then `function` is the symbol (or "object+0xoffset" when none covers it), `file`
+// the ELF object's base name, and `line` -1.
 struct PythonFrame {
   std::string function;  // qualified name where the version has one
   std::string file;
   int line = -1;         // -1 when the line table gives none
+  bool native = false;
   bool operator==(const PythonFrame&) const = default;
+};
+
+// What merging with a native stack, and classifying the holder, need beyond the frames.
+struct FrameWalkDetail {
+  // Per returned frame: true for the outermost frame of the frames one C-level call of the
+  // evaluation loop runs (<= 3.10: every frame; 3.11: _PyInterpreterFrame.is_entry; 3.12+: the
+  // frame just inside a C-stack-owned shim frame). Each such group matches one eval-loop
+  // frame of the native stack.
+  std::vector<bool> starts_eval_call;
+  // The opcode the innermost frame is executing (its current instruction), -1 when unknown.
+  int innermost_opcode = -1;
 };
 
 // `top_frame` is the innermost frame: a PyFrameObject (<= 3.10) or a _PyInterpreterFrame
 // (3.11+). Fails on unreadable memory, a chain that loops, or one deeper than kMaxFrames.
+// `detail`, when given, is filled for the frames returned.
 absl::StatusOr<std::vector<PythonFrame>> WalkFrames(RemoteMemory& memory, const PythonLayout& layout,
-                                                    CodeReader& codes, RemoteAddress top_frame);
+                                                    CodeReader& codes, RemoteAddress top_frame,
+                                                    FrameWalkDetail* detail = nullptr);
 
 }  // namespace gilscope
 
