@@ -3,6 +3,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "gilscope/layout/python_layout.h"
@@ -108,6 +109,109 @@ constexpr Field kTypeFlags = {168, "PyTypeObject::tp_flags"};
 constexpr Field kTypeDictoffset = {288, "PyTypeObject::tp_dictoffset"};
 constexpr Field kModuleDict = {16, "PyModuleObject::md_dict"};
 
+// Opcodes during which the frame is in a call that may run C (PythonLayout::native_call_opcodes).
+// Numbers from each version's opcode.opmap (+ dis._all_opmap in 3.11/3.12,
+// opcode._specialized_opmap in 3.13); layout_test.py recomputes every set from them.
+constexpr OpcodeSet kCallOpcodes27 = {
+    131,  // CALL_FUNCTION
+    140,  // CALL_FUNCTION_VAR
+    141,  // CALL_FUNCTION_KW
+    142,  // CALL_FUNCTION_VAR_KW
+};
+
+constexpr OpcodeSet kCallOpcodes36 = {
+    131,  // CALL_FUNCTION
+    141,  // CALL_FUNCTION_KW
+    142,  // CALL_FUNCTION_EX
+};
+
+// 3.7 added CALL_METHOD; 3.8-3.10 call with the same four.
+constexpr OpcodeSet kCallOpcodes37 = {
+    131,  // CALL_FUNCTION
+    141,  // CALL_FUNCTION_KW
+    142,  // CALL_FUNCTION_EX
+    161,  // CALL_METHOD
+};
+
+// 3.11: PRECALL prepares and CALL calls, but the PRECALL specializations for builtins, method
+// descriptors and classes make the call themselves and skip the CALL (Python/ceval.c), so a
+// frame in such a C call is still at its PRECALL_*. Not here: PRECALL, PRECALL_ADAPTIVE,
+// PRECALL_BOUND_METHOD, PRECALL_PYFUNC (they only prepare), CALL_PY_EXACT_ARGS and
+// CALL_PY_WITH_DEFAULTS (they push a Python frame).
+constexpr OpcodeSet kCallOpcodes311 = {
+    22,   // CALL_ADAPTIVE
+    66,   // PRECALL_BUILTIN_CLASS
+    67,   // PRECALL_BUILTIN_FAST_WITH_KEYWORDS
+    72,   // PRECALL_METHOD_DESCRIPTOR_FAST_WITH_KEYWORDS
+    73,   // PRECALL_NO_KW_BUILTIN_FAST
+    76,   // PRECALL_NO_KW_BUILTIN_O
+    77,   // PRECALL_NO_KW_ISINSTANCE
+    78,   // PRECALL_NO_KW_LEN
+    79,   // PRECALL_NO_KW_LIST_APPEND
+    80,   // PRECALL_NO_KW_METHOD_DESCRIPTOR_FAST
+    81,   // PRECALL_NO_KW_METHOD_DESCRIPTOR_NOARGS
+    113,  // PRECALL_NO_KW_METHOD_DESCRIPTOR_O
+    121,  // PRECALL_NO_KW_STR_1
+    127,  // PRECALL_NO_KW_TUPLE_1
+    141,  // PRECALL_NO_KW_TYPE_1
+    142,  // CALL_FUNCTION_EX
+    171,  // CALL
+};
+
+// 3.12: not CALL_PY_EXACT_ARGS, CALL_PY_WITH_DEFAULTS, CALL_BOUND_METHOD_EXACT_ARGS (Python
+// frames), CALL_INTRINSIC_1/2 (not calls).
+constexpr OpcodeSet kCallOpcodes312 = {
+    29,   // CALL_BUILTIN_CLASS
+    34,   // CALL_BUILTIN_FAST_WITH_KEYWORDS
+    38,   // CALL_METHOD_DESCRIPTOR_FAST_WITH_KEYWORDS
+    39,   // CALL_NO_KW_BUILTIN_FAST
+    40,   // CALL_NO_KW_BUILTIN_O
+    41,   // CALL_NO_KW_ISINSTANCE
+    42,   // CALL_NO_KW_LEN
+    43,   // CALL_NO_KW_LIST_APPEND
+    44,   // CALL_NO_KW_METHOD_DESCRIPTOR_FAST
+    45,   // CALL_NO_KW_METHOD_DESCRIPTOR_NOARGS
+    46,   // CALL_NO_KW_METHOD_DESCRIPTOR_O
+    47,   // CALL_NO_KW_STR_1
+    48,   // CALL_NO_KW_TUPLE_1
+    56,   // CALL_NO_KW_TYPE_1
+    142,  // CALL_FUNCTION_EX
+    171,  // CALL
+    241,  // INSTRUMENTED_CALL
+    244,  // INSTRUMENTED_CALL_FUNCTION_EX
+};
+
+// 3.13: not CALL_PY_EXACT_ARGS, CALL_PY_GENERAL, CALL_BOUND_METHOD_EXACT_ARGS,
+// CALL_BOUND_METHOD_GENERAL, CALL_ALLOC_AND_ENTER_INIT (Python frames), CALL_INTRINSIC_1/2.
+constexpr OpcodeSet kCallOpcodes313 = {
+    53,   // CALL
+    54,   // CALL_FUNCTION_EX
+    57,   // CALL_KW
+    165,  // CALL_BUILTIN_CLASS
+    166,  // CALL_BUILTIN_FAST
+    167,  // CALL_BUILTIN_FAST_WITH_KEYWORDS
+    168,  // CALL_BUILTIN_O
+    169,  // CALL_ISINSTANCE
+    170,  // CALL_LEN
+    171,  // CALL_LIST_APPEND
+    172,  // CALL_METHOD_DESCRIPTOR_FAST
+    173,  // CALL_METHOD_DESCRIPTOR_FAST_WITH_KEYWORDS
+    174,  // CALL_METHOD_DESCRIPTOR_NOARGS
+    175,  // CALL_METHOD_DESCRIPTOR_O
+    176,  // CALL_NON_PY_GENERAL
+    179,  // CALL_STR_1
+    180,  // CALL_TUPLE_1
+    181,  // CALL_TYPE_1
+    244,  // INSTRUMENTED_CALL
+    245,  // INSTRUMENTED_CALL_KW
+    246,  // INSTRUMENTED_CALL_FUNCTION_EX
+};
+
+// Python/ceval.c: 2.7's loop is PyEval_EvalFrameEx itself; from 3.6 (PEP 523) it is
+// _PyEval_EvalFrameDefault, reached through the interpreter's eval_frame hook.
+constexpr const char* kEvalFunction27 = "PyEval_EvalFrameEx";
+constexpr const char* kEvalFunction36 = "_PyEval_EvalFrameDefault";
+
 constexpr PythonLayout kPython27 = {
     .major = 2, .minor = 7, .min_micro = 0, .tested_on = "2.7.18",
     .gil_model = GilModel::kSemaphore27,
@@ -142,6 +246,8 @@ constexpr PythonLayout kPython27 = {
     .dict = kDict27,
     .strings = {.bytes_size = {16, "PyStringObject::ob_size"},
                 .bytes_data = {36, "PyStringObject::ob_sval"}},
+    .eval_function = kEvalFunction27,
+    .native_call_opcodes = kCallOpcodes27,
 };
 
 constexpr PythonLayout kPython36 = {
@@ -177,6 +283,8 @@ constexpr PythonLayout kPython36 = {
                 .thread_name_attribute = "_name"},
     .dict = kDict36,
     .strings = kStrings36,
+    .eval_function = kEvalFunction36,
+    .native_call_opcodes = kCallOpcodes36,
 };
 
 // 3.7.0-3.7.3 laid _PyRuntime out differently (bpo-36710 era changes); 3.7.4+ only.
@@ -216,6 +324,8 @@ constexpr PythonLayout kPython37 = {
                 .thread_name_attribute = "_name"},
     .dict = kDict36,
     .strings = kStrings36,
+    .eval_function = kEvalFunction36,
+    .native_call_opcodes = kCallOpcodes37,
 };
 
 constexpr PythonLayout kPython38 = {
@@ -254,6 +364,8 @@ constexpr PythonLayout kPython38 = {
                 .thread_name_attribute = "_name"},
     .dict = kDict36,
     .strings = kStrings36,
+    .eval_function = kEvalFunction36,
+    .native_call_opcodes = kCallOpcodes37,
 };
 
 constexpr PythonLayout kPython39 = {
@@ -292,6 +404,8 @@ constexpr PythonLayout kPython39 = {
                 .thread_name_attribute = "_name"},
     .dict = kDict36,
     .strings = kStrings36,
+    .eval_function = kEvalFunction36,
+    .native_call_opcodes = kCallOpcodes37,
 };
 
 constexpr PythonLayout kPython310 = {
@@ -330,6 +444,8 @@ constexpr PythonLayout kPython310 = {
                 .thread_name_attribute = "_name"},
     .dict = kDict36,
     .strings = kStrings36,
+    .eval_function = kEvalFunction36,
+    .native_call_opcodes = kCallOpcodes37,
 };
 
 constexpr PythonLayout kPython311 = {
@@ -359,6 +475,7 @@ constexpr PythonLayout kPython311 = {
                           .previous = {48, "_PyInterpreterFrame::previous"},
                           .instr_ptr = {56, "_PyInterpreterFrame::prev_instr"},
                           .owner = {69, "_PyInterpreterFrame::owner"},
+                          .is_entry = {68, "_PyInterpreterFrame::is_entry"},
                           .owner_c_stack = -1},
     .code = {.firstlineno = {72, "PyCodeObject::co_firstlineno"},
              .filename = {112, "PyCodeObject::co_filename"},
@@ -374,6 +491,8 @@ constexpr PythonLayout kPython311 = {
                 .thread_name_attribute = "_name"},
     .dict = kDict311,
     .strings = kStrings36,
+    .eval_function = kEvalFunction36,
+    .native_call_opcodes = kCallOpcodes311,
 };
 
 constexpr PythonLayout kPython312 = {
@@ -417,6 +536,8 @@ constexpr PythonLayout kPython312 = {
                 .thread_name_attribute = "_name"},
     .dict = kDict311,
     .strings = kStrings312,
+    .eval_function = kEvalFunction36,
+    .native_call_opcodes = kCallOpcodes312,
 };
 
 constexpr PythonLayout kPython313 = {
@@ -459,6 +580,8 @@ constexpr PythonLayout kPython313 = {
                 .thread_name_attribute = "_name"},
     .dict = kDict313,
     .strings = kStrings312,
+    .eval_function = kEvalFunction36,
+    .native_call_opcodes = kCallOpcodes313,
 };
 
 }  // namespace
@@ -500,7 +623,7 @@ std::vector<Field> AllFields(const PythonLayout& l) {
       l.thread.native_thread_id,
       l.frame_object.back, l.frame_object.code, l.frame_object.lasti,
       l.interpreter_frame.code, l.interpreter_frame.previous, l.interpreter_frame.instr_ptr,
-      l.interpreter_frame.owner,
+      l.interpreter_frame.owner, l.interpreter_frame.is_entry,
       l.code.firstlineno, l.code.filename, l.code.name, l.code.qualname, l.code.code,
       l.code.line_table, l.code.code_adaptive,
       l.objects.interp_modules, l.objects.module_dict, l.objects.type_basicsize,
@@ -516,6 +639,90 @@ std::vector<Field> AllFields(const PythonLayout& l) {
     if (field.present()) present.push_back(field);
   }
   return present;
+}
+
+// Every name below is a symbol (function or GCC clone) in the symbol table of at least one of
+// the libpythons of 2.7.18, 3.6.15-3.13.0 that the tables above were checked on;
+// tests/integration/layout_test.py checks that with nm.
+const std::vector<absl::string_view>& CallPlumbingFunctions() {
+  static const auto* const names = new std::vector<absl::string_view>{
+      // The generic call API (Objects/call.c; before 3.7 Objects/abstract.c).
+      "PyObject_Call", "_PyObject_Call", "PyObject_CallObject", "PyEval_CallObjectWithKeywords",
+      "PyObject_CallNoArgs", "PyObject_CallOneArg", "PyObject_CallFunctionObjArgs",
+      "PyObject_CallMethodObjArgs", "object_vacall", "PyObject_Vectorcall",
+      "_PyObject_Vectorcall",        // 3.8
+      "_PyObject_VectorcallTstate",  // out of line in 3.9, 3.10
+      "PyObject_VectorcallDict", "PyObject_VectorcallMethod", "_PyObject_FastCall",
+      "_PyObject_FastCallDict", "_PyObject_FastCallDictTstate", "_PyObject_VectorcallDictTstate",
+      "_PyObject_FastCallKeywords", "_PyObject_MakeTpCall", "_PyObject_Call_Prepend",
+      "_PyObject_FastCall_Prepend", "PyVectorcall_Call", "_PyVectorcall_Call",
+      // Python functions, up to the evaluation loop (Objects/call.c, Python/ceval.c).
+      "function_call", "_PyFunction_FastCall", "_PyFunction_FastCallDict",
+      "_PyFunction_FastCallKeywords", "_PyFunction_Vectorcall", "function_code_fastcall",
+      "_PyEval_EvalCodeWithName", "_PyEval_EvalCode", "_PyEval_Vector", "PyEval_EvalCode",
+      "PyEval_EvalCodeEx", "PyEval_EvalFrame",
+      "PyEval_EvalFrameEx",  // 3.x: a wrapper; 2.7: the eval function (matched before this)
+      // The evaluation loop's call dispatch, out of line in 2.7-3.8 (Python/ceval.c).
+      "call_function", "call_function_tail", "ext_do_call",
+      // Builtin functions and methods (Objects/methodobject.c).
+      "PyCFunction_Call", "_PyCFunction_FastCallDict", "_PyCFunction_FastCallKeywords",
+      "cfunction_call", "cfunction_call_varargs", "cfunction_vectorcall_FASTCALL",
+      "cfunction_vectorcall_FASTCALL_KEYWORDS", "cfunction_vectorcall_FASTCALL_KEYWORDS_METHOD",
+      "cfunction_vectorcall_NOARGS", "cfunction_vectorcall_O",
+      // Bound methods (Objects/classobject.c) and method descriptors (Objects/descrobject.c).
+      "method_call", "method_vectorcall", "method_vectorcall_VARARGS",
+      "method_vectorcall_VARARGS_KEYWORDS", "method_vectorcall_FASTCALL",
+      "method_vectorcall_FASTCALL_KEYWORDS", "method_vectorcall_FASTCALL_KEYWORDS_METHOD",
+      "method_vectorcall_NOARGS", "method_vectorcall_O", "methoddescr_call",
+      "classmethoddescr_call", "_PyMethodDescr_FastCallKeywords", "wrapperdescr_call",
+      "wrapper_call",
+      // Instances with __call__, and slots calling Python dunders (Objects/typeobject.c).
+      "slot_tp_call", "vectorcall_method", "vectorcall_maybe",
+      // Resuming a generator or coroutine (Objects/genobject.c).
+      "gen_send_ex", "gen_send_ex2", "gen_iternext", "gen_send"};
+  return *names;
+}
+
+// Why each is here (Python/ceval_gil.h, 3.12+ Python/ceval_gil.c, Python/pystate.c):
+// - take_gil: where every 3.x acquisition waits. Static, so named only with a full symbol table.
+// - PyEval_RestoreThread (the end of Py_END_ALLOW_THREADS), PyEval_AcquireThread,
+//   PyEval_AcquireLock, PyGILState_Ensure (C code entering Python from a foreign thread):
+//   exported, so named even in a stripped interpreter, whose take_gil is not. In 2.7 they call
+//   PyThread_acquire_lock on the GIL semaphore; that function is not listed, because every
+//   other lock (threading.Lock) goes through it too.
+// - _PyEval_AcquireLock (3.12+) and _PyThreadState_Attach (3.13: every way of taking the GIL
+//   attaches the thread state), between those and take_gil.
+// Not listed: drop_gil (its wait on switch_cond is the holder handing the GIL over, not a
+// thread taking it); the eval loop's pending-work handlers (3.9-3.11 eval_frame_handle_pending,
+// 3.12+ _Py_HandlePending), which also run signal handlers, pending calls and the GC, and
+// which take the GIL only through take_gil: named exactly when take_gil is (neither is
+// exported), so they would add nothing but wrong matches.
+const std::vector<absl::string_view>& GilAcquireFunctions() {
+  static const auto* const names = new std::vector<absl::string_view>{
+      "take_gil", "PyEval_RestoreThread", "PyEval_AcquireThread", "PyEval_AcquireLock",
+      "PyGILState_Ensure", "_PyEval_AcquireLock", "_PyThreadState_Attach"};
+  return *names;
+}
+
+namespace {
+
+// The symbol a GCC clone was made from: "take_gil.constprop.0" -> "take_gil".
+absl::string_view CloneOrigin(absl::string_view function) {
+  return function.substr(0, function.find('.'));
+}
+
+}  // namespace
+
+bool IsCallPlumbing(absl::string_view function) {
+  static const auto* const set = new absl::flat_hash_set<absl::string_view>(
+      CallPlumbingFunctions().begin(), CallPlumbingFunctions().end());
+  return set->contains(CloneOrigin(function));
+}
+
+bool IsGilAcquireFunction(absl::string_view function) {
+  static const auto* const set = new absl::flat_hash_set<absl::string_view>(
+      GilAcquireFunctions().begin(), GilAcquireFunctions().end());
+  return set->contains(CloneOrigin(function));
 }
 
 }  // namespace gilscope

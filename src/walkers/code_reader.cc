@@ -95,7 +95,7 @@ absl::StatusOr<const CodeInfo*> CodeReader::Read(RemoteAddress address) {
   const PythonLayout::Code& c = layout_.code;
   Identity identity{PointerAt(header, c.filename), PointerAt(header, c.name),
                     PointerAt(header, c.qualname), PointerAt(header, c.line_table),
-                    LoadAt<int32_t>(header, c.firstlineno.offset)};
+                    PointerAt(header, c.code), LoadAt<int32_t>(header, c.firstlineno.offset)};
   RETURN_IF_ERROR(Stamp(identity, stamps_));
   if (cached != cache_.end() && cached->second.identity == identity &&
       cached->second.stamps == stamps_) {
@@ -113,7 +113,12 @@ absl::StatusOr<const CodeInfo*> CodeReader::Read(RemoteAddress address) {
     info.qualname = info.name;
   }
   ASSIGN_OR_RETURN(info.line_table, ReadPythonBytes(memory_, layout_, identity.line_table));
-  if (c.code_adaptive.present()) info.bytecode_start = address + c.code_adaptive.offset;
+  if (c.code_adaptive.present()) {
+    info.bytecode_start = address + c.code_adaptive.offset;
+  } else if (identity.code >= kLowestValidAddress) {
+    // co_code is a bytes object (2.7: str), never changed once the code object exists.
+    info.bytecode_start = identity.code + layout_.strings.bytes_data.offset;
+  }
 
   if (cache_.size() >= kMaxCachedCodes) cache_.clear();
   Entry& entry = cache_[address];

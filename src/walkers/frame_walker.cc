@@ -12,18 +12,23 @@ namespace {
 struct RawFrame {
   RemoteAddress code = 0;
   RemoteAddress previous = 0;
-  int64_t byte_offset = -1;  // into the bytecode; computed once the code object is known
   int64_t lasti = -1;
   RemoteAddress instr_ptr = 0;
   bool skip = false;
+  bool is_entry = false;  // 3.11
 };
 
-}  // namespace
+// The opcode at `address` (the low byte of a 2-byte code unit in 3.6+, the opcode byte in
+// 2.7), or -1 when it cannot be read: never an error for the walk.
+int ReadOpcode(RemoteMemory& memory, RemoteAddress address) {
+  uint8_t opcode = 0;
+  if (address < kLowestValidAddress || !memory.Read(address, &opcode, 1).ok()) return -1;
+  return opcode;
+}
 
-absl::StatusOr<std::vector<PythonFrame>> WalkFrames(RemoteMemory& memory, const PythonLayout& layout,
-                                                    CodeReader& codes, RemoteAddress top_frame,
-                                                    FrameWalkDetail* detail) {
-  (void)detail;  // filled in by the next change
+absl::StatusOr<std::vector<PythonFrame>> Walk(RemoteMemory& memory, const PythonLayout& layout,
+                                              CodeReader& codes, RemoteAddress top_frame,
+                                              FrameWalkDetail* detail) {
   std::vector<PythonFrame> frames;
   if (top_frame != 0) frames.reserve(16);
   // Loops are found without remembering every frame (Brent's cycle detection): the chain is
@@ -35,8 +40,11 @@ absl::StatusOr<std::vector<PythonFrame>> WalkFrames(RemoteMemory& memory, const 
   const bool frame_objects = layout.frame_model == FrameModel::kFrameObject;
   const auto& fo = layout.frame_object;
   const auto& fi = layout.interpreter_frame;
-  const size_t frame_bytes = frame_objects ? BytesToCover({fo.back, fo.code, fo.lasti})
-                                           : BytesToCover({fi.code, fi.previous, fi.instr_ptr, fi.owner});
+  const size_t frame_bytes =
+      frame_objects ? BytesToCover({fo.back, fo.code, fo.lasti})
+                    : BytesToCover({fi.code, fi.previous, fi.instr_ptr, fi.owner, fi.is_entry});
+  // Where the innermost frame's current instruction is, once known (0: unknown).
+  RemoteAddress innermost_instruction = 0;
   uint8_t buffer[256];
   if (frame_bytes > sizeof buffer) return absl::InternalError("frame layout larger than expected");
 
@@ -65,9 +73,17 @@ absl::StatusOr<std::vector<PythonFrame>> WalkFrames(RemoteMemory& memory, const 
       // Frames owned by the C stack are entry shims, not Python code (3.12+).
       const uint8_t owner = buffer[fi.owner.offset];
       raw.skip = fi.owner_c_stack >= 0 && owner == fi.owner_c_stack;
+      raw.is_entry = fi.is_entry.present() && buffer[fi.is_entry.offset] != 0;
     }
     address = raw.previous;
-    if (raw.skip) continue;
+    if (raw.skip) {
+      // 3.12+: the evaluation loop pushes a shim on entry, so the frame just inside it (the
+      // last one returned) is the first frame of that call of the loop.
+      if (detail != nullptr && !detail->starts_eval_call.empty()) {
+        detail->starts_eval_call.back() = true;
+      }
+      continue;
+    }
 
     ASSIGN_OR_RETURN(const CodeInfo* code, codes.Read(raw.code));
     int64_t byte_offset;
@@ -80,7 +96,42 @@ absl::StatusOr<std::vector<PythonFrame>> WalkFrames(RemoteMemory& memory, const 
     }
     frames.push_back(
         {code->qualname, code->filename, code->LineAt(layout.line_table, static_cast<int>(byte_offset))});
+    if (detail != nullptr) {
+      // <= 3.10: each frame is a call of the loop of its own; 3.11: the frame says so.
+      detail->starts_eval_call.push_back(frame_objects || raw.is_entry);
+      if (frames.size() == 1 && byte_offset >= 0 && code->bytecode_start != 0) {
+        innermost_instruction = code->bytecode_start + static_cast<uint64_t>(byte_offset);
+      }
+    }
   }
+  if (detail != nullptr) {
+    // 3.12+: a chain that ends without a shim still ends a call of the loop.
+    if (fi.owner_c_stack >= 0 && !detail->starts_eval_call.empty()) {
+      detail->starts_eval_call.back() = true;
+    }
+    // One small read, for the innermost frame only, after the walk has succeeded.
+    if (innermost_instruction != 0) {
+      detail->innermost_opcode = ReadOpcode(memory, innermost_instruction);
+    }
+  }
+  return frames;
+}
+
+}  // namespace
+
+absl::StatusOr<std::vector<PythonFrame>> WalkFrames(RemoteMemory& memory, const PythonLayout& layout,
+                                                    CodeReader& codes, RemoteAddress top_frame,
+                                                    FrameWalkDetail* detail) {
+  // Reset (keeping the vector's capacity for the next walk), and again when the walk fails
+  // part way: detail describes the frames returned, none then.
+  auto reset = [detail] {
+    if (detail == nullptr) return;
+    detail->starts_eval_call.clear();
+    detail->innermost_opcode = -1;
+  };
+  reset();
+  absl::StatusOr<std::vector<PythonFrame>> frames = Walk(memory, layout, codes, top_frame, detail);
+  if (!frames.ok()) reset();
   return frames;
 }
 

@@ -1,16 +1,27 @@
 #!/usr/bin/env python3
-"""Checks every offset in gilscope's CPython layout tables against real debug info.
+"""Checks gilscope's CPython layout tables against real interpreters.
 
 The layout_fields tool (tests/tools/layout_fields.cc) prints each table entry as
     <major.minor> <tested_on> field <Type::member.path> <offset>
     <major.minor> <tested_on> sizeof <C type> <size>
+    <major.minor> <tested_on> eval_function <symbol>
+    <major.minor> <tested_on> call_opcodes <opcode> ...
+    * * call_plumbing <symbol>
+    * * gil_acquire <symbol>
 For each version this test finds the interpreter /root/.pyenv/versions/<tested_on>/ (plus any
 interpreter in GILSCOPE_TEST_PYTHONS, colon-separated, of the same major.minor), takes its
-libpython (or, for a static build, the executable) and asks gdb, in ONE batch per interpreter,
-for every offset and size. Each entry is a subTest, so one run reports all mismatches.
+libpython (or, for a static build, the executable) and
+  - asks gdb, in ONE batch per interpreter, for every offset and size;
+  - checks that the eval function is a function in its symbol table (nm);
+  - checks the call-opcode set against the set the naming rules (CALL_RULES) give on the
+    interpreter's own opcode tables, and against the opcodes a frame is seen at while a C
+    function it called calls back into Python (CALL_PROBE).
+Across all interpreters found, every name of the call-plumbing and GIL-acquire lists must be a
+function (or a GCC clone of one) in at least one symbol table. Each entry is a subTest, so one
+run reports all mismatches.
 
 An absent interpreter, or one without debug info, is a skip with a message, never a pass.
-gdb is a declared test dependency: without it every version fails.
+gdb and nm are declared test dependencies: without them the checks needing them fail.
 
 Environment:
     GILSCOPE_LAYOUT_FIELDS  path of the layout_fields binary (required)
@@ -33,7 +44,18 @@ GDB_TIMEOUT_SECONDS = 300
 MARKER = "@@gilscope"
 
 Check = collections.namedtuple("Check", "kind name expected")  # kind: "field" or "sizeof"
-Target = collections.namedtuple("Target", "version image")  # full version, file for gdb
+# full version, file for gdb and nm, the interpreter to run
+Target = collections.namedtuple("Target", "version image python")
+
+
+class Layout(object):
+    """What layout_fields printed for one major.minor."""
+
+    def __init__(self, tested_on):
+        self.tested_on = tested_on
+        self.checks = []  # [Check]
+        self.eval_function = None
+        self.call_opcodes = None  # set of ints
 
 
 class LayoutToolError(Exception):
@@ -41,7 +63,8 @@ class LayoutToolError(Exception):
 
 
 def load_layouts():
-    """{"3.12": ("3.12.1", [Check, ...]), ...} in the tool's (oldest first) order."""
+    """({"3.12": Layout, ...} in the tool's (oldest first) order, {"call_plumbing": [names],
+    "gil_acquire": [names]})."""
     binary = os.environ.get("GILSCOPE_LAYOUT_FIELDS")
     if not binary:
         raise LayoutToolError(
@@ -54,18 +77,36 @@ def load_layouts():
     if proc.returncode != 0:
         raise LayoutToolError("%s exited with %d: %s" % (binary, proc.returncode, proc.stderr))
     layouts = collections.OrderedDict()
+    native = {"call_plumbing": [], "gil_acquire": []}
     for line in proc.stdout.splitlines():
         parts = line.split()
-        if len(parts) < 5 or parts[2] not in ("field", "sizeof"):
+        kind = parts[2] if len(parts) >= 3 else None
+        if parts[:2] == ["*", "*"] and kind in native and len(parts) == 4:
+            native[kind].append(parts[3])
+            continue
+        if kind == "call_opcodes":
+            layout = layouts.setdefault(parts[0], Layout(parts[1]))
+            layout.call_opcodes = set(int(opcode) for opcode in parts[3:])
+            continue
+        if kind == "eval_function" and len(parts) == 4:
+            layouts.setdefault(parts[0], Layout(parts[1])).eval_function = parts[3]
+            continue
+        if len(parts) < 5 or kind not in ("field", "sizeof"):
             raise LayoutToolError("%s printed an unexpected line: %r" % (binary, line))
-        version, tested_on, kind = parts[:3]
+        version, tested_on = parts[:2]
         check = Check(kind, " ".join(parts[3:-1]), int(parts[-1]))
         if kind == "field" and "::" not in check.name:
             raise LayoutToolError("field name is not Type::member: %r" % line)
-        layouts.setdefault(version, (tested_on, []))[1].append(check)
+        layouts.setdefault(version, Layout(tested_on)).checks.append(check)
     if not layouts:
         raise LayoutToolError("%s printed no layouts" % binary)
-    return layouts
+    for version, layout in layouts.items():
+        if layout.eval_function is None or layout.call_opcodes is None:
+            raise LayoutToolError("%s printed no eval_function or call_opcodes for %s"
+                                  % (binary, version))
+    if not native["call_plumbing"] or not native["gil_acquire"]:
+        raise LayoutToolError("%s printed no call_plumbing or gil_acquire names" % binary)
+    return layouts, native
 
 
 def gdb_expression(check):
@@ -132,6 +173,98 @@ print('%d.%d %d.%d.%d' % (v[0], v[1], v[0], v[1], v[2]))
 print(image)
 """
 
+# Run by each interpreter: every opcode name and number it knows, specialized forms included.
+OPCODE_TABLES = r"""
+import opcode, sys
+names = dict(opcode.opmap)
+try:
+    import dis
+    names.update(getattr(dis, '_all_opmap', {}))
+except Exception:
+    pass
+names.update(getattr(opcode, '_specialized_opmap', {}))
+for name, number in sorted(names.items()):
+    sys.stdout.write('%s %d\n' % (name, number))
+"""
+
+# The rules PythonLayout::native_call_opcodes follows, over opcode names: calls (CALL*,
+# PRECALL_*, INSTRUMENTED_CALL*) except those that only prepare a call or push a Python frame,
+# and CALL_INTRINSIC_*, CALL_FINALLY (not calls; BUILD_*_WITH_CALL does not start with CALL).
+CALL_NAME = re.compile(r"^(INSTRUMENTED_)?(PRE)?CALL")
+NOT_NATIVE_CALL = re.compile(
+    r"^(PRECALL|PRECALL_ADAPTIVE|PRECALL_PYFUNC|PRECALL_BOUND_METHOD"  # 3.11: prepare only
+    r"|CALL_PY_\w+|CALL_BOUND_METHOD_\w+|CALL_ALLOC_AND_ENTER_INIT"  # push a Python frame
+    r"|CALL_INTRINSIC_\d|CALL_FINALLY)$")
+
+
+def call_opcodes_by_rules(opmap):
+    """{number: name} of the opcodes the rules above select."""
+    return dict((number, name) for name, number in opmap.items()
+                if CALL_NAME.match(name) and not NOT_NATIVE_CALL.match(name))
+
+
+# Run by each interpreter: C functions its frames call (builtins, classes, method descriptors,
+# through generic and specialized calls, after warming up so 3.11+ specialize) call back into
+# Python; each callback reads the opcode its caller's frame is at, as gilscope would read it
+# from outside, and prints them. Every one must be in the version's call-opcode set.
+CALL_PROBE = r"""
+import functools, sys
+seen = []
+def probe():
+    caller = sys._getframe(2)  # the frame whose call into C called back into Python
+    code = getattr(caller.f_code, '_co_code_adaptive', caller.f_code.co_code)
+    op = code[caller.f_lasti]
+    seen.append(op if isinstance(op, int) else ord(op))
+    return 0
+class Meta(type):
+    def __instancecheck__(cls, other):
+        return probe()
+def method_str(self):
+    probe()
+    return ''
+Obj = Meta('Obj', (object,), {'__str__': method_str, '__repr__': method_str,
+                              '__len__': lambda self: probe()})
+def gen():
+    probe()
+    yield ''
+def run(obj):
+    callback = lambda *args: probe()
+    sorted([3, 1], key=callback)
+    sorted(*([3, 1],), **{'key': callback})
+    list(map(callback, [1]))
+    [3, 1].sort(key=callback)
+    functools.reduce(callback, [1, 2])
+    str(obj)
+    repr(obj)
+    len(obj)
+    isinstance(1, Obj)
+    tuple(gen())
+    ''.join(gen())
+    any(gen())
+obj = Obj()
+for _ in range(300):
+    del seen[:]
+    run(obj)
+sys.stdout.write(' '.join(str(op) for op in sorted(set(seen))) + '\n')
+"""
+
+
+def run_python(python, script):
+    return subprocess.run([python, "-E", "-S", "-c", script], capture_output=True, text=True,
+                          timeout=120, check=True).stdout
+
+
+def symbol_table(nm, image):
+    """Names of the functions in image's symbol tables (full and dynamic)."""
+    names = set()
+    for args in ([nm, image], [nm, "-D", image]):
+        proc = subprocess.run(args, capture_output=True, text=True, timeout=120)
+        for line in proc.stdout.splitlines():
+            parts = line.split()
+            if len(parts) == 3 and parts[1] in ("T", "t", "W", "w", "i"):
+                names.add(parts[2].split("@")[0])
+    return names
+
 
 def extra_interpreters():
     """[(major.minor, Target)] for GILSCOPE_TEST_PYTHONS; unusable entries print a note."""
@@ -140,7 +273,7 @@ def extra_interpreters():
         try:
             out = subprocess.run([path, "-E", "-S", "-c", QUERY], capture_output=True,
                                  text=True, timeout=60, check=True).stdout.split("\n")
-            found.append((out[0].split()[0], Target(out[0].split()[1], out[1])))
+            found.append((out[0].split()[0], Target(out[0].split()[1], out[1], path)))
         except (OSError, subprocess.SubprocessError, IndexError) as error:
             note("GILSCOPE_TEST_PYTHONS: cannot query %s: %s" % (path, error))
     return found
@@ -151,9 +284,9 @@ def note(message):
 
 
 try:
-    LAYOUTS, LOAD_ERROR = load_layouts(), None
+    (LAYOUTS, NATIVE_NAMES), LOAD_ERROR = load_layouts(), None
 except (LayoutToolError, subprocess.SubprocessError, ValueError) as error:
-    LAYOUTS, LOAD_ERROR = collections.OrderedDict(), str(error)
+    LAYOUTS, NATIVE_NAMES, LOAD_ERROR = collections.OrderedDict(), {}, str(error)
 EXTRA = extra_interpreters() if LAYOUTS else []
 COVERED = []  # (full version, number of checks)
 SKIPPED = []  # (version, reason)
@@ -162,24 +295,30 @@ SKIPPED = []  # (version, reason)
 class LayoutTest(unittest.TestCase):
     longMessage = False  # the messages below say which value is which
 
-    def check_version(self, version):
-        gdb = shutil.which("gdb")
-        if gdb is None:
-            self.fail("gdb not found on PATH: it is a declared test dependency of the layout "
-                      "test (apt-get install gdb)")
-        tested_on, checks = LAYOUTS[version]
-        targets, images = [], set()
-        pyenv_image = find_image(os.path.join(PYENV_VERSIONS, tested_on), version)
-        for found_version, target in ([(version, Target(tested_on, pyenv_image))] + EXTRA):
-            if found_version == version and target.image and target.image not in images:
-                images.add(target.image)
-                targets.append(target)
+    def targets_of(self, version, record_skip=True):
+        """The interpreters of a version found here; skips the test when there are none."""
+        tested_on = LAYOUTS[version].tested_on
+        targets = find_targets(version)
         if not targets:
             reason = "no Python %s interpreter (%s/%s/ absent)" % (version, PYENV_VERSIONS,
                                                                    tested_on)
-            SKIPPED.append((version, reason))
-            note("skipping %s: %s" % (version, reason))
+            if record_skip:
+                SKIPPED.append((version, reason))
+                note("skipping %s: %s" % (version, reason))
             self.skipTest(reason)
+        return targets
+
+    def need_tool(self, name, package):
+        path = shutil.which(name)
+        if path is None:
+            self.fail("%s not found on PATH: it is a declared test dependency of the layout "
+                      "test (apt-get install %s)" % (name, package))
+        return path
+
+    def check_version(self, version):
+        gdb = self.need_tool("gdb", "gdb")
+        checks = LAYOUTS[version].checks
+        targets = self.targets_of(version)
         checked, skips = 0, []
         for target in targets:
             debug_info, results = run_gdb(gdb, target.image, checks)
@@ -202,6 +341,75 @@ class LayoutTest(unittest.TestCase):
         if not checked:
             self.skipTest("; ".join(skips))
 
+    def check_eval_function(self, version):
+        nm = self.need_tool("nm", "binutils")
+        eval_function = LAYOUTS[version].eval_function
+        for target in self.targets_of(version, record_skip=False):
+            with self.subTest(version=target.version):
+                self.assertIn(eval_function, symbol_table(nm, target.image),
+                              "Python %s: eval_function %s is not a function in %s"
+                              % (target.version, eval_function, target.image))
+
+    def check_call_opcodes(self, version):
+        table = LAYOUTS[version].call_opcodes
+        runnable = [target for target in self.targets_of(version, record_skip=False)
+                    if target.python]
+        if not runnable:
+            self.skipTest("no runnable Python %s interpreter" % version)
+        for target in runnable:
+            with self.subTest(version=target.version):
+                opmap = dict((line.split()[0], int(line.split()[1]))
+                             for line in run_python(target.python, OPCODE_TABLES).splitlines())
+                names = dict((number, name) for name, number in opmap.items())
+                expected = call_opcodes_by_rules(opmap)
+
+                def describe(numbers):
+                    return ", ".join("%d (%s)" % (n, names.get(n, "not an opcode"))
+                                     for n in sorted(numbers)) or "none"
+
+                self.assertEqual(
+                    table, set(expected),
+                    "Python %s: call_opcodes differ from the naming rules on %s's opcode "
+                    "tables. Missing: %s. Extra: %s. The rules give: %s"
+                    % (target.version, target.python, describe(set(expected) - table),
+                       describe(table - set(expected)), describe(expected)))
+                seen = set(int(op) for op in run_python(target.python, CALL_PROBE).split())
+                self.assertTrue(seen, "Python %s: the call probe saw nothing" % target.version)
+                self.assertEqual(seen - table, set(),
+                                 "Python %s: frames calling C were seen at %s, not in "
+                                 "call_opcodes" % (target.version, describe(seen - table)))
+
+    def test_native_function_names(self):
+        """Every name IsCallPlumbing / IsGilAcquireFunction match is a real function."""
+        nm = self.need_tool("nm", "binutils")
+        images = sorted(set(target.image for version in LAYOUTS
+                            for target in find_targets(version)))
+        if not images:
+            self.skipTest("no interpreter found")
+        symbols = set()
+        for image in images:
+            symbols.update(name.split(".")[0] for name in symbol_table(nm, image))
+        for kind, names in sorted(NATIVE_NAMES.items()):
+            for name in names:
+                with self.subTest(kind=kind, name=name):
+                    self.assertIn(name, symbols, "%s %s is a function in none of %s"
+                                  % (kind, name, ", ".join(images)))
+
+
+def find_targets(version):
+    """[Target] for a major.minor: the pyenv interpreter and matching GILSCOPE_TEST_PYTHONS."""
+    tested_on = LAYOUTS[version].tested_on
+    prefix = os.path.join(PYENV_VERSIONS, tested_on)
+    python = os.path.join(prefix, "bin", "python" + version)
+    pyenv = Target(tested_on, find_image(prefix, version),
+                   python if os.path.isfile(python) else None)
+    targets, images = [], set()
+    for found_version, target in [(version, pyenv)] + EXTRA:
+        if found_version == version and target.image and target.image not in images:
+            images.add(target.image)
+            targets.append(target)
+    return targets
+
 
 def add_version_tests():
     if LOAD_ERROR is not None:
@@ -209,10 +417,14 @@ def add_version_tests():
         return ["test_layout_fields"]
     names = []
     for version in LAYOUTS:
-        name = "test_python_" + version.replace(".", "_")
-        setattr(LayoutTest, name, lambda self, version=version: self.check_version(version))
-        names.append(name)
-    return names
+        suffix = version.replace(".", "_")
+        for prefix, method in (("test_python_", LayoutTest.check_version),
+                               ("test_eval_function_", LayoutTest.check_eval_function),
+                               ("test_call_opcodes_", LayoutTest.check_call_opcodes)):
+            setattr(LayoutTest, prefix + suffix,
+                    lambda self, version=version, method=method: method(self, version))
+            names.append(prefix + suffix)
+    return names + ["test_native_function_names"]
 
 
 TEST_NAMES = add_version_tests()

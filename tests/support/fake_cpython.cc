@@ -103,6 +103,9 @@ RemoteAddress FakeCPython::AddCode(const std::string& qualname, const std::strin
   if (c.qualname.present()) Put<uint64_t>(code + c.qualname.offset, AddString(qualname));
   Put<uint64_t>(code + c.filename.offset, AddString(filename));
   Put<uint64_t>(code + c.line_table.offset, AddBytes(LineTable(line - first_line)));
+  if (c.code.present()) {
+    Put<uint64_t>(code + c.code.offset, AddBytes(std::string(kCodeBytes, '\0')));
+  }
   return code;
 }
 
@@ -128,6 +131,27 @@ RemoteAddress FakeCPython::AddShimFrame(RemoteAddress caller) {
   Put<uint64_t>(frame + f.previous.offset, caller);
   Put<uint8_t>(frame + f.owner.offset, static_cast<uint8_t>(f.owner_c_stack));
   return frame;
+}
+
+void FakeCPython::SetEntryFrame(RemoteAddress frame, bool is_entry) {
+  const Field& field = layout_.interpreter_frame.is_entry;
+  if (!field.present()) std::abort();  // test bug: only 3.11 has is_entry
+  Put<uint8_t>(frame + field.offset, is_entry ? 1 : 0);
+}
+
+RemoteAddress FakeCPython::InstructionOf(RemoteAddress frame) {
+  uint64_t value = 0;
+  if (layout_.frame_model == FrameModel::kInterpreterFrame) {
+    memory_.Read(frame + layout_.interpreter_frame.instr_ptr.offset, &value, 8).IgnoreError();
+    return value;  // prev_instr / instr_ptr point at the instruction running
+  }
+  const PythonLayout::FrameObject& f = layout_.frame_object;
+  uint64_t code = 0;
+  int32_t lasti = 0;
+  memory_.Read(frame + f.code.offset, &code, 8).IgnoreError();
+  memory_.Read(frame + f.lasti.offset, &lasti, 4).IgnoreError();
+  memory_.Read(code + layout_.code.code.offset, &value, 8).IgnoreError();
+  return value + layout_.strings.bytes_data.offset + static_cast<uint64_t>(lasti) * f.lasti_unit;
 }
 
 void FakeCPython::Link(RemoteAddress head_field, const Field& next, RemoteAddress item) {

@@ -21,6 +21,7 @@ class FakeCPython {
   static constexpr size_t kHeapSize = 8 << 20;
   static constexpr RemoteAddress kCodeType = 0x7000;  // stands for &PyCode_Type
   static constexpr int kPthreadTidOffset = 0x2d0;
+  static constexpr size_t kCodeBytes = 16;
   // Stand for &PyUnicode_Type (2.7: &PyString_Type), &PyDict_Type, &PyModule_Type, &PyLong_Type.
   static constexpr RemoteAddress kStrType = 0x7100;
   static constexpr RemoteAddress kDictType = 0x7200;
@@ -52,13 +53,19 @@ class FakeCPython {
   // A str (3.x) or str (2.7) object; `text` is Latin-1 / ASCII for simplicity unless `kind` 2.
   RemoteAddress AddString(const std::string& text);
   RemoteAddress AddBytes(const std::string& bytes);
-  // A code object whose every instruction maps to `line`.
+  // A code object whose every instruction maps to `line`; its bytecode (<= 3.10 a co_code of
+  // kCodeBytes zero bytes; 3.11+ inline) is all opcode 0.
   RemoteAddress AddCode(const std::string& qualname, const std::string& filename, int first_line,
                         int line);
   // A frame running `code`, called from `caller` (0 for the outermost).
   RemoteAddress AddFrame(RemoteAddress code, RemoteAddress caller);
   // A C-stack shim frame (3.12+), which walkers must skip.
   RemoteAddress AddShimFrame(RemoteAddress caller);
+  // 3.11: sets _PyInterpreterFrame.is_entry of `frame`.
+  void SetEntryFrame(RemoteAddress frame, bool is_entry);
+  // Where the opcode byte of the instruction `frame` is running sits: in co_code's bytes
+  // (<= 3.10) or in co_code_adaptive (3.11+). Tests write opcodes there.
+  RemoteAddress InstructionOf(RemoteAddress frame);
   RemoteAddress AddInterpreter(int64_t id);
   RemoteAddress AddThread(RemoteAddress interpreter, pid_t native_id, RemoteAddress top_frame);
   // Marks `thread` as the GIL holder of `interpreter`'s GIL (or the process's GIL).

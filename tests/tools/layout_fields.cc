@@ -1,11 +1,17 @@
 // Prints every offset and size in gilscope's CPython layout tables, one per line, for
-// tests/integration/layout_test.py to check against the debug info of real interpreters:
+// tests/integration/layout_test.py to check against the debug info of real interpreters, and
+// the other per-version facts it checks against the interpreters themselves:
 //
 //   <major.minor> <tested_on> field <Type::member.path> <offset>
 //   <major.minor> <tested_on> sizeof <C type> <size>
+//   <major.minor> <tested_on> eval_function <symbol>
+//   <major.minor> <tested_on> call_opcodes <opcode> <opcode> ...
+//   * * call_plumbing <symbol>        (IsCallPlumbing's names, any version)
+//   * * gil_acquire <symbol>          (IsGilAcquireFunction's names, any version)
 #include <cstdio>
 #include <string>
 
+#include "absl/strings/string_view.h"
 #include "gilscope/layout/python_layout.h"
 
 namespace {
@@ -33,6 +39,19 @@ int main() {
     if (layout->gil.size > 0) {
       PrintSize(version, layout->tested_on, "struct _gil_runtime_state", layout->gil.size);
     }
+    std::printf("%s %s eval_function %s\n", version.c_str(), layout->tested_on,
+                layout->eval_function != nullptr ? layout->eval_function : "(none)");
+    std::printf("%s %s call_opcodes", version.c_str(), layout->tested_on);
+    for (int opcode = 0; opcode < 256; ++opcode) {
+      if (layout->CallsNative(opcode)) std::printf(" %d", opcode);
+    }
+    std::printf("\n");
+  }
+  for (absl::string_view name : gilscope::CallPlumbingFunctions()) {
+    std::printf("* * call_plumbing %.*s\n", static_cast<int>(name.size()), name.data());
+  }
+  for (absl::string_view name : gilscope::GilAcquireFunctions()) {
+    std::printf("* * gil_acquire %.*s\n", static_cast<int>(name.size()), name.data());
   }
   return std::fflush(stdout) == 0 ? 0 : 1;
 }

@@ -1,6 +1,10 @@
 // Thread, frame and GIL walkers on fake memory, for every supported layout.
 #include <gtest/gtest.h>
 
+#include <cstdlib>
+#include <string>
+#include <vector>
+
 #include "absl/strings/str_cat.h"
 #include "gilscope/walkers/frame_walker.h"
 #include "gilscope/walkers/gil_reader.h"
@@ -214,6 +218,103 @@ TEST_P(WalkersTest, UnreadableInterpreterIsAnErrorNotACrash) {
   EXPECT_FALSE(WalkInterpreters(fake.memory(), layout(), target.interpreters_head, {}).ok());
 }
 
+// The opcode byte of the innermost frame's current instruction, whatever the frame model.
+TEST_P(WalkersTest, InnermostOpcodeIsTheInnermostFramesInstruction) {
+  FakeCPython fake(layout());
+  const RemoteAddress code = fake.AddCode("f", "/f.py", 1, 2);
+  const RemoteAddress outer = fake.AddFrame(code, 0);
+  const RemoteAddress inner = fake.AddFrame(fake.AddCode("g", "/g.py", 1, 2), outer);
+  fake.Put<uint8_t>(fake.InstructionOf(outer), 7);
+  fake.Put<uint8_t>(fake.InstructionOf(inner), 131);
+  CodeReader codes(fake.memory(), layout(), FakeCPython::kCodeType);
+  FrameWalkDetail detail;
+  auto frames = WalkFrames(fake.memory(), layout(), codes, inner, &detail);
+  ASSERT_TRUE(frames.ok()) << frames.status();
+  ASSERT_EQ(frames->size(), 2u);
+  EXPECT_EQ(detail.innermost_opcode, 131);
+  EXPECT_EQ(detail.starts_eval_call.size(), 2u);
+
+  // A walk without detail reads no opcode, and one with it reads one byte more.
+  codes.BeginSample();
+  ASSERT_TRUE(WalkFrames(fake.memory(), layout(), codes, inner).ok());
+  const size_t reads = fake.memory().reads();
+  ASSERT_TRUE(WalkFrames(fake.memory(), layout(), codes, inner).ok());
+  const size_t without_detail = fake.memory().reads() - reads;
+  ASSERT_TRUE(WalkFrames(fake.memory(), layout(), codes, inner, &detail).ok());
+  EXPECT_EQ(fake.memory().reads() - reads - without_detail, without_detail + 1);
+  EXPECT_EQ(detail.innermost_opcode, 131);
+}
+
+TEST_P(WalkersTest, UnreadableOpcodeIsMinusOneAndTheWalkSucceeds) {
+  FakeCPython fake(layout());
+  const RemoteAddress code = fake.AddCode("f", "/f.py", 1, 2);
+  const RemoteAddress frame = fake.AddFrame(code, fake.AddFrame(code, 0));
+  if (layout().frame_model == FrameModel::kFrameObject) {
+    // co_code points at unmapped memory (the decoder never reads co_code itself).
+    fake.Put<uint64_t>(code + layout().code.code.offset, 0x50000000);
+  } else {
+    // An instruction pointer past the code object, in unmapped memory.
+    fake.Put<uint64_t>(frame + layout().interpreter_frame.instr_ptr.offset,
+                       FakeCPython::kHeap + FakeCPython::kHeapSize + 0x1000);
+  }
+  CodeReader codes(fake.memory(), layout(), FakeCPython::kCodeType);
+  FrameWalkDetail detail;
+  detail.innermost_opcode = 99;  // overwritten by the walk
+  auto frames = WalkFrames(fake.memory(), layout(), codes, frame, &detail);
+  ASSERT_TRUE(frames.ok()) << frames.status();
+  EXPECT_EQ(frames->size(), 2u);
+  EXPECT_EQ(detail.innermost_opcode, -1);
+}
+
+TEST_P(WalkersTest, FrameThatHasNotStartedHasNoOpcode) {
+  FakeCPython fake(layout());
+  const RemoteAddress code = fake.AddCode("f", "/f.py", 1, 2);
+  const RemoteAddress frame = fake.AddFrame(code, 0);
+  if (layout().frame_model == FrameModel::kFrameObject) {
+    fake.Put<int32_t>(frame + layout().frame_object.lasti.offset, -1);
+  } else {  // 3.11, 3.12 start with prev_instr one code unit before the first instruction
+    fake.Put<uint64_t>(frame + layout().interpreter_frame.instr_ptr.offset,
+                       code + layout().code.code_adaptive.offset - 2);
+  }
+  CodeReader codes(fake.memory(), layout());
+  FrameWalkDetail detail;
+  ASSERT_TRUE(WalkFrames(fake.memory(), layout(), codes, frame, &detail).ok());
+  EXPECT_EQ(detail.innermost_opcode, -1);
+}
+
+// CPython frees a code object and its co_code, and reuses the code object's block for another
+// whose names look the same: the new co_code must be where the opcode is read from.
+TEST_P(WalkersTest, NewCoCodeAtTheSameCodeAddressIsNoticed) {
+  if (!layout().code.code.present()) GTEST_SKIP() << "3.11+ keep bytecode in the code object";
+  FakeCPython fake(layout());
+  const RemoteAddress code = fake.AddCode("f", "/f.py", 1, 2);
+  const RemoteAddress frame = fake.AddFrame(code, 0);
+  fake.Put<uint8_t>(fake.InstructionOf(frame), 100);
+  CodeReader codes(fake.memory(), layout(), FakeCPython::kCodeType);
+  codes.BeginSample();
+  FrameWalkDetail detail;
+  ASSERT_TRUE(WalkFrames(fake.memory(), layout(), codes, frame, &detail).ok());
+  EXPECT_EQ(detail.innermost_opcode, 100);
+
+  fake.Put<uint64_t>(code + layout().code.code.offset, fake.AddBytes(std::string(16, '\x5a')));
+  codes.BeginSample();
+  ASSERT_TRUE(WalkFrames(fake.memory(), layout(), codes, frame, &detail).ok());
+  EXPECT_EQ(detail.innermost_opcode, 0x5a);
+}
+
+TEST_P(WalkersTest, EvalFunctionAndCallOpcodesAreSet) {
+  ASSERT_NE(layout().eval_function, nullptr);
+  EXPECT_FALSE(layout().native_call_opcodes.empty());
+  EXPECT_FALSE(layout().CallsNative(-1));
+  EXPECT_FALSE(layout().CallsNative(256));
+  // The eval function is what merging pairs with Python frames, never folded as plumbing,
+  // except 2.7's PyEval_EvalFrameEx, which is 3.x's wrapper of the same name.
+  if (layout().major >= 3) {
+    EXPECT_FALSE(IsCallPlumbing(layout().eval_function));
+  }
+  EXPECT_FALSE(IsGilAcquireFunction(layout().eval_function));
+}
+
 INSTANTIATE_TEST_SUITE_P(AllVersions, WalkersTest, ::testing::ValuesIn(AllLayouts()),
                          [](const auto& info) {
                            return absl::StrCat("Python", info.param->major, info.param->minor);
@@ -237,6 +338,217 @@ TEST(ShimFrameTest, CStackShimFramesAreSkipped) {
     EXPECT_EQ((*frames)[1].function, "outer");
   }
   EXPECT_GE(versions_with_shims, 2);  // 3.12 and 3.13
+}
+
+const PythonLayout& LayoutOf(int major, int minor) {
+  const PythonLayout* layout = FindLayout(major, minor, 99);
+  if (layout == nullptr) std::abort();
+  return *layout;
+}
+
+std::vector<bool> StartsOf(const PythonLayout& layout, FakeCPython& fake, RemoteAddress top,
+                           std::vector<std::string>* names) {
+  CodeReader codes(fake.memory(), layout);
+  FrameWalkDetail detail;
+  auto frames = WalkFrames(fake.memory(), layout, codes, top, &detail);
+  EXPECT_TRUE(frames.ok()) << frames.status();
+  if (!frames.ok()) return {};
+  for (const PythonFrame& frame : *frames) names->push_back(frame.function);
+  EXPECT_EQ(detail.starts_eval_call.size(), frames->size());
+  return detail.starts_eval_call;
+}
+
+TEST(StartsEvalCallTest, EveryFrameObjectIsACallOfTheLoop) {
+  for (const PythonLayout* layout : AllLayouts()) {
+    if (layout->frame_model != FrameModel::kFrameObject) continue;
+    SCOPED_TRACE(layout->tested_on);
+    FakeCPython fake(*layout);
+    const RemoteAddress code = fake.AddCode("f", "/f.py", 1, 2);
+    const RemoteAddress top = fake.AddFrame(code, fake.AddFrame(code, fake.AddFrame(code, 0)));
+    std::vector<std::string> names;
+    EXPECT_EQ(StartsOf(*layout, fake, top, &names), (std::vector<bool>{true, true, true}));
+  }
+}
+
+TEST(StartsEvalCallTest, Python311FollowsIsEntry) {
+  const PythonLayout& layout = LayoutOf(3, 11);
+  FakeCPython fake(layout);
+  // GIVEN <module> (entry) -> a -> b (entry: a called into C, which called b) -> c
+  const RemoteAddress module = fake.AddFrame(fake.AddCode("<module>", "/m.py", 1, 1), 0);
+  const RemoteAddress a = fake.AddFrame(fake.AddCode("a", "/m.py", 1, 1), module);
+  const RemoteAddress b = fake.AddFrame(fake.AddCode("b", "/m.py", 1, 1), a);
+  const RemoteAddress c = fake.AddFrame(fake.AddCode("c", "/m.py", 1, 1), b);
+  fake.SetEntryFrame(module, true);
+  fake.SetEntryFrame(b, true);
+  std::vector<std::string> names;
+  // THEN the groups are [c, b] and [a, <module>]
+  EXPECT_EQ(StartsOf(layout, fake, c, &names), (std::vector<bool>{false, true, false, true}));
+  EXPECT_EQ(names, (std::vector<std::string>{"c", "b", "a", "<module>"}));
+}
+
+TEST(StartsEvalCallTest, Python312AndLaterStartAFrameInsideEachShim) {
+  int versions_with_shims = 0;
+  for (const PythonLayout* layout : AllLayouts()) {
+    if (layout->interpreter_frame.owner_c_stack < 0) continue;
+    SCOPED_TRACE(layout->tested_on);
+    ++versions_with_shims;
+    FakeCPython fake(*layout);
+    auto code = [&](const char* name) { return fake.AddCode(name, "/m.py", 1, 1); };
+    // GIVEN, outermost first: outer (no shim: the chain just ends), shim, mid2, mid1, shim,
+    // shim, inner, and a shim on top of all (C code that has not pushed a frame yet)
+    const RemoteAddress outer = fake.AddFrame(code("outer"), 0);
+    const RemoteAddress mid2 = fake.AddFrame(code("mid2"), fake.AddShimFrame(outer));
+    const RemoteAddress mid1 = fake.AddFrame(code("mid1"), mid2);
+    const RemoteAddress inner =
+        fake.AddFrame(code("inner"), fake.AddShimFrame(fake.AddShimFrame(mid1)));
+    const RemoteAddress top = fake.AddShimFrame(inner);
+    std::vector<std::string> names;
+    EXPECT_EQ(StartsOf(*layout, fake, top, &names), (std::vector<bool>{true, false, true, true}));
+    EXPECT_EQ(names, (std::vector<std::string>{"inner", "mid1", "mid2", "outer"}));
+
+    // AND an outermost frame with its entry shim is one group too
+    const RemoteAddress lone = fake.AddFrame(code("lone"), fake.AddShimFrame(0));
+    names.clear();
+    EXPECT_EQ(StartsOf(*layout, fake, lone, &names), (std::vector<bool>{true}));
+  }
+  EXPECT_GE(versions_with_shims, 2);  // 3.12 and 3.13
+}
+
+TEST(StartsEvalCallTest, FailedWalkLeavesNoDetail) {
+  for (const PythonLayout* layout : AllLayouts()) {
+    SCOPED_TRACE(layout->tested_on);
+    FakeCPython fake(*layout);
+    // Two good frames, then a caller pointer into unmapped memory.
+    const RemoteAddress code = fake.AddCode("f", "/f.py", 1, 2);
+    const RemoteAddress top = fake.AddFrame(code, fake.AddFrame(code, 0xbad0000000));
+    fake.Put<uint8_t>(fake.InstructionOf(top), 1);
+    FrameWalkDetail detail;
+    detail.starts_eval_call = {true, true, true};
+    detail.innermost_opcode = 5;
+    CodeReader codes(fake.memory(), *layout);
+    EXPECT_FALSE(WalkFrames(fake.memory(), *layout, codes, top, &detail).ok());
+    EXPECT_TRUE(detail.starts_eval_call.empty());
+    EXPECT_EQ(detail.innermost_opcode, -1);
+  }
+}
+
+TEST(NativeFunctionsTest, CallPlumbingMatchesNamesAndTheirClones) {
+  struct Case {
+    const char* function;
+    bool plumbing;
+  };
+  const Case cases[] = {
+      {"PyObject_Call", true},
+      {"_PyObject_MakeTpCall", true},
+      {"cfunction_call.cold", true},
+      {"method_vectorcall_O.part.0", true},
+      {"_PyObject_Call_Prepend.isra.0", true},
+      {"_PyFunction_Vectorcall", true},
+      {"_PyEval_Vector", true},
+      {"PyEval_EvalFrameEx", true},  // 3.x's wrapper
+      {"gen_send_ex2", true},
+      {"_PyEval_EvalFrameDefault", false},  // the eval loop: merged, not folded
+      {"_PyEval_EvalFrameDefault.cold", false},
+      {"PyObject_CallFoo", false},  // names match whole, not as prefixes
+      {"PyObject_Cal", false},
+      {"builtin_len", false},
+      {"take_gil", false},
+      {"", false},
+      {".cold", false},
+  };
+  for (const Case& c : cases) {
+    EXPECT_EQ(IsCallPlumbing(c.function), c.plumbing) << c.function;
+  }
+}
+
+TEST(NativeFunctionsTest, GilAcquireMatchesNamesAndTheirClones) {
+  struct Case {
+    const char* function;
+    bool acquire;
+  };
+  const Case cases[] = {
+      {"take_gil", true},
+      {"take_gil.constprop.0", true},
+      {"take_gil.part.0.isra.0", true},
+      {"PyEval_RestoreThread", true},
+      {"PyEval_AcquireThread", true},
+      {"PyGILState_Ensure", true},
+      {"_PyThreadState_Attach", true},
+      {"drop_gil", false},           // the holder handing over
+      {"_Py_HandlePending", false},  // also runs signal handlers and the GC
+      {"PyThread_acquire_lock", false},  // every lock, not only 2.7's GIL
+      {"take_gil_", false},
+      {"PyEval_SaveThread", false},
+      {"", false},
+  };
+  for (const Case& c : cases) {
+    EXPECT_EQ(IsGilAcquireFunction(c.function), c.acquire) << c.function;
+  }
+}
+
+TEST(NativeFunctionsTest, NoFunctionIsBothPlumbingAndGilAcquire) {
+  for (absl::string_view name : CallPlumbingFunctions()) {
+    EXPECT_FALSE(IsGilAcquireFunction(name)) << name;
+  }
+  for (absl::string_view name : GilAcquireFunctions()) {
+    EXPECT_TRUE(IsGilAcquireFunction(name)) << name;
+    EXPECT_FALSE(IsCallPlumbing(name)) << name;
+  }
+}
+
+static_assert(OpcodeSet{0, 63, 64, 255}.contains(255) && OpcodeSet{0, 63, 64}.contains(63) &&
+                  !OpcodeSet{0, 63, 65}.contains(64) && !OpcodeSet{300, -2}.contains(44) &&
+                  OpcodeSet{}.empty(),
+              "OpcodeSet works at compile time");
+
+TEST(CallOpcodesTest, KnownNumbersPerVersion) {
+  struct Case {
+    int major, minor, opcode;
+    bool calls;
+    const char* name;
+  };
+  const Case cases[] = {
+      {2, 7, 131, true, "CALL_FUNCTION"},
+      {2, 7, 140, true, "CALL_FUNCTION_VAR"},
+      {2, 7, 142, true, "CALL_FUNCTION_VAR_KW"},
+      {2, 7, 161, false, "(unused)"},
+      {3, 6, 142, true, "CALL_FUNCTION_EX"},
+      {3, 6, 151, false, "BUILD_MAP_UNPACK_WITH_CALL"},
+      {3, 6, 161, false, "(no CALL_METHOD before 3.7)"},
+      {3, 7, 161, true, "CALL_METHOD"},
+      {3, 8, 162, false, "CALL_FINALLY"},
+      {3, 10, 141, true, "CALL_FUNCTION_KW"},
+      {3, 11, 171, true, "CALL"},
+      {3, 11, 22, true, "CALL_ADAPTIVE"},
+      {3, 11, 76, true, "PRECALL_NO_KW_BUILTIN_O"},
+      {3, 11, 66, true, "PRECALL_BUILTIN_CLASS"},
+      {3, 11, 166, false, "PRECALL"},
+      {3, 11, 64, false, "PRECALL_ADAPTIVE"},
+      {3, 11, 65, false, "PRECALL_BOUND_METHOD"},
+      {3, 11, 143, false, "PRECALL_PYFUNC"},
+      {3, 11, 23, false, "CALL_PY_EXACT_ARGS"},
+      {3, 11, 131, false, "(3.10's CALL_FUNCTION, no longer an opcode)"},
+      {3, 12, 171, true, "CALL"},
+      {3, 12, 40, true, "CALL_NO_KW_BUILTIN_O"},
+      {3, 12, 241, true, "INSTRUMENTED_CALL"},
+      {3, 12, 23, false, "CALL_PY_EXACT_ARGS"},
+      {3, 12, 28, false, "CALL_BOUND_METHOD_EXACT_ARGS"},
+      {3, 12, 173, false, "CALL_INTRINSIC_1"},
+      {3, 13, 53, true, "CALL"},
+      {3, 13, 57, true, "CALL_KW"},
+      {3, 13, 176, true, "CALL_NON_PY_GENERAL"},
+      {3, 13, 245, true, "INSTRUMENTED_CALL_KW"},
+      {3, 13, 162, false, "CALL_ALLOC_AND_ENTER_INIT"},
+      {3, 13, 177, false, "CALL_PY_EXACT_ARGS"},
+      {3, 13, 55, false, "CALL_INTRINSIC_1"},
+      {3, 13, 171, true, "CALL_LIST_APPEND"},
+  };
+  for (const Case& c : cases) {
+    EXPECT_EQ(LayoutOf(c.major, c.minor).CallsNative(c.opcode), c.calls)
+        << c.major << "." << c.minor << " " << c.name << " (" << c.opcode << ")";
+  }
+  EXPECT_STREQ(LayoutOf(2, 7).eval_function, "PyEval_EvalFrameEx");
+  EXPECT_STREQ(LayoutOf(3, 8).eval_function, "_PyEval_EvalFrameDefault");
 }
 
 TEST(TidFromPthreadTest, FindsTidAtAnotherOffsetWhenGlibcMovedIt) {

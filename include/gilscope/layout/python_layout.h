@@ -6,11 +6,14 @@
 #ifndef GILSCOPE_LAYOUT_PYTHON_LAYOUT_H_
 #define GILSCOPE_LAYOUT_PYTHON_LAYOUT_H_
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <initializer_list>
 #include <string>
 #include <vector>
+
+#include "absl/strings/string_view.h"
 
 namespace gilscope {
 
@@ -42,6 +45,25 @@ enum class LineTableFormat {
 };
 
 enum class StringModel { kPyString27, kUnicode };
+
+// A set of bytecode opcodes (0-255), built at compile time from a list of numbers.
+class OpcodeSet {
+ public:
+  constexpr OpcodeSet() = default;
+  constexpr OpcodeSet(std::initializer_list<int> opcodes) {
+    for (int opcode : opcodes) {
+      if (opcode >= 0 && opcode < 256) words_[opcode / 64] |= uint64_t{1} << (opcode % 64);
+    }
+  }
+  // False for anything outside 0-255 (such as -1, "unknown").
+  constexpr bool contains(int opcode) const {
+    return opcode >= 0 && opcode < 256 && ((words_[opcode / 64] >> (opcode % 64)) & 1) != 0;
+  }
+  constexpr bool empty() const { return (words_[0] | words_[1] | words_[2] | words_[3]) == 0; }
+
+ private:
+  std::array<uint64_t, 4> words_{};
+};
 
 // How a thread's OS id is known.
 enum class ThreadIdModel {
@@ -126,6 +148,7 @@ struct PythonLayout {
     Field previous;
     Field instr_ptr;     // prev_instr (3.11, 3.12) or instr_ptr (3.13)
     Field owner;
+    Field is_entry;      // 3.11: the first frame one call of the evaluation loop pushed
     int32_t owner_c_stack = -1;  // owner value of frames that belong to C code (skipped)
   } interpreter_frame;
 
@@ -183,6 +206,23 @@ struct PythonLayout {
     int32_t ascii_data = 0;    // sizeof(PyASCIIObject): where compact ASCII data starts
     int32_t compact_data = 0;  // sizeof(PyCompactUnicodeObject)
   } strings;
+
+  // The C function that runs bytecode: each call of it runs one group of Python frames (see
+  // FrameWalkDetail::starts_eval_call), so in a native stack it stands for that group.
+  // "PyEval_EvalFrameEx" in 2.7, "_PyEval_EvalFrameDefault" from 3.6 (where 3.6-3.8's
+  // PyEval_EvalFrameEx is only a wrapper that calls it).
+  const char* eval_function = nullptr;
+
+  // Opcodes (this version's numbers, specialized and instrumented forms included) during which
+  // the frame running them is inside a call that may run a C function: generic calls and the
+  // specializations that call builtins, method descriptors or classes. Specializations that
+  // only push a Python frame are not in it (the callee becomes the innermost frame), nor are
+  // CALL_INTRINSIC_*, CALL_FINALLY or BUILD_*_WITH_CALL. tests/integration/layout_test.py
+  // checks each set against the interpreter's own opcode tables.
+  OpcodeSet native_call_opcodes;
+
+  // Whether a frame executing `opcode` (-1: unknown) may be in a call to C code.
+  constexpr bool CallsNative(int opcode) const { return native_call_opcodes.contains(opcode); }
 };
 
 // PyObject.ob_type: the same on every version (free-threaded builds aside).
@@ -209,6 +249,21 @@ std::string SupportedVersionsText();
 
 // Every present field of a layout, for checks that walk them all.
 std::vector<Field> AllFields(const PythonLayout& layout);
+
+// Native functions of CPython (any supported version) that only pass a call along: the
+// generic call API, function and method objects' call entry points, the wrappers around the
+// evaluation loop. Merged stacks fold them by default. A GCC clone's suffix is ignored
+// ("cfunction_call.cold" is cfunction_call). 2.7's PyEval_EvalFrameEx is listed (a 3.x
+// wrapper) although it is 2.7's eval_function: callers test for the eval function first.
+bool IsCallPlumbing(absl::string_view function);
+
+// Native functions of CPython in which a thread that does not hold the GIL is taking it
+// (take_gil and the public ways into it). Clone suffixes are ignored as above.
+bool IsGilAcquireFunction(absl::string_view function);
+
+// The names the two predicates above match, for checks against real symbol tables.
+const std::vector<absl::string_view>& CallPlumbingFunctions();
+const std::vector<absl::string_view>& GilAcquireFunctions();
 
 }  // namespace gilscope
 

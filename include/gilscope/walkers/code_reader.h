@@ -19,7 +19,9 @@ struct CodeInfo {
   std::string filename;
   int first_line = 0;
   std::string line_table;
-  RemoteAddress bytecode_start = 0;  // 3.11+: where instruction offsets count from
+  // Where instruction offsets count from: 3.11+ co_code_adaptive inside the code object,
+  // <= 3.10 the bytes of co_code (for reading the opcode at an offset).
+  RemoteAddress bytecode_start = 0;
 
   // The line of the instruction at `byte_offset`, decoded from line_table once per offset
   // (a frame that stays in one place is looked up in sample after sample).
@@ -39,10 +41,11 @@ class CodeReader {
   //
   // A cached entry is used only after checking, against the target, that the object at
   // `address` is still that code object: the same header pointers (name, qualname, file, line
-  // table, first line), and the objects they point to still have the same header (type, size,
-  // hash) and start with the same bytes. A freed code object's address, and its strings'
-  // addresses, can be reused by others (CPython's allocator hands freed blocks out again
-  // first), so equal pointers alone do not prove it.
+  // table, <= 3.10 co_code, first line), and the objects they point to (co_code aside: only
+  // its address is used) still have the same header (type, size, hash) and start with the
+  // same bytes. A freed code object's address, and its strings' addresses, can be reused by
+  // others (CPython's allocator hands freed blocks out again first), so equal pointers alone
+  // do not prove it.
   absl::StatusOr<const CodeInfo*> Read(RemoteAddress address);
 
   // Starts a sample: an entry checked once during a sample is trusted for the rest of it.
@@ -55,7 +58,7 @@ class CodeReader {
  private:
   // The code object's header fields whose equality makes a cached entry a candidate.
   struct Identity {
-    uint64_t filename = 0, name = 0, qualname = 0, line_table = 0;
+    uint64_t filename = 0, name = 0, qualname = 0, line_table = 0, code = 0;
     int32_t first_line = 0;
     bool operator==(const Identity&) const = default;
   };

@@ -30,10 +30,12 @@ struct PythonFrame {
 struct FrameWalkDetail {
   // Per returned frame: true for the outermost frame of the frames one C-level call of the
   // evaluation loop runs (<= 3.10: every frame; 3.11: _PyInterpreterFrame.is_entry; 3.12+: the
-  // frame just inside a C-stack-owned shim frame). Each such group matches one eval-loop
-  // frame of the native stack.
+  // frame just inside a C-stack-owned shim frame, and the outermost frame). Each such group
+  // matches one eval-loop frame of the native stack.
   std::vector<bool> starts_eval_call;
-  // The opcode the innermost frame is executing (its current instruction), -1 when unknown.
+  // The opcode the innermost frame is executing (its current instruction) as stored in the
+  // bytecode, so a specialized or instrumented form in 3.11+; -1 when unknown (not started,
+  // unreadable). Compare with PythonLayout::CallsNative.
   int innermost_opcode = -1;
 };
 
