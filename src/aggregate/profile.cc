@@ -12,13 +12,7 @@ constexpr double kNativeHoldingShare = 0.50;      // holder in native code in ha
 
 bool OnCpu(const ThreadSnapshot& thread) {
   return thread.state == ThreadState::kRunningWithoutGil ||
-         (thread.state == ThreadState::kHoldingGil && thread.blocked_in.empty());
-}
-
-// Cheap signal, without native unwinding, that the holder runs native code: it sits in a
-// system call while holding the GIL (a C call that blocks without releasing it).
-bool HoldsInNative(const ThreadSnapshot& thread) {
-  return thread.state == ThreadState::kHoldingGil && !thread.blocked_in.empty();
+         (HoldsGil(thread.state) && thread.blocked_in.empty());
 }
 
 // Idle in a call that waits for the outside world, rather than asleep or on a lock: a
@@ -115,11 +109,11 @@ void Profile::AddSample(const Snapshot& snapshot, absl::Time at) {
   for (const ThreadSnapshot& thread : snapshot.threads) {
     if (!thread.is_python) continue;
     if (thread.state == ThreadState::kWaitingForGil) ++waiters;
-    if (thread.state == ThreadState::kHoldingGil && holder == nullptr) holder = &thread;
+    if (HoldsGil(thread.state) && holder == nullptr) holder = &thread;
   }
   if (holder != nullptr) {
     ++held_samples_;
-    if (HoldsInNative(*holder)) ++held_in_native_;
+    if (holder->state == ThreadState::kHoldingGilInNative) ++held_in_native_;
   }
   if (waiters > 0) ++contended_samples_;
   waiter_total_ += waiters;
@@ -138,6 +132,10 @@ void Profile::AddSample(const Snapshot& snapshot, absl::Time at) {
     ++share.samples;
     switch (thread.state) {
       case ThreadState::kHoldingGil: ++share.held; break;
+      case ThreadState::kHoldingGilInNative:
+        ++share.held;
+        ++share.held_in_native;
+        break;
       case ThreadState::kWaitingForGil: ++share.waiting; break;
       case ThreadState::kRunningWithoutGil: ++share.running; break;
       default: ++share.idle; break;

@@ -1,10 +1,11 @@
-// gilscope dump --pid PID [--json] [--nonblocking]
+// gilscope dump --pid PID [--json] [--native [--native-all]] [--nonblocking]
 #include <iostream>
 
 #include <boost/program_options.hpp>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "gilscope/base/status_macros.h"
 #include "gilscope/cli/commands.h"
 #include "gilscope/locate/python_target.h"
 #include "gilscope/memory/process_memory.h"
@@ -19,11 +20,21 @@ namespace po = boost::program_options;
 
 constexpr int kSnapshotAttempts = 3;  // a snapshot can race thread creation or exit
 
+struct DumpChoices {
+  bool pause = true;
+  bool native = false;
+  bool keep_plumbing = false;
+};
+
 absl::StatusOr<Snapshot> TakeDumpSnapshot(const PythonTarget& target, ProcessMemory& memory,
-                                          ProcTaskReader& tasks, bool pause) {
+                                          ProcTaskReader& tasks, const DumpChoices& choices) {
+  const bool pause = choices.pause;
   absl::Status last = absl::OkStatus();
   for (int attempt = 0; attempt < kSnapshotAttempts; ++attempt) {
     SnapshotTaker taker(target, memory, tasks);
+    if (choices.native) {
+      RETURN_IF_ERROR(taker.EnableNativeStacks(NativeStacks::kAll, choices.keep_plumbing));
+    }
     absl::StatusOr<Snapshot> snapshot = TakeSnapshot(taker, target.pid, pause);
     if (snapshot.ok() || absl::IsNotFound(snapshot.status()) ||
         absl::IsPermissionDenied(snapshot.status())) {
@@ -42,6 +53,8 @@ int RunDumpCommand(const std::vector<std::string>& args) {
       ("help,h", "show this help")
       ("pid,p", po::value<std::string>(), "process id of the Python program")
       ("json", "print JSON instead of text")
+      ("native", "also show native (C/C++) frames, merged with the Python frames")
+      ("native-all", "with --native, keep CPython's own call-dispatch frames")
       ("nonblocking", "read without pausing the target (less consistent)");
   po::variables_map values;
   try {
@@ -52,7 +65,7 @@ int RunDumpCommand(const std::vector<std::string>& args) {
     return kExitUsage;
   }
   if (values.count("help")) {
-    std::cout << "Usage: gilscope dump --pid PID [--json] [--nonblocking]\n\n"
+    std::cout << "Usage: gilscope dump --pid PID [--json] [--native [--native-all]] [--nonblocking]\n\n"
                  "Shows every thread of a running Python process: its Python stack, and whether it\n"
                  "holds the GIL, waits for it, runs native code without it, or is idle.\n\n"
               << options;
@@ -69,6 +82,19 @@ int RunDumpCommand(const std::vector<std::string>& args) {
     return kExitUsage;
   }
 
+  DumpChoices choices;
+  choices.pause = !values.count("nonblocking");
+  choices.native = values.count("native") > 0;
+  choices.keep_plumbing = values.count("native-all") > 0;
+  if (choices.keep_plumbing && !choices.native) {
+    PrintError("--native-all goes with --native");
+    return kExitUsage;
+  }
+  if (choices.native && !choices.pause) {
+    PrintError("--native needs the target paused (ptrace reads each thread's registers); drop --nonblocking");
+    return kExitUsage;
+  }
+
   ProcessMemory memory(pid);
   absl::StatusOr<PythonTarget> target = LocatePython(pid, memory);
   if (!target.ok()) {
@@ -76,13 +102,12 @@ int RunDumpCommand(const std::vector<std::string>& args) {
     return kExitFailure;
   }
   ProcTaskReader tasks(pid);
-  const bool pause = !values.count("nonblocking");
-  absl::StatusOr<Snapshot> snapshot = TakeDumpSnapshot(*target, memory, tasks, pause);
+  absl::StatusOr<Snapshot> snapshot = TakeDumpSnapshot(*target, memory, tasks, choices);
   if (!snapshot.ok()) {
     PrintError(std::string(snapshot.status().message()));
     return kExitFailure;
   }
-  DumpContext dump{*target, *snapshot, pause};
+  DumpContext dump{*target, *snapshot, choices.pause};
   if (values.count("json")) {
     WriteDumpJson(dump, std::cout);
   } else {

@@ -73,6 +73,13 @@ std::string Render(OutputFormat format, const Profile& profile, const RecordingI
 
 // Ends a launched program's life with gilscope's: waits for it, passing on a stop signal
 // that the terminal did not already deliver to it.
+// A launched program that cannot be recorded was started only to be profiled: it goes.
+void KillLaunched(ChildProcess& child) {
+  child.Signal(SIGKILL);
+  while (!child.Wait()) {
+  }
+}
+
 void FinishChild(ChildProcess& child, bool recording_stopped_by_signal) {
   if (child.HasExited()) return;
   if (recording_stopped_by_signal) {
@@ -139,16 +146,22 @@ int RunRecordCommand(const std::vector<std::string>& args) {
       child ? WaitForPython(*child, memory) : LocatePython(pid, memory);
   if (!target.ok()) {
     PrintError(std::string(target.status().message()));
-    if (child) {  // it was started only to be profiled
-      child->Signal(SIGKILL);
-      while (!child->Wait()) {
-      }
-    }
+    if (child) KillLaunched(*child);
     return kExitFailure;
   }
 
   ProcTaskReader tasks(pid);
   SnapshotTaker taker(*target, memory, tasks);
+  if (options.native) {
+    // The holder and threads on a CPU: what every view's interesting frames need. Blocked
+    // threads keep their Python stacks (their native frames are the wait itself).
+    absl::Status enabled = taker.EnableNativeStacks(NativeStacks::kOnCpu, options.keep_plumbing);
+    if (!enabled.ok()) {
+      PrintError(absl::StrCat("cannot read native stacks: ", enabled.message()));
+      if (child) KillLaunched(*child);
+      return kExitFailure;
+    }
+  }
   Profile profile(options.idle);
   LiveStatus live(isatty(STDERR_FILENO) == 1);
   absl::Duration paused_total;
@@ -182,6 +195,7 @@ int RunRecordCommand(const std::vector<std::string>& args) {
   info.mode = options.mode;
   info.rate_hz = options.rate_hz;
   info.paused = !options.nonblocking;
+  info.native = options.native;
   info.idle_kept = options.idle;
   info.late_samples = stats.late;
   info.missed_samples = stats.missed;

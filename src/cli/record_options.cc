@@ -62,6 +62,8 @@ std::variant<RecordOptions, ShowHelp, UsageError> ParseRecordOptions(
       ("rate,r", po::value<std::string>()->default_value("100"), "samples per second (1-1000)")
       ("duration,d", po::value<std::string>(), "seconds to record (default: until Ctrl-C or the program exits)")
       ("idle", "keep idle threads in the wall view")
+      ("native", "merge native (C/C++) frames into the stacks of the GIL holder and of threads on a CPU")
+      ("native-all", "with --native, keep CPython's own call-dispatch frames")
       ("nonblocking", "read without pausing the target (cheaper for it, less consistent)")
       ("summary", po::value<std::string>(), "also write the summary as JSON to this file");
   po::variables_map values;
@@ -127,6 +129,12 @@ std::variant<RecordOptions, ShowHelp, UsageError> ParseRecordOptions(
   }
   options.idle = values.count("idle") > 0;
   options.nonblocking = values.count("nonblocking") > 0;
+  options.native = values.count("native") > 0;
+  options.keep_plumbing = values.count("native-all") > 0;
+  if (options.keep_plumbing && !options.native) return UsageError{"--native-all goes with --native"};
+  if (options.native && options.nonblocking) {
+    return UsageError{"--native needs the target paused (ptrace reads each thread's registers); drop --nonblocking"};
+  }
   if (values.count("summary")) options.summary_path = values["summary"].as<std::string>();
   options.output = values.count("output") ? values["output"].as<std::string>() : DefaultOutputPath(options);
   if (options.output.empty()) return UsageError{"-o needs a file name"};

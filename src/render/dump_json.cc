@@ -18,7 +18,8 @@ nlohmann::json ThreadJson(const ThreadSnapshot& thread) {
   for (const PythonFrame& frame : thread.frames) {
     frames.push_back({{"function", frame.function},
                       {"file", frame.file},
-                      {"line", frame.line >= 0 ? nlohmann::json(frame.line) : nlohmann::json()}});
+                      {"line", frame.line >= 0 ? nlohmann::json(frame.line) : nlohmann::json()},
+                      {"native", frame.native}});
   }
   nlohmann::json json = {
       {"native_id", thread.native_id != 0 ? nlohmann::json(thread.native_id) : nlohmann::json()},
@@ -31,6 +32,8 @@ nlohmann::json ThreadJson(const ThreadSnapshot& thread) {
       {"gil", GilRoleName(thread.state)},
       {"state", ThreadStateName(thread.state)},
       {"blocked_in", thread.blocked_in.empty() ? nlohmann::json() : nlohmann::json(thread.blocked_in)},
+      {"native_function",
+       thread.native_function.empty() ? nlohmann::json() : nlohmann::json(thread.native_function)},
       {"frames", std::move(frames)},
   };
   if (!thread.error.empty()) json["error"] = thread.error;

@@ -1,5 +1,6 @@
 #include <string>
 
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "gilscope/render/dump_output.h"
 #include "gilscope/render/safe_text.h"
@@ -12,6 +13,12 @@ std::string StateLabel(const ThreadSnapshot& thread) {
     case ThreadState::kHoldingGil:
       return thread.blocked_in.empty() ? "holding GIL"
                                        : absl::StrFormat("holding GIL, blocked in %s", thread.blocked_in);
+    case ThreadState::kHoldingGilInNative: {
+      std::string label = "holding GIL in native code";
+      if (!thread.native_function.empty()) absl::StrAppend(&label, " ", TerminalSafe(thread.native_function));
+      if (!thread.blocked_in.empty()) absl::StrAppend(&label, ", blocked in ", thread.blocked_in);
+      return label;
+    }
     case ThreadState::kWaitingForGil:
       return "waiting for GIL";
     case ThreadState::kRunningWithoutGil:
@@ -72,7 +79,9 @@ void WriteDumpText(const DumpContext& dump, std::ostream& out) {
     if (!thread.is_python) absl::StrAppend(&heading, " (no Python thread state)");
     out << heading << "\n";
     for (const PythonFrame& frame : thread.frames) {
-      out << "    " << TerminalSafe(frame.function) << " (" << TerminalSafe(frame.file);
+      // Native frames are marked so the eye finds where Python calls into C.
+      out << (frame.native ? "  * " : "    ") << TerminalSafe(frame.function) << " ("
+          << TerminalSafe(frame.file);
       if (frame.line >= 0) out << ":" << frame.line;
       out << ")\n";
     }

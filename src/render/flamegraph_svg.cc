@@ -128,6 +128,7 @@ struct Rgb {
 Rgb StateBaseColor(ThreadState state) {
   switch (state) {
     case ThreadState::kHoldingGil: return {232, 96, 60};
+    case ThreadState::kHoldingGilInNative: return {178, 34, 80};
     case ThreadState::kWaitingForGil: return {156, 104, 214};
     case ThreadState::kRunningWithoutGil: return {64, 170, 104};
     case ThreadState::kIdle: return {150, 162, 178};
@@ -416,14 +417,15 @@ void DrawSwitchAndControls(std::ostream& out, ProfileMode opening) {
 void DrawLegend(std::ostream& out, ProfileMode opening) {
   out << "<g id=\"legend\"" << (ViewTagsState(opening) ? "" : " display=\"none\"") << ">\n";
   int x = kPad;
-  for (ThreadState state : {ThreadState::kHoldingGil, ThreadState::kWaitingForGil,
-                            ThreadState::kRunningWithoutGil, ThreadState::kIdle}) {
+  for (ThreadState state : {ThreadState::kHoldingGil, ThreadState::kHoldingGilInNative,
+                            ThreadState::kWaitingForGil, ThreadState::kRunningWithoutGil,
+                            ThreadState::kIdle}) {
     const Rgb color = StateBaseColor(state);
     out << absl::StrFormat(
         "<rect x=\"%d\" y=\"103\" width=\"12\" height=\"12\" fill=\"rgb(%d,%d,%d)\"/>"
         "<text x=\"%d\" y=\"114\">%s</text>\n",
         x, color.r, color.g, color.b, x + 17, StateWords(state));
-    x += 180;
+    x += 200;
   }
   out << "</g>\n";
 }
@@ -481,8 +483,8 @@ nlohmann::json FlameData(const std::vector<FlameView>& views, const RecordingInf
   }
   nlohmann::json states = nlohmann::json::array();
   for (ThreadState state :
-       {ThreadState::kHoldingGil, ThreadState::kWaitingForGil, ThreadState::kRunningWithoutGil,
-        ThreadState::kIdle, ThreadState::kUnknown}) {
+       {ThreadState::kHoldingGil, ThreadState::kHoldingGilInNative, ThreadState::kWaitingForGil,
+        ThreadState::kRunningWithoutGil, ThreadState::kIdle, ThreadState::kUnknown}) {
     const Rgb color = StateBaseColor(state);
     states.push_back({{"words", StateWords(state)}, {"rgb", {color.r, color.g, color.b}}});
   }

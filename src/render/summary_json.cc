@@ -29,6 +29,7 @@ Json ThreadsJson(const Profile& profile) {
         {"name", thread.name.empty() ? Json() : Json(thread.name)},
         {"samples", thread.samples},
         {"held", Fraction(thread.held, thread.samples)},
+        {"held_in_native", Fraction(thread.held_in_native, thread.samples)},
         {"waiting", Fraction(thread.waiting, thread.samples)},
         {"running_without_gil", Fraction(thread.running, thread.samples)},
         {"idle", Fraction(thread.idle, thread.samples)},
@@ -47,6 +48,7 @@ Json SitesJson(const Profile& profile, ProfileMode mode) {
         {"function", frame.function},
         {"file", frame.file},
         {"line", frame.line >= 0 ? Json(frame.line) : Json()},
+        {"native", frame.native},
         {"weight", site.weight},
         {"share", Fraction(site.weight, total)},
     });
@@ -66,6 +68,7 @@ void WriteSummaryJson(const Profile& profile, const RecordingInfo& info, std::os
       {"mode", ProfileModeName(info.mode)},
       {"rate_hz", info.rate_hz},
       {"paused", info.paused},
+      {"native", info.native},
       {"idle_kept", info.idle_kept},
       {"end_reason", info.end_reason},
       {"samples", figures.samples},

@@ -41,7 +41,7 @@ void WriteGilFigures(const GilFigures& figures, std::ostream& out) {
       "GIL held in %.1f%% of samples; contended in %.1f%% (mean %.2f threads waiting)\n",
       100 * figures.gil_held, 100 * figures.contention, figures.mean_waiters);
   if (figures.held_in_native > 0) {
-    out << absl::StrFormat("  holder blocked in a system call in %.1f%% of held samples\n",
+    out << absl::StrFormat("  holder in native code (a C call or a system call) in %.1f%% of held samples\n",
                            100 * figures.held_in_native);
   }
   if (figures.switches_per_s) {
@@ -66,12 +66,13 @@ void WriteThreads(std::vector<ThreadShare> threads, std::ostream& out) {
               [](const ThreadShare& a, const ThreadShare& b) { return a.native_id < b.native_id; });
   }
   out << "\nThreads (% of each thread's samples):\n";
-  out << absl::StrFormat("  %8s %7s %7s %7s %7s  %s\n", "OS id", "held", "waiting", "no GIL",
-                         "idle", "name");
+  out << absl::StrFormat("  %8s %7s %7s %7s %7s %7s  %s\n", "OS id", "held", "in C", "waiting",
+                         "no GIL", "idle", "name");
   for (const ThreadShare& thread : threads) {
     out << absl::StrFormat(
-        "  %8d %6.1f%% %6.1f%% %6.1f%% %6.1f%%  %s\n", thread.native_id,
-        Percent(thread.held, thread.samples), Percent(thread.waiting, thread.samples),
+        "  %8d %6.1f%% %6.1f%% %6.1f%% %6.1f%% %6.1f%%  %s\n", thread.native_id,
+        Percent(thread.held, thread.samples), Percent(thread.held_in_native, thread.samples),
+        Percent(thread.waiting, thread.samples),
         Percent(thread.running, thread.samples), Percent(thread.idle, thread.samples),
         thread.name.empty() ? "(no name)" : TerminalSafe(thread.name));
   }

@@ -4,6 +4,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "gilscope/base/status_macros.h"
 #include "gilscope/walkers/thread_walker.h"
@@ -16,6 +17,71 @@ SnapshotTaker::SnapshotTaker(const PythonTarget& target, RemoteMemory& memory, T
       tasks_(tasks),
       codes_(memory_, *target.layout, target.code_type),
       names_(memory_, *target.layout) {}
+
+absl::Status SnapshotTaker::EnableNativeStacks(NativeStacks which, bool keep_plumbing) {
+  native_stacks_ = which;
+  keep_plumbing_ = keep_plumbing;
+  if (which == NativeStacks::kNone) {
+    unwinder_.reset();
+    return absl::OkStatus();
+  }
+  ASSIGN_OR_RETURN(unwinder_, NativeUnwinder::Create(target_.pid, memory_, target_.python_binary));
+  return absl::OkStatus();
+}
+
+bool SnapshotTaker::WantsNativeStack(const ThreadSnapshot& thread) const {
+  switch (native_stacks_) {
+    case NativeStacks::kNone: return false;
+    case NativeStacks::kAll: return true;
+    case NativeStacks::kOnCpu:
+      return HoldsGil(thread.state) || thread.state == ThreadState::kRunningWithoutGil;
+  }
+  return false;
+}
+
+bool SnapshotTaker::ReadStacks(RemoteAddress top_frame, ThreadSnapshot& thread) {
+  FrameWalkDetail detail;
+  std::vector<PythonFrame> python;
+  bool ok = true;
+  if (thread.is_python) {
+    absl::StatusOr<std::vector<PythonFrame>> frames =
+        WalkFrames(memory_, *target_.layout, codes_, top_frame, &detail);
+    if (frames.ok()) {
+      python = std::move(*frames);
+    } else {
+      thread.error = std::string(frames.status().message());
+      ok = false;
+    }
+  }
+  StackSignals signals;
+  signals.has_python_frames = !python.empty();
+  signals.innermost_calls_native =
+      !python.empty() && target_.layout->CallsNative(detail.innermost_opcode);
+  MergedStack merged;
+  if (ok && thread.native_id != 0 && WantsNativeStack(thread)) {
+    absl::StatusOr<NativeStack> native = unwinder_->Unwind(thread.native_id);
+    if (native.ok()) {
+      merged = MergeStacks(python, detail, *native, *target_.layout, keep_plumbing_);
+      python = std::move(merged.frames);
+      signals.leaf = &merged.leaf;
+      // A native stack cut short still gives its inner frames, which is what states and
+      // blame need; the thread's sample is counted as an error all the same.
+      if (!native->error.empty()) {
+        thread.error = absl::StrCat("native stack: ", native->error);
+        ok = false;
+      }
+    } else {
+      thread.error = absl::StrCat("native stack: ", native.status().message());
+      ok = false;
+    }
+  }
+  thread.frames = std::move(python);
+  thread.state = RefineWithStacks(thread.state, signals);
+  if (thread.state == ThreadState::kHoldingGilInNative && signals.leaf != nullptr) {
+    thread.native_function = signals.leaf->function;
+  }
+  return ok;
+}
 
 absl::StatusOr<Snapshot> SnapshotTaker::Take() {
   memory_.Clear();  // the target may have run since the last sample
@@ -89,15 +155,8 @@ absl::StatusOr<Snapshot> SnapshotTaker::Take() {
       thread.blocked_in = classified.blocked_in;
       if (task != nullptr) thread.os_name = task->stat.comm;
       if (holds) gil_summary.holder_native_id = record.native_id;
+      if (!ReadStacks(record.top_frame, thread)) ++snapshot.errors;
       if (thread.state == ThreadState::kWaitingForGil) ++gil_summary.waiters;
-      absl::StatusOr<std::vector<PythonFrame>> frames =
-          WalkFrames(memory_, *target_.layout, codes_, record.top_frame);
-      if (frames.ok()) {
-        thread.frames = std::move(*frames);
-      } else {
-        thread.error = std::string(frames.status().message());
-        ++snapshot.errors;
-      }
       if (record.native_id != 0) covered.insert(record.native_id);
       snapshot.threads.push_back(std::move(thread));
     }
@@ -117,6 +176,7 @@ absl::StatusOr<Snapshot> SnapshotTaker::Take() {
     Classification classified = ClassifyThread(false, &activity->second, main_gil, target_.take_gil);
     thread.state = classified.state;
     thread.blocked_in = classified.blocked_in;
+    if (!ReadStacks(0, thread)) ++snapshot.errors;
     snapshot.threads.push_back(std::move(thread));
   }
 

@@ -10,6 +10,7 @@ constexpr int64_t kFutexSyscall = 202;  // x86_64
 const char* ThreadStateName(ThreadState state) {
   switch (state) {
     case ThreadState::kHoldingGil: return "holding_gil";
+    case ThreadState::kHoldingGilInNative: return "holding_gil_in_native";
     case ThreadState::kWaitingForGil: return "waiting_for_gil";
     case ThreadState::kRunningWithoutGil: return "running_without_gil";
     case ThreadState::kIdle: return "idle";
@@ -20,7 +21,8 @@ const char* ThreadStateName(ThreadState state) {
 
 const char* GilRoleName(ThreadState state) {
   switch (state) {
-    case ThreadState::kHoldingGil: return "held";
+    case ThreadState::kHoldingGil:
+    case ThreadState::kHoldingGilInNative: return "held";
     case ThreadState::kWaitingForGil: return "waiting";
     default: return "released";
   }
@@ -34,6 +36,7 @@ Classification ClassifyThread(bool holds_gil, const TaskActivity* activity, cons
     result.state = ThreadState::kHoldingGil;
     if (activity != nullptr && activity->syscall.kind == TaskSyscall::Kind::kInSyscall) {
       result.blocked_in = SyscallName(activity->syscall.number);
+      result.state = ThreadState::kHoldingGilInNative;
     }
     return result;
   }
@@ -56,6 +59,27 @@ Classification ClassifyThread(bool holds_gil, const TaskActivity* activity, cons
       (syscall.kind == TaskSyscall::Kind::kUserSpace && take_gil.Contains(syscall.program_counter));
   result.state = taking_gil ? ThreadState::kWaitingForGil : ThreadState::kRunningWithoutGil;
   return result;
+}
+
+ThreadState RefineWithStacks(ThreadState state, const StackSignals& signals) {
+  const NativeLeaf* leaf = signals.leaf;
+  if (state == ThreadState::kHoldingGil) {
+    bool in_native;
+    if (leaf != nullptr) {
+      // Native frames below the eval loop are C code the thread runs now. Inside the
+      // interpreter's own object they count only under a call instruction: the loop's own
+      // helpers (a dict lookup, an allocation) are how bytecode runs, not a C call.
+      in_native = leaf->frames > 0 && (!signals.has_python_frames || leaf->outside_interpreter ||
+                                       signals.innermost_calls_native);
+    } else {
+      in_native = signals.has_python_frames && signals.innermost_calls_native;
+    }
+    return in_native ? ThreadState::kHoldingGilInNative : state;
+  }
+  if (state == ThreadState::kRunningWithoutGil && leaf != nullptr && leaf->taking_gil) {
+    return ThreadState::kWaitingForGil;
+  }
+  return state;
 }
 
 }  // namespace gilscope

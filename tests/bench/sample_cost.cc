@@ -2,7 +2,7 @@
 //
 //   gilscope_sample_bench [--python PATH]... [--threads 1,10,50] [--samples 500] [--warmup 50]
 //                         [--depth 15] [--gap-us 2000] [--workload FILE]
-//                         [--modes blocking,nonblocking,pause] [--json]
+//                         [--modes blocking,nonblocking,pause,native,native-all] [--json]
 //
 // The Python defaults to /usr/bin/python3; --python may be given several times. A missing
 // interpreter is reported in one line, with a non-zero exit.
@@ -54,6 +54,7 @@
 #include "gilscope/memory/process_memory.h"
 #include "gilscope/proc/process_pause.h"
 #include "gilscope/proc/task_reader.h"
+#include "gilscope/base/status_macros.h"
 #include "gilscope/sampler/snapshot.h"
 
 #ifndef GILSCOPE_BENCH_WORKLOAD
@@ -70,13 +71,17 @@ volatile sig_atomic_t stop_requested = 0;
 
 void RequestStop(int) { stop_requested = 1; }
 
-enum class Mode { kBlocking, kNonblocking, kPauseOnly };
+// kNative: blocking, with the holder's and runnable threads' native stacks merged (record
+// --native); kNativeAll: every thread's native stack (dump --native).
+enum class Mode { kBlocking, kNonblocking, kPauseOnly, kNative, kNativeAll };
 
 const char* ModeName(Mode mode) {
   switch (mode) {
     case Mode::kBlocking: return "blocking";
     case Mode::kNonblocking: return "nonblocking";
     case Mode::kPauseOnly: return "pause";
+    case Mode::kNative: return "native";
+    case Mode::kNativeAll: return "native-all";
   }
   return "?";
 }
@@ -96,7 +101,7 @@ struct Options {
 constexpr char kUsage[] =
     "usage: gilscope_sample_bench [--python PATH]... [--threads 1,10,50] [--samples 500]\n"
     "                             [--warmup 50] [--depth 15] [--gap-us 2000] [--workload FILE]\n"
-    "                             [--modes blocking,nonblocking,pause] [--json]\n";
+    "                             [--modes blocking,nonblocking,pause,native,native-all] [--json]\n";
 
 // Returns an error message, empty when the arguments are fine.
 std::string ParseOptions(int argc, char** argv, Options& options) {
@@ -134,7 +139,8 @@ std::string ParseOptions(int argc, char** argv, Options& options) {
     } else if (flag == "--modes") {
       options.modes.clear();
       for (absl::string_view part : absl::StrSplit(value, ',')) {
-        const Mode all[] = {Mode::kBlocking, Mode::kNonblocking, Mode::kPauseOnly};
+        const Mode all[] = {Mode::kBlocking, Mode::kNonblocking, Mode::kPauseOnly, Mode::kNative,
+                            Mode::kNativeAll};
         auto mode = std::find_if(std::begin(all), std::end(all),
                                  [&](Mode m) { return part == ModeName(m); });
         if (mode == std::end(all)) return absl::StrCat("bad --modes value '", value, "'");
@@ -295,7 +301,16 @@ class Bench {
  public:
   Bench(const Options& options, const PythonTarget& target, ProcessMemory& memory,
         ProcTaskReader& tasks)
-      : options_(options), target_(target), taker_(target, memory, tasks) {}
+      : options_(options),
+        target_(target),
+        taker_(target, memory, tasks),
+        native_taker_(target, memory, tasks),
+        native_all_taker_(target, memory, tasks) {}
+
+  absl::Status EnableNative() {
+    RETURN_IF_ERROR(native_taker_.EnableNativeStacks(NativeStacks::kOnCpu, false));
+    return native_all_taker_.EnableNativeStacks(NativeStacks::kAll, false);
+  }
 
   struct Cost {
     absl::Duration wall, cpu, stopped;
@@ -315,6 +330,8 @@ class Bench {
       }
       const absl::Time stop_requested = (*pause)->stop_requested_at();
       if (mode == Mode::kBlocking) snapshot = taker_.Take();
+      if (mode == Mode::kNative) snapshot = native_taker_.Take();
+      if (mode == Mode::kNativeAll) snapshot = native_all_taker_.Take();
       pause->reset();  // resumes the target
       const absl::Time end = absl::Now();
       cost->wall = end - start;
@@ -368,6 +385,8 @@ class Bench {
   const Options& options_;
   const PythonTarget& target_;
   SnapshotTaker taker_;
+  SnapshotTaker native_taker_;      // caches kept apart, as in a recording with --native
+  SnapshotTaker native_all_taker_;
   absl::Status last_error_;
 };
 
@@ -383,6 +402,10 @@ absl::Status RunOne(const Options& options, const std::string& python, int threa
   if (!target.ok()) return target.status();
   ProcTaskReader tasks(pid);
   Bench bench(options, *target, memory, tasks);
+  if (std::find(options.modes.begin(), options.modes.end(), Mode::kNative) != options.modes.end() ||
+      std::find(options.modes.begin(), options.modes.end(), Mode::kNativeAll) != options.modes.end()) {
+    RETURN_IF_ERROR(bench.EnableNative());
+  }
   for (Mode mode : options.modes) bench.Measure(mode, threads, options.warmup);
   for (Mode mode : options.modes) {
     Row row = bench.Measure(mode, threads, options.samples);

@@ -74,6 +74,24 @@ TEST(ProfileTest, BlameIsWeightedByWaiters) {
   EXPECT_DOUBLE_EQ(profile.Figures().mean_waiters, 3.0);
 }
 
+TEST(ProfileTest, HolderInNativeCodeIsBlamedCountedAndOnCpu) {
+  Profile profile;
+  for (int i = 0; i < 4; ++i) {
+    const ThreadState holder = i < 3 ? ThreadState::kHoldingGilInNative : ThreadState::kHoldingGil;
+    profile.AddSample(Sample({Thread(1, holder, "match"), Thread(2, ThreadState::kWaitingForGil, "w")}, 0),
+                      kStart + absl::Milliseconds(i));
+  }
+  EXPECT_EQ(WeightOf(profile, ProfileMode::kBlame, "match"), 4);
+  EXPECT_EQ(WeightOf(profile, ProfileMode::kGil, "match"), 4);
+  EXPECT_EQ(WeightOf(profile, ProfileMode::kCpu, "match"), 4);
+  EXPECT_DOUBLE_EQ(profile.Figures().gil_held, 1.0);
+  EXPECT_DOUBLE_EQ(profile.Figures().held_in_native, 0.75);
+  const std::vector<ThreadShare> threads = profile.Threads();
+  ASSERT_EQ(threads.size(), 2u);
+  EXPECT_EQ(threads[0].held, 4);
+  EXPECT_EQ(threads[0].held_in_native, 3);
+}
+
 TEST(ProfileTest, IdleKeptInWallOnlyWhenAsked) {
   Profile profile(/*keep_idle_in_wall=*/true);
   profile.AddSample(Sample({Thread(3, ThreadState::kIdle, "sleep", "clock_nanosleep")}, 0), kStart);
@@ -105,7 +123,12 @@ TEST(ProfileTest, VerdictTable) {
        {Thread(1, ThreadState::kHoldingGil, "spin"), Thread(2, ThreadState::kWaitingForGil, "spin")},
        Verdict::kPythonCpuBound},
       {"C call sleeping with the GIL",
-       {Thread(1, ThreadState::kHoldingGil, "c_call", "nanosleep"), Thread(2, ThreadState::kWaitingForGil, "w")},
+       {Thread(1, ThreadState::kHoldingGilInNative, "c_call", "nanosleep"),
+        Thread(2, ThreadState::kWaitingForGil, "w")},
+       Verdict::kNativeHoldsGil},
+      {"C call computing with the GIL",
+       {Thread(1, ThreadState::kHoldingGilInNative, "sre_ucs1_match"),
+        Thread(2, ThreadState::kWaitingForGil, "w")},
        Verdict::kNativeHoldsGil},
   };
   for (const VerdictCase& c : cases) {

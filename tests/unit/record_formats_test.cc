@@ -257,6 +257,7 @@ TEST(SummaryJsonTest, TwoSpinnersAreCpuBound) {
   EXPECT_EQ(json["mode"], "blame");
   EXPECT_EQ(json["rate_hz"], 100.0);
   EXPECT_EQ(json["paused"], true);
+  EXPECT_EQ(json["native"], false);
   EXPECT_EQ(json["late_samples"], 0);
   EXPECT_EQ(json["missed_samples"], 0);
   EXPECT_EQ(json["end_reason"], "duration reached");
@@ -279,6 +280,7 @@ TEST(SummaryJsonTest, TwoSpinnersAreCpuBound) {
     EXPECT_EQ(thread["name"], i == 0 ? "spinner-a" : "spinner-b");
     EXPECT_EQ(thread["samples"], 10);
     EXPECT_DOUBLE_EQ(thread["held"].get<double>(), 0.5);
+    EXPECT_DOUBLE_EQ(thread["held_in_native"].get<double>(), 0.0);
     EXPECT_DOUBLE_EQ(thread["waiting"].get<double>(), 0.5);
     EXPECT_DOUBLE_EQ(thread["running_without_gil"].get<double>(), 0.0);
     EXPECT_DOUBLE_EQ(thread["idle"].get<double>(), 0.0);
@@ -327,8 +329,8 @@ TEST(SummaryTextTest, NamesVerdictThreadsAndSites) {
   EXPECT_THAT(text, HasSubstr("3 samples late"));
   EXPECT_THAT(text, HasSubstr("GIL held in 100.0% of samples; contended in 100.0%"));
   EXPECT_THAT(text, HasSubstr("GIL hand-offs: 500.0/s, mean hold 2.00 ms"));
-  EXPECT_THAT(text, HasSubstr("     101   50.0%   50.0%    0.0%    0.0%  spinner-a\n"));
-  EXPECT_THAT(text, HasSubstr("     102   50.0%   50.0%    0.0%    0.0%  spinner-b\n"));
+  EXPECT_THAT(text, HasSubstr("     101   50.0%    0.0%   50.0%    0.0%    0.0%  spinner-a\n"));
+  EXPECT_THAT(text, HasSubstr("     102   50.0%    0.0%   50.0%    0.0%    0.0%  spinner-b\n"));
   EXPECT_THAT(text, HasSubstr("   50.0%  spin_a (/app.py:10)\n"));
   EXPECT_THAT(text, HasSubstr("\nVerdict: python_cpu_bound \u2014 "));
   EXPECT_THAT(text, HasSubstr(VerdictAdvice(Verdict::kPythonCpuBound)));

@@ -42,7 +42,8 @@ TEST(ClassifyThreadTest, Table) {
   const AddressRange take_gil{0x400000, 0x400100};
   const Case cases[] = {
       {"holder on cpu", true, Task(TaskSyscall::Kind::kUserSpace), 0, ThreadState::kHoldingGil},
-      {"holder asleep in C", true, Task(TaskSyscall::Kind::kInSyscall, 35), 0, ThreadState::kHoldingGil},
+      {"holder asleep in C", true, Task(TaskSyscall::Kind::kInSyscall, 35), 0,
+       ThreadState::kHoldingGilInNative},
       {"futex on gil cond", false, Task(TaskSyscall::Kind::kInSyscall, 202, kCond + 40), 0, ThreadState::kWaitingForGil},
       {"plain FUTEX_WAIT on gil mutex", false, Task(TaskSyscall::Kind::kInSyscall, 202, kCond, 0, 0), 0, ThreadState::kWaitingForGil},
       {"FUTEX_WAKE on gil cond: inside the hand-off", false, Task(TaskSyscall::Kind::kInSyscall, 202, kCond + 40, 0, kFutexWakePrivate), 0, ThreadState::kWaitingForGil},

@@ -43,6 +43,7 @@ struct ThreadShare {
   std::string name;
   int64_t samples = 0;
   int64_t held = 0, waiting = 0, running = 0, idle = 0;
+  int64_t held_in_native = 0;  // of `held`: holding the GIL in native code
   int64_t in_io = 0;  // of `idle`: blocked in I/O (read, recv, poll...), not asleep or on a lock
 };
 

@@ -28,6 +28,8 @@ struct RecordOptions {
   std::optional<absl::Duration> duration;
   bool idle = false;
   bool nonblocking = false;
+  bool native = false;         // --native
+  bool keep_plumbing = false;  // --native-all
   std::string summary_path;  // empty: no JSON summary
 };
 

@@ -6,11 +6,11 @@
 #include <cstdint>
 #include <optional>
 #include <string>
-#include "absl/strings/string_view.h"
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 
 namespace gilscope {
 
@@ -26,10 +26,52 @@ struct ElfRange {
   bool writable = false;
 };
 
+// The function symbols of a file (STT_FUNC and STT_GNU_IFUNC with a size), ordered by address,
+// for naming code addresses. Both .symtab and .dynsym are read: a stripped file still names its
+// exported functions. Where several names share an address (glibc's "read", "__read",
+// "__libc_read"), the one kept has the fewest leading underscores, then a global binding before a
+// weak one before a local one, then the shortest.
+class ElfFunctionTable {
+ public:
+  struct Function {
+    uint64_t address = 0;  // link-time virtual address
+    uint64_t size = 0;
+    uint32_t name_offset = 0;  // into the table's name pool: see Name()
+    uint32_t name_size = 0;
+  };
+
+  // The function whose [address, address + size) holds `address`, or null: an address past the
+  // end of the closest function below it is not named after it.
+  const Function* Find(uint64_t address) const;
+  absl::string_view Name(const Function& function) const {
+    return absl::string_view(names_).substr(function.name_offset, function.name_size);
+  }
+  // The index of `function` in this table (for per-function side tables).
+  size_t IndexOf(const Function& function) const { return &function - functions_.data(); }
+  const std::vector<Function>& functions() const { return functions_; }
+  bool empty() const { return functions_.empty(); }
+
+ private:
+  friend class ElfFile;
+  std::vector<Function> functions_;
+  std::string names_;  // every name, back to back (offsets stay valid when the table moves)
+};
+
+// What to read besides sections and segments (each costs time and memory for big files).
+struct ElfReadOptions {
+  bool symbols_by_name = true;  // FindSymbol / FindSymbolOrClone
+  bool function_table = false;  // functions(), for naming addresses
+};
+
 class ElfFile {
  public:
-  // Reads the file's symbol tables (.symtab when present, and .dynsym), sections and PT_LOADs.
-  static absl::StatusOr<ElfFile> Open(const std::string& path);
+  // Reads the file's sections, program headers and, as `options` asks, symbol tables (.symtab
+  // when present, and .dynsym).
+  static absl::StatusOr<ElfFile> Open(const std::string& path, const ElfReadOptions& options = {});
+  // The same from an image held in memory (the vDSO, copied out of a process); `name` is for
+  // messages only.
+  static absl::StatusOr<ElfFile> OpenImage(absl::string_view name, std::string image,
+                                           const ElfReadOptions& options = {});
 
   // A defined symbol by exact name.
   std::optional<ElfSymbol> FindSymbol(absl::string_view name) const;
@@ -39,13 +81,23 @@ class ElfFile {
   std::optional<ElfRange> FindSection(absl::string_view name) const;
 
   const std::vector<ElfRange>& load_segments() const { return load_segments_; }
+  // The PT_GNU_EH_FRAME program header: where .eh_frame_hdr (the binary-search table over
+  // .eh_frame that unwinders use) is loaded.
+  const std::optional<ElfRange>& eh_frame_header() const { return eh_frame_header_; }
+  // Empty unless ElfReadOptions::function_table.
+  const ElfFunctionTable& functions() const { return functions_; }
+  ElfFunctionTable& mutable_functions() { return functions_; }
   bool has_symtab() const { return has_symtab_; }
   bool is_shared_object() const { return is_shared_object_; }
 
  private:
+  struct Parser;
+
   absl::flat_hash_map<std::string, ElfSymbol> symbols_;
   absl::flat_hash_map<std::string, ElfRange> sections_;
   std::vector<ElfRange> load_segments_;
+  std::optional<ElfRange> eh_frame_header_;
+  ElfFunctionTable functions_;
   bool has_symtab_ = false;
   bool is_shared_object_ = false;
 };

@@ -22,6 +22,7 @@ struct RecordingInfo {
   double rate_hz = 100;
   bool paused = true;          // false with --nonblocking
   bool idle_kept = false;      // --idle
+  bool native = false;         // --native: stacks merged with native frames
   int64_t late_samples = 0;    // samples taken more than one period late
   int64_t missed_samples = 0;  // schedule slots skipped because sampling fell behind
   std::string end_reason;      // "duration reached", "interrupted", "target exited"

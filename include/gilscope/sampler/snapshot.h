@@ -5,6 +5,7 @@
 
 #include <sys/types.h>
 
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -13,6 +14,7 @@
 #include "gilscope/locate/python_target.h"
 #include "gilscope/memory/page_cache.h"
 #include "gilscope/memory/remote_memory.h"
+#include "gilscope/native/native_unwinder.h"
 #include "gilscope/proc/task_reader.h"
 #include "gilscope/sampler/thread_state.h"
 #include "gilscope/walkers/code_reader.h"
@@ -31,7 +33,8 @@ struct ThreadSnapshot {
   std::string os_name;          // /proc comm
   ThreadState state = ThreadState::kUnknown;
   std::string blocked_in;
-  std::vector<PythonFrame> frames;  // innermost first
+  std::vector<PythonFrame> frames;  // innermost first; with native stacks, merged
+  std::string native_function;      // a holder in native code: the innermost native function
   std::string error;                // why frames could not be read, if so
 };
 
@@ -49,6 +52,13 @@ struct Snapshot {
   int errors = 0;  // threads whose stacks could not be read
 };
 
+// Which threads get their native stack unwound and merged with their Python stack.
+enum class NativeStacks {
+  kNone,
+  kOnCpu,  // the GIL holder and runnable threads: what gil/blame/cpu views and states need
+  kAll,    // every thread, blocked ones too
+};
+
 class SnapshotTaker {
  public:
   // Keeps references: `target`, `memory` and `tasks` must outlive the taker. One taker is
@@ -58,14 +68,26 @@ class SnapshotTaker {
   SnapshotTaker(const PythonTarget& target, RemoteMemory& memory, TaskReader& tasks);
   SnapshotTaker(PythonTarget&& target, RemoteMemory& memory, TaskReader& tasks) = delete;
 
+  // Unwinds native stacks from now on; needs the target paused around every Take() (ptrace
+  // reads the registers). `keep_plumbing` keeps CPython's call-dispatch frames.
+  absl::Status EnableNativeStacks(NativeStacks which, bool keep_plumbing);
+
   absl::StatusOr<Snapshot> Take();
 
  private:
+  bool WantsNativeStack(const ThreadSnapshot& thread) const;
+  // Reads the Python stack of `record` (and its native stack when wanted) into `thread` and
+  // refines its state from them. False when the stacks could not be read.
+  bool ReadStacks(RemoteAddress top_frame, ThreadSnapshot& thread);
+
   const PythonTarget& target_;
   PageCache memory_;  // over the caller's memory; cleared at the start of each Take()
   TaskReader& tasks_;
   CodeReader codes_;
   ThreadNameReader names_;
+  NativeStacks native_stacks_ = NativeStacks::kNone;
+  bool keep_plumbing_ = false;
+  std::unique_ptr<NativeUnwinder> unwinder_;
 };
 
 }  // namespace gilscope

@@ -6,19 +6,26 @@
 #include <string>
 
 #include "gilscope/proc/task_reader.h"
+#include "gilscope/sampler/stack_merge.h"
 #include "gilscope/walkers/gil_reader.h"
 
 namespace gilscope {
 
 enum class ThreadState {
-  kHoldingGil,         // owns the GIL: runs Python (or C code that kept the GIL)
+  kHoldingGil,         // owns the GIL and runs Python bytecode
+  kHoldingGilInNative, // owns the GIL while in native code: a C function called from Python,
+                       // or a system call made without releasing the GIL
   kWaitingForGil,      // blocked, or spinning, to take the GIL
   kRunningWithoutGil,  // on a CPU (or runnable) without the GIL: native code that released it
   kIdle,               // blocked in a syscall for something else: I/O, sleep, another lock
   kUnknown,            // the OS told us nothing (thread gone, or its id unknown)
 };
 
-// "holding_gil", "waiting_for_gil", "running_without_gil", "idle", "unknown".
+inline bool HoldsGil(ThreadState state) {
+  return state == ThreadState::kHoldingGil || state == ThreadState::kHoldingGilInNative;
+}
+
+// "holding_gil", "holding_gil_in_native", "waiting_for_gil", "running_without_gil", "idle", "unknown".
 const char* ThreadStateName(ThreadState state);
 // The coarse JSON "gil" value: "held", "waiting" or "released".
 const char* GilRoleName(ThreadState state);
@@ -28,9 +35,26 @@ struct Classification {
   std::string blocked_in;  // the syscall a waiting or idle thread sits in ("futex", "read")
 };
 
-// `activity` is null when the thread's /proc entry could not be read.
+// `activity` is null when the thread's /proc entry could not be read. A holder comes back as
+// kHoldingGilInNative when it sits in a system call, else kHoldingGil; RefineWithStacks says more.
 Classification ClassifyThread(bool holds_gil, const TaskActivity* activity, const GilState& gil,
                               const AddressRange& take_gil);
+
+// What a thread's stacks say about its state, beyond the GIL and /proc.
+struct StackSignals {
+  bool has_python_frames = false;
+  // The innermost Python frame is executing a call instruction that can run C code: the
+  // thread is inside that call unless a deeper Python frame exists (cheap: no unwinding).
+  bool innermost_calls_native = false;
+  // With native stacks: the native frames inner to the innermost eval-loop frame; null when
+  // the native stack was not read. Known native frames overrule the cheap signal.
+  const NativeLeaf* leaf = nullptr;
+};
+
+// A holder is moved to kHoldingGilInNative when it runs a C function called from Python (or
+// native code with no Python frame at all); a runnable thread without the GIL whose native
+// stack shows CPython taking the GIL is moved to kWaitingForGil.
+ThreadState RefineWithStacks(ThreadState state, const StackSignals& signals);
 
 }  // namespace gilscope
 
