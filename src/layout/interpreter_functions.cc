@@ -35,8 +35,9 @@ const std::vector<absl::string_view>& CallPlumbingFunctions() {
       "cfunction_call", "cfunction_call_varargs", "cfunction_vectorcall_FASTCALL",
       "cfunction_vectorcall_FASTCALL_KEYWORDS", "cfunction_vectorcall_FASTCALL_KEYWORDS_METHOD",
       "cfunction_vectorcall_NOARGS", "cfunction_vectorcall_O",
-      // Bound methods (Objects/classobject.c) and method descriptors (Objects/descrobject.c).
-      "method_call", "method_vectorcall", "method_vectorcall_VARARGS",
+      // Bound methods (Objects/classobject.c; 2.7's instancemethod_call) and method descriptors
+      // (Objects/descrobject.c).
+      "instancemethod_call", "method_call", "method_vectorcall", "method_vectorcall_VARARGS",
       "method_vectorcall_VARARGS_KEYWORDS", "method_vectorcall_FASTCALL",
       "method_vectorcall_FASTCALL_KEYWORDS", "method_vectorcall_FASTCALL_KEYWORDS_METHOD",
       "method_vectorcall_NOARGS", "method_vectorcall_O", "methoddescr_call",
