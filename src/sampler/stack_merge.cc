@@ -29,12 +29,13 @@ bool IsLockWait(const NativeFrame& frame) {
          absl::StartsWith(name, "sem_") || absl::StartsWith(name, "__new_sem_");
 }
 
-// glibc, whose internal functions (__futex_abstimed_wait_common) have no symbol in Debian's
-// stripped libc.so.6: they pass as part of a lock wait.
+// glibc and the dynamic linker: helpers every object calls (memcpy, __tls_get_addr), so they
+// say nothing about whose code runs. Debian's stripped libc.so.6 names none of its internal
+// functions (__futex_abstimed_wait_common): unnamed, they pass as part of a lock wait.
 bool IsLibc(const NativeFrame& frame) {
   const absl::string_view base = BaseName(frame.object);
   return absl::StartsWith(base, "libc.so") || absl::StartsWith(base, "libc-") ||
-         absl::StartsWith(base, "libpthread");
+         absl::StartsWith(base, "libpthread") || absl::StartsWith(base, "ld-linux");
 }
 
 // Frames inner to the innermost eval frame, from native[0] up to (not including) `end`.
@@ -47,7 +48,7 @@ NativeLeaf ReadLeaf(const NativeStack& native, size_t end, bool ends_at_eval) {
   bool names_interpreter_frames = false;
   for (size_t i = 0; i < end; ++i) {
     const NativeFrame& frame = native.frames[i];
-    if (!frame.in_interpreter) leaf.outside_interpreter = true;
+    if (!frame.in_interpreter && !IsLibc(frame)) leaf.outside_interpreter = true;
     if (frame.in_interpreter && IsGilAcquireFunction(frame.function)) leaf.taking_gil = true;
     if (frame.in_interpreter && !frame.function.empty()) names_interpreter_frames = true;
     if (IsLockWait(frame)) {

@@ -51,6 +51,17 @@ TEST(MergeStacks, ReplacesEachEvalFrameWithItsGroupOfPythonFrames) {
   EXPECT_EQ(merged.leaf.function, "crunch");
 }
 
+TEST(MergeStacks, LibcAndTheDynamicLinkerAreNobodysOwnCode) {
+  NativeStack native;
+  native.frames = {Other("__tls_get_addr", "/lib64/ld-linux-x86-64.so.2"), Interp("tuple_alloc"),
+                   Interp("_PyTuple_FromArray"), Interp("_PyEval_EvalFrameDefault")};
+  FrameWalkDetail detail;
+  detail.starts_eval_call = {true};
+  EXPECT_FALSE(MergeStacks({Py("f", 1)}, detail, native, Layout(3, 13), false).leaf.outside_interpreter);
+  native.frames[0] = Other("memcpy", "/lib/x86_64-linux-gnu/libc.so.6");
+  EXPECT_FALSE(MergeStacks({Py("f", 1)}, detail, native, Layout(3, 13), false).leaf.outside_interpreter);
+}
+
 TEST(MergeStacks, KeepsPlumbingWhenAsked) {
   const std::vector<PythonFrame> python = {Py("f", 1)};
   FrameWalkDetail detail;

@@ -17,7 +17,8 @@ namespace gilscope {
 // it has none) say about it: native code it runs now, or the GIL being taken.
 struct NativeLeaf {
   int frames = 0;                    // how many native frames lie there, plumbing included
-  bool outside_interpreter = false;  // one of them belongs to another object (extension, libc)
+  bool outside_interpreter = false;  // one belongs to another object (an extension; glibc and
+                                     // the dynamic linker, helpers of everyone, do not count)
   bool taking_gil = false;           // they are CPython taking the GIL (see stack_merge.cc)
   std::string function;              // the innermost one's label; empty when there is none
 };
