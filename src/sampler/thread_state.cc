@@ -35,8 +35,12 @@ Classification ClassifyThread(bool holds_gil, const TaskActivity* activity, cons
     // The holder may itself be blocked (a C call that sleeps with the GIL held): still the holder.
     result.state = ThreadState::kHoldingGil;
     if (activity != nullptr && activity->syscall.kind == TaskSyscall::Kind::kInSyscall) {
-      result.blocked_in = SyscallName(activity->syscall.number);
-      result.state = ThreadState::kHoldingGilInNative;
+      const TaskSyscall& syscall = activity->syscall;
+      result.blocked_in = SyscallName(syscall.number);
+      // A futex on the GIL itself is the holder handing the GIL over (drop_gil waking the
+      // next thread), not native code; any other system call is made with the GIL held.
+      const bool on_gil = syscall.number == kFutexSyscall && gil.IsWaitAddress(syscall.args[0]);
+      if (!on_gil) result.state = ThreadState::kHoldingGilInNative;
     }
     return result;
   }

@@ -41,7 +41,7 @@ CRUNCH_LINES = {
 MODULE_MAIN_LINE = support.line_of(SCRIPT, r"^\s+main\(\)\s*$")
 
 STATES_FOR_GIL = {
-    "held": ("holding_gil",),
+    "held": ("holding_gil", "holding_gil_in_native"),
     "waiting": ("waiting_for_gil",),
     "released": ("running_without_gil", "idle", "unknown"),
 }
