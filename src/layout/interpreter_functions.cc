@@ -92,4 +92,8 @@ bool IsGilAcquireFunction(absl::string_view function) {
   return set->contains(CloneOrigin(function));
 }
 
+bool IsEvalFunction(const PythonLayout& layout, absl::string_view function) {
+  return layout.eval_function != nullptr && CloneOrigin(function) == layout.eval_function;
+}
+
 }  // namespace gilscope

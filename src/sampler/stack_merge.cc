@@ -12,14 +12,6 @@ absl::string_view BaseName(absl::string_view path) {
   return slash == absl::string_view::npos ? path : path.substr(slash + 1);
 }
 
-// The evaluation loop, or a GCC clone of it ("_PyEval_EvalFrameDefault.cold").
-bool IsEvalFrame(const NativeFrame& frame, const PythonLayout& layout) {
-  if (!frame.in_interpreter || layout.eval_function == nullptr) return false;
-  const absl::string_view name = frame.function;
-  const absl::string_view eval = layout.eval_function;
-  return absl::StartsWith(name, eval) && (name.size() == eval.size() || name[eval.size()] == '.');
-}
-
 // libc's side of blocking on a mutex or condition variable: where a thread taking the GIL
 // sleeps (pthread_cond_timedwait, __futex_abstimed_wait_common, __lll_lock_wait, sem_wait).
 bool IsLockWait(const NativeFrame& frame) {
@@ -104,7 +96,7 @@ MergedStack MergeStacks(const std::vector<PythonFrame>& python, const FrameWalkD
   size_t first_eval = native.frames.size();
   for (size_t i = 0; i < native.frames.size(); ++i) {
     const NativeFrame& frame = native.frames[i];
-    if (IsEvalFrame(frame, layout)) {
+    if (frame.in_interpreter && IsEvalFunction(layout, frame.function)) {
       if (first_eval == native.frames.size()) first_eval = i;
       if (next_python < python.size()) {
         append_group();

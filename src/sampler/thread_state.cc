@@ -31,19 +31,7 @@ const char* GilRoleName(ThreadState state) {
 Classification ClassifyThread(bool holds_gil, const TaskActivity* activity, const GilState& gil,
                               const AddressRange& take_gil) {
   Classification result;
-  if (holds_gil) {
-    // The holder may itself be blocked (a C call that sleeps with the GIL held): still the holder.
-    result.state = ThreadState::kHoldingGil;
-    if (activity != nullptr && activity->syscall.kind == TaskSyscall::Kind::kInSyscall) {
-      const TaskSyscall& syscall = activity->syscall;
-      result.blocked_in = SyscallName(syscall.number);
-      // A futex on the GIL itself is the holder handing the GIL over (drop_gil waking the
-      // next thread), not native code; any other system call is made with the GIL held.
-      const bool on_gil = syscall.number == kFutexSyscall && gil.IsWaitAddress(syscall.args[0]);
-      if (!on_gil) result.state = ThreadState::kHoldingGilInNative;
-    }
-    return result;
-  }
+  if (holds_gil) result.state = ThreadState::kHoldingGil;
   if (activity == nullptr) return result;
   const TaskSyscall& syscall = activity->syscall;
   if (syscall.kind == TaskSyscall::Kind::kInSyscall) {
@@ -53,9 +41,16 @@ Classification ClassifyThread(bool holds_gil, const TaskActivity* activity, cons
     // thread waking the next holder is inside the GIL's hand-off, time lost to the GIL, and
     // goes on to wait for the switch or to ask for the GIL again.
     const bool on_gil = syscall.number == kFutexSyscall && gil.IsWaitAddress(syscall.args[0]);
-    result.state = on_gil ? ThreadState::kWaitingForGil : ThreadState::kIdle;
+    if (holds_gil) {
+      // The holder may itself be blocked: still the holder. On the GIL it is handing the GIL
+      // over; any other system call it makes with the GIL held (a C call that sleeps).
+      if (!on_gil) result.state = ThreadState::kHoldingGilInNative;
+    } else {
+      result.state = on_gil ? ThreadState::kWaitingForGil : ThreadState::kIdle;
+    }
     return result;
   }
+  if (holds_gil) return result;
   // Runnable. A woken waiter is inside the GIL's mutex or in take_gil() between its futex wait
   // and taking the lock; anything else runnable without the GIL runs native code.
   const bool taking_gil =

@@ -370,24 +370,7 @@ class DumpChecks(object):
         dump = self.dump_json("--nonblocking")
         self.check_dump(dump, paused=False)
 
-
-def _class_name(python, taken):
-    name = "DumpTest_" + re.sub(r"\W", "_", python.version)
-    if name in taken:
-        name += "_" + re.sub(r"\W", "_", python.path.strip("/"))
-    return name
-
-
-def _generate():
-    generated = {}
-    for python in pythons.interpreters():
-        name = _class_name(python, generated)
-        generated[name] = type(name, (DumpChecks, unittest.TestCase),
-                               {"python": python, "__doc__": python.path})
-    return generated
-
-
-globals().update(_generate())
+globals().update(pythons.test_classes("DumpTest_", DumpChecks))
 
 
 def setUpModule():

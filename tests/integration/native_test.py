@@ -685,38 +685,13 @@ class NativeShapeChecks(object):
             frames, lambda f: f["name"] == "gilscope_busy_inner", under="call_c_releasing")),
             0.8, picture)
 
+globals().update(pythons.test_classes("NativeShapes_", NativeShapeChecks))
 
-def _class_name(python, taken):
-    name = "NativeShapes_" + re.sub(r"\W", "_", python.version)
-    if name in taken:
-        name += "_" + re.sub(r"\W", "_", python.path.strip("/"))
-    return name
-
-
-def _generate():
-    generated = {}
-    for python in pythons.interpreters():
-        name = _class_name(python, generated)
-        generated[name] = type(name, (NativeShapeChecks, unittest.TestCase),
-                               {"python": python, "__doc__": python.path})
-    return generated
-
-
-globals().update(_generate())
-
-
-def behaviour_python():
-    """The interpreter for the bad-input tests: Debian's python3 when present, else the newest."""
-    found = pythons.interpreters()
-    if not found:
-        raise unittest.SkipTest("no Python interpreter found")
-    system = [p for p in found if p.path.startswith("/usr/bin/")]
-    return (system or sorted(found, key=lambda p: p.version_info))[-1]
 
 
 class NativeBadInput(unittest.TestCase):
     def test_native_with_nonblocking_is_refused(self):
-        python = behaviour_python()
+        python = pythons.behaviour_interpreter()
         workload = support.Workload([python.path, SCRIPT, "regex"])
         self.addCleanup(workload.kill)
         workload.wait_ready()

@@ -18,6 +18,8 @@ Each interpreter is asked once, with -c, for its version; the answer is cached f
     for python in pythons.interpreters():
         python.path, python.version, python.version_info   # ("/.../python", "3.12.1", (3, 12, 1))
     pythons.covered_text(list_of_interpreters)             # "2.7.18 (/path), 3.12.1 (/path)"
+    globals().update(pythons.test_classes("DumpTest_", DumpChecks))  # one TestCase each
+    pythons.behaviour_interpreter()                        # the one for single-interpreter tests
 """
 
 import collections
@@ -26,6 +28,7 @@ import os
 import re
 import subprocess
 import sys
+import unittest
 
 PYENV_GLOB = "/root/.pyenv/versions/*/bin/python"
 SYSTEM_DIR = "/usr/bin"
@@ -148,3 +151,26 @@ def print_covered(prefix, pythons, stream=None):
 
 if __name__ == "__main__":
     print_covered("pythons", interpreters(), sys.stdout)
+
+
+def test_classes(prefix, checks):
+    """One unittest.TestCase per interpreter, mixing in `checks` with `python` set: a dict of
+    class name ("<prefix>3_12_1"; the path added when two share a version) -> class."""
+    generated = {}
+    for python in interpreters():
+        name = prefix + re.sub(r"\W", "_", python.version)
+        if name in generated:
+            name += "_" + re.sub(r"\W", "_", python.path.strip("/"))
+        generated[name] = type(name, (checks, unittest.TestCase),
+                               {"python": python, "__doc__": python.path})
+    return generated
+
+
+def behaviour_interpreter():
+    """The interpreter for tests run on one only: Debian's python3 when present, else the newest.
+    Skips the calling test when none is found."""
+    found = interpreters()
+    if not found:
+        raise unittest.SkipTest("no Python interpreter found")
+    system = [p for p in found if p.path.startswith("/usr/bin/")]
+    return (system or sorted(found, key=lambda p: p.version_info))[-1]

@@ -187,34 +187,14 @@ class RecordShapeChecks(object):
         self.assertGreaterEqual(profile.share("blame", "hold_in_c"), 0.5,
                                 "blame view:\n%s\n%s" % (profile.picture("blame"), context))
 
+globals().update(pythons.test_classes("RecordShapes_", RecordShapeChecks))
 
-def _generate():
-    generated = {}
-    for python in pythons.interpreters():
-        name = "RecordShapes_" + re.sub(r"\W", "_", python.version)
-        while name in generated:
-            name += "_"
-        generated[name] = type(name, (RecordShapeChecks, unittest.TestCase),
-                               {"python": python, "__doc__": python.path})
-    return generated
-
-
-globals().update(_generate())
-
-
-def behaviour_python():
-    """The interpreter for the behaviour tests: Debian's python3 when present, else the newest."""
-    found = pythons.interpreters()
-    if not found:
-        raise unittest.SkipTest("no Python interpreter found")
-    system = [p for p in found if p.path.startswith("/usr/bin/")]
-    return (system or sorted(found, key=lambda p: p.version_info))[-1]
 
 
 class RecordBehaviour(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.python = behaviour_python()
+        cls.python = pythons.behaviour_interpreter()
 
     def setUp(self):
         self.folder = tempfile.mkdtemp(prefix="gilscope-record-")
@@ -382,7 +362,7 @@ class RecordBehaviour(unittest.TestCase):
 class RecordBadInput(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.python = behaviour_python()
+        cls.python = pythons.behaviour_interpreter()
 
     def expect_error(self, args, code, *words):
         got, out, err = support.run_gilscope(["record"] + args)

@@ -261,6 +261,9 @@ bool IsCallPlumbing(absl::string_view function);
 // (take_gil and the public ways into it). Clone suffixes are ignored as above.
 bool IsGilAcquireFunction(absl::string_view function);
 
+// `function` is the layout's eval_function, or a GCC clone of it ("_PyEval_EvalFrameDefault.cold").
+bool IsEvalFunction(const PythonLayout& layout, absl::string_view function);
+
 // The names the two predicates above match, for checks against real symbol tables.
 const std::vector<absl::string_view>& CallPlumbingFunctions();
 const std::vector<absl::string_view>& GilAcquireFunctions();
