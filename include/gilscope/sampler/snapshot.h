@@ -40,6 +40,7 @@ struct ThreadSnapshot {
 
 struct GilSnapshot {
   int64_t interpreter_id = 0;    // the (first) interpreter using this GIL
+  bool enabled = true;           // false: a free-threaded build running without it
   bool locked = false;
   pid_t holder_native_id = 0;    // 0 when free or the holder's OS id is unknown
   std::optional<uint64_t> switch_number;

@@ -31,6 +31,8 @@ struct GilLocation {
 };
 
 struct GilState {
+  // False when a free-threaded build runs without its GIL: nobody holds it or waits for it.
+  bool enabled = true;
   bool locked = false;
   RemoteAddress holder = 0;  // thread state holding it, 0 when free
   std::optional<uint64_t> switch_number;  // CPython's count of hand-offs, where kept

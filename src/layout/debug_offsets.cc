@@ -1,0 +1,1 @@
+#include "gilscope/layout/debug_offsets.h"

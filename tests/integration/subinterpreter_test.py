@@ -1,0 +1,4 @@
+"""TODO(issue 5): subinterpreters with their own GIL."""
+import unittest
+if __name__ == "__main__":
+    unittest.main()
