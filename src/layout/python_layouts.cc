@@ -613,6 +613,8 @@ std::string SupportedVersionsText() {
 
 std::vector<Field> AllFields(const PythonLayout& l) {
   std::vector<Field> all = {
+      l.objects.ob_type, l.gil.enabled, l.thread.status, l.thread.holds_gil,
+      l.thread.gil_requested, l.interpreter_frame.tlbc_index, l.code.tlbc,
       l.runtime.interpreters_head, l.runtime.ceval_gil, l.runtime.tstate_current,
       l.interpreter.next, l.interpreter.threads_head, l.interpreter.id, l.interpreter.ceval_gil,
       l.gil.last_holder, l.gil.locked, l.gil.switch_number, l.gil.cond, l.gil.mutex,

@@ -72,7 +72,7 @@ absl::StatusOr<std::vector<PythonFrame>> Walk(RemoteMemory& memory, const Python
       raw.instr_ptr = LoadAt<uint64_t>(buffer, fi.instr_ptr.offset);
       // Frames owned by the C stack are entry shims, not Python code (3.12+).
       const uint8_t owner = buffer[fi.owner.offset];
-      raw.skip = fi.owner_c_stack >= 0 && owner == fi.owner_c_stack;
+      raw.skip = fi.owner_c_stack >= 0 && owner >= fi.owner_c_stack;
       raw.is_entry = fi.is_entry.present() && buffer[fi.is_entry.offset] != 0;
     }
     address = raw.previous;

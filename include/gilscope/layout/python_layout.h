@@ -91,6 +91,11 @@ struct PythonLayout {
   int minor = 0;
   int min_micro = 0;        // older patch releases of this minor have another layout
   const char* tested_on;    // the exact release whose debug info the table was checked against
+  // A free-threaded (--disable-gil) build: objects have a bigger header, the GIL struct starts
+  // with an `enabled` flag, and the GIL can be off.
+  bool free_threaded = false;
+  // Built from the target's own _Py_DebugOffsets for a version newer than any table here.
+  bool untested = false;
 
   GilModel gil_model;
   FrameModel frame_model;
@@ -115,6 +120,7 @@ struct PythonLayout {
 
   // struct _gil_runtime_state (3.7+); for 3.6 these are the layouts of the separate statics.
   struct Gil {
+    Field enabled;  // free-threaded builds: 0 while the GIL is off
     Field last_holder;
     Field locked;
     Field switch_number;
@@ -134,6 +140,12 @@ struct PythonLayout {
     Field current_frame;         // 3.13+: tstate->current_frame
     Field thread_id;
     Field native_thread_id;
+    // 3.12+: PyThreadState::_status, a bit field; `active` is set while the thread state is its
+    // OS thread's current one (a thread that runs a subinterpreter has one per interpreter).
+    Field status;
+    int32_t status_active_bit = -1;
+    Field holds_gil;      // 3.15: set while the thread holds its interpreter's GIL
+    Field gil_requested;  // 3.15: set by take_gil while the thread waits for the GIL
   } thread;
 
   struct FrameObject {  // kFrameObject
@@ -149,7 +161,11 @@ struct PythonLayout {
     Field instr_ptr;     // prev_instr (3.11, 3.12) or instr_ptr (3.13)
     Field owner;
     Field is_entry;      // 3.11: the first frame one call of the evaluation loop pushed
-    int32_t owner_c_stack = -1;  // owner value of frames that belong to C code (skipped)
+    Field tlbc_index;    // free-threaded 3.14+: which thread-local bytecode copy instr_ptr is in
+    // Frames whose owner is this value or above belong to C code or to the interpreter (3.12,
+    // 3.13 FRAME_OWNED_BY_CSTACK; 3.14+ FRAME_OWNED_BY_INTERPRETER and _CSTACK): each marks
+    // where one call of the evaluation loop starts, and none is shown.
+    int32_t owner_c_stack = -1;
   } interpreter_frame;
 
   struct Code {
@@ -160,10 +176,12 @@ struct PythonLayout {
     Field code;        // <= 3.10: co_code bytes object
     Field line_table;  // co_lnotab or co_linetable
     Field code_adaptive;  // 3.11+: where the bytecode starts, inline in the code object
+    Field tlbc;           // free-threaded 3.14+: co_tlbc, the per-thread bytecode copies
   } code;
 
   // What finding thread names reads: interp->modules["threading"]._active[ident]._name.
   struct Objects {
+    Field ob_type;                // PyObject::ob_type (8; 24 with a free-threaded header)
     Field interp_modules;         // PyInterpreterState::modules (3.12+: imports.modules)
     Field module_dict;            // PyModuleObject::md_dict
     Field type_basicsize;         // PyTypeObject::tp_basicsize
