@@ -592,9 +592,9 @@ const std::vector<const PythonLayout*>& AllLayouts() {
   return layouts;
 }
 
-const PythonLayout* FindLayout(int major, int minor, int micro) {
+const PythonLayout* FindLayout(int major, int minor, int micro, bool free_threaded) {
   for (const PythonLayout* layout : AllLayouts()) {
-    if (layout->major == major && layout->minor == minor) {
+    if (layout->major == major && layout->minor == minor && layout->free_threaded == free_threaded) {
       return micro >= layout->min_micro ? layout : nullptr;
     }
   }

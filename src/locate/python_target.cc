@@ -17,6 +17,7 @@
 #include "absl/strings/str_split.h"
 #include "gilscope/base/status_macros.h"
 #include "gilscope/elf/elf_file.h"
+#include "gilscope/layout/debug_offsets.h"
 #include "gilscope/proc/proc_parsers.h"
 #include "gilscope/proc/process_pause.h"
 #include "gilscope/proc/task_reader.h"
@@ -154,6 +155,87 @@ absl::StatusOr<PythonVersion> DetectVersion(RemoteMemory& memory, const Candidat
       absl::StrFormat("cannot tell which Python version %s is", c.path));
 }
 
+// _PyRuntime (3.7+), by symbol or, without symbols, by the section 3.10+ put it in; 0 if neither.
+RemoteAddress RuntimeAddress(const Candidate& c) {
+  if (auto symbol = c.elf.FindSymbol("_PyRuntime")) return symbol->address + c.bias;
+  if (auto section = c.elf.FindSection(".PyRuntime")) return section->address + c.bias;
+  return 0;
+}
+
+// The newest table for default or free-threaded builds.
+const PythonLayout* NewestLayout(bool free_threaded) {
+  const PythonLayout* newest = nullptr;
+  for (const PythonLayout* layout : AllLayouts()) {
+    if (layout->free_threaded == free_threaded) newest = layout;
+  }
+  return newest;
+}
+
+// The layout for the target: a table of ours, with (3.13+) every offset the target publishes
+// in its _Py_DebugOffsets taken from there. A version newer than every table is accepted only
+// when it publishes offsets that make sense, and is then marked untested.
+absl::Status ChooseLayout(RemoteMemory& memory, PythonTarget& target) {
+  const PythonVersion& v = target.version;
+  std::string runtime_bytes;
+  std::optional<DebugOffsetsHeader> published;
+  if ((v.major > 3 || (v.major == 3 && v.minor >= 13)) && target.runtime != 0) {
+    runtime_bytes.resize(kDebugOffsetsReadSize);
+    absl::Status read = memory.Read(target.runtime, runtime_bytes.data(), runtime_bytes.size());
+    if (!read.ok()) {
+      return absl::FailedPreconditionError(absl::StrFormat(
+          "cannot read Python %s's runtime state at 0x%x: %s", v.text, target.runtime, read.message()));
+    }
+    absl::StatusOr<DebugOffsetsHeader> header = ReadDebugOffsetsHeader(runtime_bytes);
+    if (!header.ok()) {
+      return absl::FailedPreconditionError(absl::StrFormat(
+          "Python %s's runtime state does not start with CPython's debug offsets: %s", v.text,
+          header.status().message()));
+    }
+    published = *header;
+  }
+  const bool free_threaded = published && published->free_threaded;
+  target.free_threaded = free_threaded;
+  const std::string build = free_threaded ? " (free-threaded build)" : "";
+  const PythonLayout* base = FindLayout(v.major, v.minor, v.micro, free_threaded);
+  PythonLayout layout;
+  if (base != nullptr) {
+    layout = *base;
+  } else {
+    const PythonLayout* newest = NewestLayout(free_threaded);
+    const bool newer = newest != nullptr && (v.major > newest->major ||
+                                             (v.major == newest->major && v.minor > newest->minor));
+    if (!newer || !published) {
+      return absl::UnimplementedError(absl::StrFormat(
+          "Python %s%s is not supported (gilscope supports %s)", v.text, build,
+          SupportedVersionsText()));
+    }
+    layout = *newest;
+    layout.major = v.major;
+    layout.minor = v.minor;
+    layout.min_micro = 0;
+    layout.tested_on = "none";
+    layout.untested = true;
+    layout.native_call_opcodes = {};  // opcode numbers change with every version
+  }
+  if (published) {
+    absl::StatusOr<PythonLayout> applied = ApplyDebugOffsets(runtime_bytes, layout);
+    if (!applied.ok()) {
+      return absl::FailedPreconditionError(absl::StrFormat(
+          "Python %s%s publishes debug offsets gilscope cannot use: %s", v.text, build,
+          applied.status().message()));
+    }
+    layout = *std::move(applied);
+  }
+  if (layout.untested) {
+    target.warning = absl::StrFormat(
+        "Python %s%s is newer than any version gilscope was tested with; using the offsets it "
+        "publishes (untested)", v.text, build);
+  }
+  target.owned_layout = std::make_shared<const PythonLayout>(std::move(layout));
+  target.layout = target.owned_layout.get();
+  return absl::OkStatus();
+}
+
 absl::StatusOr<RemoteAddress> Symbol(const Candidate& c, absl::string_view name, const PythonVersion& v) {
   if (auto symbol = c.elf.FindSymbol(name)) return symbol->address + c.bias;
   return absl::FailedPreconditionError(absl::StrFormat(
@@ -185,13 +267,7 @@ absl::Status FillAddresses(const Candidate& c, PythonTarget& target) {
     }
     case GilModel::kInRuntime:
     case GilModel::kPerInterpreter: {
-      if (auto symbol = c.elf.FindSymbol("_PyRuntime")) {
-        target.runtime = symbol->address + c.bias;
-      } else if (auto section = c.elf.FindSection(".PyRuntime")) {  // 3.10+: found without symbols
-        target.runtime = section->address + c.bias;
-      } else {
-        return Symbol(c, "_PyRuntime", v).status();
-      }
+      if (target.runtime == 0) return Symbol(c, "_PyRuntime", v).status();
       target.interpreters_head = target.runtime + layout.runtime.interpreters_head.offset;
       if (layout.runtime.ceval_gil.present()) {
         target.gil.gil_struct = target.runtime + layout.runtime.ceval_gil.offset;
@@ -309,12 +385,8 @@ absl::StatusOr<PythonTarget> LocatePython(pid_t pid, RemoteMemory& memory) {
   }
   target.python_binary = found->path;
   ASSIGN_OR_RETURN(target.version, DetectVersion(memory, *found, target.executable));
-  target.layout = FindLayout(target.version.major, target.version.minor, target.version.micro);
-  if (target.layout == nullptr) {
-    return absl::UnimplementedError(absl::StrFormat(
-        "Python %s is not supported (gilscope supports %s)", target.version.text,
-        SupportedVersionsText()));
-  }
+  target.runtime = RuntimeAddress(*found);
+  RETURN_IF_ERROR(ChooseLayout(memory, target));
   RETURN_IF_ERROR(FillAddresses(*found, target));
   ASSIGN_OR_RETURN(RemoteAddress first_interpreter, ReadValue<uint64_t>(memory, target.interpreters_head));
   if (first_interpreter == 0) {

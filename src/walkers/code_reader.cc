@@ -13,13 +13,14 @@ namespace {
 // Bounds on what one recording keeps; past them the caches start over.
 constexpr size_t kMaxCachedCodes = 1 << 16;
 constexpr size_t kMaxCachedLines = 64;  // per code object
-constexpr size_t kObjectTypeOffset = kObjectType.offset;
 // Contents compared when checking a cached entry: the whole of most names.
 constexpr size_t kStampContent = 64;
 
 size_t HeaderSize(const PythonLayout& layout) {
   const PythonLayout::Code& c = layout.code;
-  return BytesToCover({kObjectType, c.firstlineno, c.filename, c.name, c.qualname, c.code, c.line_table});
+  const Field ob_type = layout.objects.ob_type.present() ? layout.objects.ob_type : kObjectType;
+  return BytesToCover({ob_type, c.firstlineno, c.filename, c.name, c.qualname, c.code, c.line_table,
+                       c.tlbc});
 }
 
 constexpr size_t kMaxHeaderSize = 256;
@@ -40,7 +41,8 @@ int CodeInfo::LineAt(LineTableFormat format, int byte_offset) const {
 }
 
 CodeReader::CodeReader(RemoteMemory& memory, const PythonLayout& layout, RemoteAddress code_type)
-    : memory_(memory), layout_(layout), code_type_(code_type), header_size_(HeaderSize(layout)) {}
+    : memory_(memory), layout_(layout), code_type_(code_type), header_size_(HeaderSize(layout)),
+      type_offset_(static_cast<size_t>(ObjectTypeOffset(layout))) {}
 
 absl::Status CodeReader::AppendStamp(RemoteAddress address, bool is_text, std::string& out) {
   if (address < kLowestValidAddress) return absl::DataLossError("null str or bytes object");
@@ -64,7 +66,7 @@ absl::Status CodeReader::AppendStamp(RemoteAddress address, bool is_text, std::s
     content = LoadAt<int64_t>(header, s.unicode_length.offset) * ((state >> 2) & 7);
   }
   if (content < 0) return absl::DataLossError("str or bytes object of negative size");
-  out.append(reinterpret_cast<const char*>(header) + kObjectTypeOffset, header_end - kObjectTypeOffset);
+  out.append(reinterpret_cast<const char*>(header) + type_offset_, header_end - type_offset_);
   const size_t kept = std::min<size_t>(static_cast<size_t>(content), kStampContent);
   char bytes[kStampContent];
   RETURN_IF_ERROR(memory_.Read(address + data, bytes, kept));
@@ -89,7 +91,7 @@ absl::StatusOr<const CodeInfo*> CodeReader::Read(RemoteAddress address) {
   uint8_t header[kMaxHeaderSize];  // per-frame path: no allocation
   if (header_size_ > sizeof header) return absl::InternalError("code layout larger than expected");
   RETURN_IF_ERROR(memory_.Read(address, header, header_size_));
-  if (code_type_ != 0 && LoadAt<uint64_t>(header, kObjectTypeOffset) != code_type_) {
+  if (code_type_ != 0 && LoadAt<uint64_t>(header, type_offset_) != code_type_) {
     return absl::DataLossError(absl::StrFormat("object at 0x%x is not a code object", address));
   }
   const PythonLayout::Code& c = layout_.code;
@@ -119,6 +121,8 @@ absl::StatusOr<const CodeInfo*> CodeReader::Read(RemoteAddress address) {
     // co_code is a bytes object (2.7: str), never changed once the code object exists.
     info.bytecode_start = identity.code + layout_.strings.bytes_data.offset;
   }
+
+  info.tlbc = PointerAt(header, c.tlbc);
 
   if (cache_.size() >= kMaxCachedCodes) cache_.clear();
   Entry& entry = cache_[address];

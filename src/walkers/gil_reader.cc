@@ -22,6 +22,12 @@ absl::StatusOr<GilState> ReadGilStruct(RemoteMemory& memory, const PythonLayout&
   }
   RETURN_IF_ERROR(memory.Read(gil, bytes, static_cast<size_t>(g.size)));  // one read: consistent
   GilState state;
+  // Free-threaded builds: a count of reasons to keep the GIL on (PYTHON_GIL=1, an extension
+  // not marked safe); 0 means off, and nobody holds or waits for it.
+  if (g.enabled.present() && LoadAt<int32_t>(bytes, g.enabled.offset) == 0) {
+    state.enabled = false;
+    return state;
+  }
   state.locked = LoadAt<int32_t>(bytes, g.locked.offset) == 1;
   // last_holder is never cleared on release (3.12+), so it only names a holder while locked.
   if (state.locked) state.holder = LoadAt<uint64_t>(bytes, g.last_holder.offset);

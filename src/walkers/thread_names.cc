@@ -11,7 +11,6 @@
 namespace gilscope {
 namespace {
 
-constexpr size_t kObjectTypeOffset = kObjectType.offset;
 // Where managed dicts live before the object header (MANAGED_DICT_OFFSET and the values
 // pointer of Include/internal/pycore_object.h; macros, so not in the layout tables).
 constexpr int64_t kManagedDictOffset = -24;
@@ -45,7 +44,7 @@ uint64_t IdentHash(const PythonLayout& layout, uint64_t ident) {
 }  // namespace
 
 ThreadNameReader::ThreadNameReader(RemoteMemory& memory, const PythonLayout& layout)
-    : memory_(memory), layout_(layout) {}
+    : memory_(memory), layout_(layout), type_offset_(static_cast<size_t>(ObjectTypeOffset(layout))) {}
 
 std::vector<std::string> ThreadNameReader::ReadNames(const InterpreterRecord& interpreter) {
   std::vector<std::string> names(interpreter.threads.size());
@@ -96,12 +95,12 @@ absl::StatusOr<RemoteAddress> ThreadNameReader::FindActiveDict(RemoteAddress int
   if (modules < kLowestValidAddress) return absl::NotFoundError("no modules dict");
   ASSIGN_OR_RETURN(const DictHeader header, ReadDictHeader(modules));
   // interp->modules is a dict by construction (Python/import.c): its type is the dict type.
-  dict_type_ = LoadAt<uint64_t>(header.bytes, kObjectTypeOffset);
+  dict_type_ = LoadAt<uint64_t>(header.bytes, type_offset_);
 
   // The dict's header past the refcount (type, size, keys, version) changes whenever a
   // module is imported or replaced: until it does, threading._active is where it was.
-  const uint8_t* signature = header.bytes + kObjectTypeOffset;
-  const size_t signature_size = header.size - kObjectTypeOffset;
+  const uint8_t* signature = header.bytes + type_offset_;
+  const size_t signature_size = header.size - type_offset_;
   auto cached = interpreters_.find(interpreter);
   if (cached != interpreters_.end() && cached->second.modules == modules &&
       cached->second.modules_header.size() == signature_size &&
@@ -139,7 +138,7 @@ absl::StatusOr<std::string> ThreadNameReader::ReadThreadName(RemoteAddress threa
                    InstanceAttribute(thread_object, layout_.objects.thread_name_attribute));
   // Thread.name's setter stores str(name): anything else is not the name.
   ASSIGN_OR_RETURN(const RemoteAddress type,
-                   ReadValue<uint64_t>(memory_, name + kObjectTypeOffset));
+                   ReadValue<uint64_t>(memory_, name + type_offset_));
   if (str_type_ == 0 || type != str_type_) return absl::DataLossError("thread name is not a str");
   return ReadPythonText(memory_, layout_, name);
 }
@@ -148,7 +147,7 @@ absl::StatusOr<RemoteAddress> ThreadNameReader::InstanceAttribute(RemoteAddress 
                                                                   absl::string_view name) {
   if (object < kLowestValidAddress) return absl::DataLossError("null object");
   ASSIGN_OR_RETURN(const RemoteAddress type,
-                   ReadValue<uint64_t>(memory_, object + kObjectTypeOffset));
+                   ReadValue<uint64_t>(memory_, object + type_offset_));
   if (type < kLowestValidAddress) return absl::DataLossError("object without a type");
   const PythonLayout::Objects& o = layout_.objects;
   uint64_t flags = 0;
@@ -217,7 +216,7 @@ absl::StatusOr<ThreadNameReader::DictHeader> ThreadNameReader::ReadDictHeader(Re
   if (dict < kLowestValidAddress) return absl::DataLossError("null dict");
   const PythonLayout::Dict& d = layout_.dict;
   DictHeader header;
-  header.size = BytesToCover({kObjectType, d.used, d.table, d.mask, d.keys, d.values});
+  header.size = BytesToCover({layout_.objects.ob_type.present() ? layout_.objects.ob_type : kObjectType, d.used, d.table, d.mask, d.keys, d.values});
   if (header.size > sizeof header.bytes) return absl::InternalError("dict layout larger than expected");
   RETURN_IF_ERROR(memory_.Read(dict, header.bytes, header.size));
   return header;
@@ -232,7 +231,7 @@ absl::StatusOr<ThreadNameReader::Entries> ThreadNameReader::ReadDictEntries(
     RemoteAddress dict, const DictHeader& dict_header) {
   const PythonLayout::Dict& d = layout_.dict;
   const uint8_t* header = dict_header.bytes;
-  if (dict_type_ == 0 || LoadAt<uint64_t>(header, kObjectTypeOffset) != dict_type_) {
+  if (dict_type_ == 0 || LoadAt<uint64_t>(header, type_offset_) != dict_type_) {
     return absl::DataLossError(absl::StrFormat("object at 0x%x is not a dict", dict));
   }
   const int64_t used = LoadAt<int64_t>(header, d.used.offset);
@@ -406,7 +405,7 @@ bool ThreadNameReader::IsStr(RemoteAddress address, absl::string_view text) {
     }
   }
   if (std::memcmp(buffer + data, text.data(), text.size()) != 0) return false;
-  str_type_ = LoadAt<uint64_t>(buffer, kObjectTypeOffset);
+  str_type_ = LoadAt<uint64_t>(buffer, type_offset_);
   return true;
 }
 

@@ -110,7 +110,7 @@ class BadInputTest(unittest.TestCase):
         if not candidates:
             self.skipTest("needs a Python 3.11+ (Py_Version) to fake an unsupported version")
         python = candidates[-1]
-        workload = self.start([python.path, support.workload("fake_version.py"), "0x036300f0"],
+        workload = self.start([*python.command, support.workload("fake_version.py"), "0x036300f0"],
                               ready=False)
         line = workload.read_line()
         if line.startswith("skip:"):
@@ -207,7 +207,7 @@ class BadInputTest(unittest.TestCase):
             python = interpreters[run % len(interpreters)]
             mode = ("os_exit", "finalize")[(run // len(interpreters) + run) % 2]
             delay = rng.uniform(0, 0.025)
-            workload = support.Workload([python.path, support.workload("exit_soon.py"), mode],
+            workload = support.Workload([*python.command, support.workload("exit_soon.py"), mode],
                                         stdin=True)
             try:
                 workload.wait_ready()

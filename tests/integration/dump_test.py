@@ -90,7 +90,7 @@ class DumpChecks(object):
         support.gilscope_bin()
         cls.names = expected_names(cls.python.version_info)
         cls.openssl = cls._has_openssl_hashlib()
-        cls.workload = support.Workload([cls.python.path, SCRIPT])
+        cls.workload = support.Workload([*cls.python.command, SCRIPT])
         cls.addClassCleanup(cls.workload.kill)
         cls.workload.wait_ready()
         # The main thread prints "ready" with the GIL released (write(2)); let it get back to
@@ -102,7 +102,7 @@ class DumpChecks(object):
 
     @classmethod
     def _has_openssl_hashlib(cls):
-        return subprocess.run([cls.python.path, "-c", "import _hashlib"], capture_output=True,
+        return subprocess.run([*cls.python.command, "-c", "import _hashlib"], capture_output=True,
                               timeout=30).returncode == 0
 
     # --- running gilscope ------------------------------------------------------------------

@@ -117,7 +117,7 @@ def load_json(path):
 
 
 def has_ctypes(python):
-    return subprocess.run([python.path, "-c", "import ctypes; ctypes.PyDLL(None).usleep"],
+    return subprocess.run([*python.command, "-c", "import ctypes; ctypes.PyDLL(None).usleep"],
                           capture_output=True, timeout=30).returncode == 0
 
 
@@ -262,7 +262,7 @@ class NativeShapeChecks(object):
     # --- workloads and gilscope ---------------------------------------------------------------
 
     def start(self, shape):
-        argv = [self.python.path, SCRIPT, shape]
+        argv = [*self.python.command, SCRIPT, shape]
         if shape.startswith("ctypes"):
             if not has_ctypes(self.python):
                 self.skipTest("ctypes is not available in %s" % self.python.path)
@@ -692,7 +692,7 @@ globals().update(pythons.test_classes("NativeShapes_", NativeShapeChecks))
 class NativeBadInput(unittest.TestCase):
     def test_native_with_nonblocking_is_refused(self):
         python = pythons.behaviour_interpreter()
-        workload = support.Workload([python.path, SCRIPT, "regex"])
+        workload = support.Workload([*python.command, SCRIPT, "regex"])
         self.addCleanup(workload.kill)
         workload.wait_ready()
         folder = tempfile.mkdtemp(prefix="gilscope-native-")

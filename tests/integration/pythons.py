@@ -36,17 +36,32 @@ SYSTEM_NAME = re.compile(r"^python(2\.7|3\.\d+)$")
 ENV_VAR = "GILSCOPE_TEST_PYTHONS"
 PROBE_TIMEOUT_SECONDS = 30
 
-# Prints e.g. "3.12.1 CPython"; works on 2.7 and every 3.x.
-_PROBE = ("import platform, sys; "
-          "sys.stdout.write('%d.%d.%d %s' % (sys.version_info[0], sys.version_info[1], "
-          "sys.version_info[2], platform.python_implementation()))")
+# Prints e.g. "3.12.1 CPython 0" (the last word: 1 for a free-threaded build); works on 2.7
+# and every 3.x.
+_PROBE = ("import platform, sys, sysconfig; "
+          "sys.stdout.write('%d.%d.%d %s %d' % (sys.version_info[0], sys.version_info[1], "
+          "sys.version_info[2], platform.python_implementation(), "
+          "int(bool(sysconfig.get_config_var('Py_GIL_DISABLED')))))")
 
 
 class InterpreterError(Exception):
     """An interpreter listed in GILSCOPE_TEST_PYTHONS is missing or unusable."""
 
 
-Interpreter = collections.namedtuple("Interpreter", "path realpath version version_info")
+class Interpreter(collections.namedtuple(
+        "Interpreter", "path realpath version version_info free_threaded options")):
+    """One interpreter to test. A free-threaded build is listed twice: as "3.14.7t", run with
+    its GIL off (-X gil=0), and as "3.14.7t-gil", run with the GIL turned back on (-X gil=1),
+    which gilscope must treat as a GIL build."""
+
+    @property
+    def command(self):
+        """The argv prefix that starts it: its path and its options."""
+        return [self.path] + list(self.options)
+
+    @property
+    def gil_disabled(self):
+        return self.free_threaded and "gil=0" in self.options
 
 
 def _is_executable_file(path):
@@ -70,14 +85,14 @@ def _finish_probe(path, proc):
         proc.kill()
         proc.communicate()
         raise InterpreterError("%s did not answer within %d s" % (path, PROBE_TIMEOUT_SECONDS))
-    match = re.match(r"^(\d+)\.(\d+)\.(\d+) (\S+)$", out.strip())
+    match = re.match(r"^(\d+)\.(\d+)\.(\d+) (\S+) ([01])$", out.strip())
     if proc.returncode != 0 or not match:
         raise InterpreterError("%s does not answer as a Python interpreter (exit %d): %s %s"
                                % (path, proc.returncode, out.strip(), err.strip()))
     if match.group(4) != "CPython":
         raise InterpreterError("%s is %s, not CPython" % (path, match.group(4)))
     info = tuple(int(part) for part in match.groups()[:3])
-    return "%d.%d.%d" % info, info
+    return "%d.%d.%d" % info, info, match.group(5) == "1"
 
 
 def _discovered_paths():
@@ -123,12 +138,17 @@ def interpreters():
             found = []
             for real, path, proc in probes:
                 try:
-                    version, info = _finish_probe(path, proc)
+                    version, info, free_threaded = _finish_probe(path, proc)
                 except InterpreterError:
                     if real in listed_real:
                         raise
                     continue  # a discovered file that is not a working CPython
-                found.append(Interpreter(path, real, version, info))
+                if free_threaded:
+                    found.append(Interpreter(path, real, version + "t", info, True, ("-X", "gil=0")))
+                    found.append(Interpreter(path, real, version + "t-gil", info, True,
+                                             ("-X", "gil=1")))
+                else:
+                    found.append(Interpreter(path, real, version, info, False, ()))
         finally:
             for _, _, proc in probes:
                 if proc.poll() is None:

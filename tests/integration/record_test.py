@@ -85,7 +85,7 @@ class Speedscope(object):
 
 
 def has_ctypes(python):
-    return subprocess.run([python.path, "-c", "import ctypes; ctypes.PyDLL(None).usleep"],
+    return subprocess.run([*python.command, "-c", "import ctypes; ctypes.PyDLL(None).usleep"],
                           capture_output=True, timeout=30).returncode == 0
 
 
@@ -118,7 +118,7 @@ class RecordShapeChecks(object):
     def record(self, shape, main_idle=False):
         """Records a running workload of shape; returns (Speedscope, summary dict, context).
         With main_idle, recording starts once the main thread is idle for good."""
-        workload = support.Workload([self.python.path, SCRIPT, shape])
+        workload = support.Workload([*self.python.command, SCRIPT, shape])
         self.addCleanup(workload.kill)
         workload.wait_ready()
         if main_idle:
@@ -204,7 +204,7 @@ class RecordBehaviour(unittest.TestCase):
         return os.path.join(self.folder, name)
 
     def spinning_workload(self, *extra):
-        workload = support.Workload([self.python.path, SCRIPT, "spin"] + list(extra))
+        workload = support.Workload([*self.python.command, SCRIPT, "spin"] + list(extra))
         self.addCleanup(workload.kill)
         workload.wait_ready()
         return workload
@@ -262,7 +262,7 @@ class RecordBehaviour(unittest.TestCase):
         started = time.monotonic()
         code, _, err = support.run_gilscope(
             ["record", "-o", out, "--summary", self.path("s.json"), "--",
-             self.python.path, SCRIPT, "spin", "--seconds", "2"], timeout=RECORD_TIMEOUT)
+             *self.python.command, SCRIPT, "spin", "--seconds", "2"], timeout=RECORD_TIMEOUT)
         self.assertEqual(code, 0, err)
         self.assertLess(time.monotonic() - started, 15, "did not stop when the program exited")
         summary = load_json(self.path("s.json"))
@@ -374,7 +374,7 @@ class RecordBadInput(unittest.TestCase):
         return line
 
     def live_python(self):
-        workload = support.Workload([self.python.path, SCRIPT, "spin"])
+        workload = support.Workload([*self.python.command, SCRIPT, "spin"])
         self.addCleanup(workload.kill)
         workload.wait_ready()
         return workload

@@ -246,6 +246,11 @@ struct PythonLayout {
 // PyObject.ob_type: the same on every version (free-threaded builds aside).
 inline constexpr Field kObjectType{8, "PyObject::ob_type"};
 
+// Where PyObject::ob_type is: 8, but 24 behind a free-threaded build's bigger header.
+constexpr int32_t ObjectTypeOffset(const PythonLayout& layout) {
+  return layout.objects.ob_type.present() ? layout.objects.ob_type.offset : kObjectType.offset;
+}
+
 // How many bytes from a struct's start hold all present `fields` (each at most 8 bytes wide),
 // so a walker can read the struct once.
 inline size_t BytesToCover(std::initializer_list<Field> fields) {
@@ -257,7 +262,7 @@ inline size_t BytesToCover(std::initializer_list<Field> fields) {
 }
 
 // The layout for a version, or nullptr when gilscope does not support it.
-const PythonLayout* FindLayout(int major, int minor, int micro);
+const PythonLayout* FindLayout(int major, int minor, int micro, bool free_threaded = false);
 
 // Every layout gilscope knows, oldest first.
 const std::vector<const PythonLayout*>& AllLayouts();

@@ -7,6 +7,7 @@
 
 #include <sys/types.h>
 
+#include <memory>
 #include <string>
 
 #include "absl/status/statusor.h"
@@ -27,7 +28,10 @@ struct PythonTarget {
   std::string command_line;   // /proc/PID/cmdline, spaces between arguments
   std::string python_binary;  // the ELF object holding the runtime
   PythonVersion version;
-  const PythonLayout* layout = nullptr;
+  bool free_threaded = false;  // a --disable-gil build (its GIL may still be on)
+  const PythonLayout* layout = nullptr;  // points into owned_layout, or at a static table
+  std::shared_ptr<const PythonLayout> owned_layout;  // built from the target's debug offsets
+  std::string warning;  // one line for the user, e.g. a version newer than any tested
 
   RemoteAddress interpreters_head = 0;  // address of the pointer to the first interpreter
   RemoteAddress runtime = 0;            // _PyRuntime (3.7+)

@@ -22,6 +22,9 @@ struct CodeInfo {
   // Where instruction offsets count from: 3.11+ co_code_adaptive inside the code object,
   // <= 3.10 the bytes of co_code (for reading the opcode at an offset).
   RemoteAddress bytecode_start = 0;
+  // Free-threaded 3.14+: co_tlbc, the array of per-thread bytecode copies (entry 0 is
+  // bytecode_start); a frame's tlbc_index says which copy its instr_ptr points into.
+  RemoteAddress tlbc = 0;
 
   // The line of the instruction at `byte_offset`, decoded from line_table once per offset
   // (a frame that stays in one place is looked up in sample after sample).
@@ -77,6 +80,7 @@ class CodeReader {
   const PythonLayout& layout_;
   RemoteAddress code_type_;
   size_t header_size_;
+  size_t type_offset_;  // of PyObject::ob_type in every object read
   uint64_t sample_ = 0;  // 0: no BeginSample() yet, every Read() checks
   std::string stamps_;   // scratch, reused
   absl::flat_hash_map<RemoteAddress, Entry> cache_;
