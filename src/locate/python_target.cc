@@ -388,8 +388,15 @@ absl::StatusOr<PythonTarget> LocatePython(pid_t pid, RemoteMemory& memory) {
   target.runtime = RuntimeAddress(*found);
   RETURN_IF_ERROR(ChooseLayout(memory, target));
   RETURN_IF_ERROR(FillAddresses(*found, target));
-  ASSIGN_OR_RETURN(RemoteAddress first_interpreter, ReadValue<uint64_t>(memory, target.interpreters_head));
-  if (first_interpreter == 0) {
+  absl::StatusOr<RemoteAddress> first_interpreter = ReadValue<uint64_t>(memory, target.interpreters_head);
+  if (!first_interpreter.ok()) {
+    if (!AnyThreadAlive(pid)) return ProcessGone(pid);
+    return absl::FailedPreconditionError(absl::StrFormat(
+        "cannot read Python %s's interpreter list at 0x%x (%s): the layout gilscope uses for "
+        "this version does not fit this process", target.version.text, target.interpreters_head,
+        first_interpreter.status().message()));
+  }
+  if (*first_interpreter == 0) {
     return absl::FailedPreconditionError(absl::StrFormat(
         "the Python interpreter in process %d is not running (not started yet, or shut down)", pid));
   }

@@ -17,6 +17,7 @@ Each interpreter is asked once, with -c, for its version; the answer is cached f
     import pythons
     for python in pythons.interpreters():
         python.path, python.version, python.version_info   # ("/.../python", "3.12.1", (3, 12, 1))
+        python.command, python.label                       # [path, options...], "3.14.7t"
     pythons.covered_text(list_of_interpreters)             # "2.7.18 (/path), 3.12.1 (/path)"
     globals().update(pythons.test_classes("DumpTest_", DumpChecks))  # one TestCase each
     pythons.behaviour_interpreter()                        # the one for single-interpreter tests
@@ -36,11 +37,11 @@ SYSTEM_NAME = re.compile(r"^python(2\.7|3\.\d+)$")
 ENV_VAR = "GILSCOPE_TEST_PYTHONS"
 PROBE_TIMEOUT_SECONDS = 30
 
-# Prints e.g. "3.12.1 CPython 0" (the last word: 1 for a free-threaded build); works on 2.7
-# and every 3.x.
+# Prints e.g. "3.12.1 CPython 0" or "3.15.0rc1 CPython 1" (the last word: 1 for a
+# free-threaded build); works on 2.7 and every 3.x.
 _PROBE = ("import platform, sys, sysconfig; "
-          "sys.stdout.write('%d.%d.%d %s %d' % (sys.version_info[0], sys.version_info[1], "
-          "sys.version_info[2], platform.python_implementation(), "
+          "sys.stdout.write('%s %s %d' % (platform.python_version(), "
+          "platform.python_implementation(), "
           "int(bool(sysconfig.get_config_var('Py_GIL_DISABLED')))))")
 
 
@@ -50,9 +51,15 @@ class InterpreterError(Exception):
 
 class Interpreter(collections.namedtuple(
         "Interpreter", "path realpath version version_info free_threaded options")):
-    """One interpreter to test. A free-threaded build is listed twice: as "3.14.7t", run with
-    its GIL off (-X gil=0), and as "3.14.7t-gil", run with the GIL turned back on (-X gil=1),
-    which gilscope must treat as a GIL build."""
+    """One interpreter to test. A free-threaded build is listed twice: labelled "3.14.7t", run
+    with its GIL off (-X gil=0), and "3.14.7t-gil", run with the GIL turned back on (-X gil=1),
+    which gilscope must treat as a GIL build. `version` is what the interpreter reports."""
+
+    @property
+    def label(self):
+        if not self.free_threaded:
+            return self.version
+        return self.version + ("t" if self.gil_disabled else "t-gil")
 
     @property
     def command(self):
@@ -85,14 +92,14 @@ def _finish_probe(path, proc):
         proc.kill()
         proc.communicate()
         raise InterpreterError("%s did not answer within %d s" % (path, PROBE_TIMEOUT_SECONDS))
-    match = re.match(r"^(\d+)\.(\d+)\.(\d+) (\S+) ([01])$", out.strip())
+    match = re.match(r"^((\d+)\.(\d+)\.(\d+)\S*) (\S+) ([01])$", out.strip())
     if proc.returncode != 0 or not match:
         raise InterpreterError("%s does not answer as a Python interpreter (exit %d): %s %s"
                                % (path, proc.returncode, out.strip(), err.strip()))
-    if match.group(4) != "CPython":
-        raise InterpreterError("%s is %s, not CPython" % (path, match.group(4)))
-    info = tuple(int(part) for part in match.groups()[:3])
-    return "%d.%d.%d" % info, info, match.group(5) == "1"
+    if match.group(5) != "CPython":
+        raise InterpreterError("%s is %s, not CPython" % (path, match.group(5)))
+    info = tuple(int(part) for part in match.groups()[1:4])
+    return match.group(1), info, match.group(6) == "1"
 
 
 def _discovered_paths():
@@ -144,9 +151,8 @@ def interpreters():
                         raise
                     continue  # a discovered file that is not a working CPython
                 if free_threaded:
-                    found.append(Interpreter(path, real, version + "t", info, True, ("-X", "gil=0")))
-                    found.append(Interpreter(path, real, version + "t-gil", info, True,
-                                             ("-X", "gil=1")))
+                    found.append(Interpreter(path, real, version, info, True, ("-X", "gil=0")))
+                    found.append(Interpreter(path, real, version, info, True, ("-X", "gil=1")))
                 else:
                     found.append(Interpreter(path, real, version, info, False, ()))
         finally:
@@ -159,7 +165,7 @@ def interpreters():
 
 
 def covered_text(pythons):
-    return ", ".join("%s (%s)" % (python.version, python.path) for python in pythons)
+    return ", ".join("%s (%s)" % (python.label, python.path) for python in pythons)
 
 
 def print_covered(prefix, pythons, stream=None):
@@ -178,7 +184,7 @@ def test_classes(prefix, checks):
     class name ("<prefix>3_12_1"; the path added when two share a version) -> class."""
     generated = {}
     for python in interpreters():
-        name = prefix + re.sub(r"\W", "_", python.version)
+        name = prefix + re.sub(r"\W", "_", python.label)
         if name in generated:
             name += "_" + re.sub(r"\W", "_", python.path.strip("/"))
         generated[name] = type(name, (checks, unittest.TestCase),
