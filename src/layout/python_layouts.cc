@@ -206,6 +206,58 @@ constexpr OpcodeSet kCallOpcodes313 = {
     246,  // INSTRUMENTED_CALL_FUNCTION_EX
 };
 
+// 3.14: also not CALL_KW_PY, CALL_KW_BOUND_METHOD (Python frames).
+constexpr OpcodeSet kCallOpcodes314 = {
+    4,    // CALL_FUNCTION_EX
+    52,   // CALL
+    55,   // CALL_KW
+    146,  // CALL_BUILTIN_CLASS
+    147,  // CALL_BUILTIN_FAST
+    148,  // CALL_BUILTIN_FAST_WITH_KEYWORDS
+    149,  // CALL_BUILTIN_O
+    150,  // CALL_ISINSTANCE
+    152,  // CALL_KW_NON_PY
+    154,  // CALL_LEN
+    155,  // CALL_LIST_APPEND
+    156,  // CALL_METHOD_DESCRIPTOR_FAST
+    157,  // CALL_METHOD_DESCRIPTOR_FAST_WITH_KEYWORDS
+    158,  // CALL_METHOD_DESCRIPTOR_NOARGS
+    159,  // CALL_METHOD_DESCRIPTOR_O
+    160,  // CALL_NON_PY_GENERAL
+    163,  // CALL_STR_1
+    164,  // CALL_TUPLE_1
+    165,  // CALL_TYPE_1
+    250,  // INSTRUMENTED_CALL
+    251,  // INSTRUMENTED_CALL_KW
+    252,  // INSTRUMENTED_CALL_FUNCTION_EX
+};
+// 3.15: also not CALL_EX_PY (a Python frame).
+constexpr OpcodeSet kCallOpcodes315 = {
+    4,    // CALL_FUNCTION_EX
+    50,   // CALL
+    53,   // CALL_KW
+    147,  // CALL_BUILTIN_CLASS
+    148,  // CALL_BUILTIN_FAST
+    149,  // CALL_BUILTIN_FAST_WITH_KEYWORDS
+    150,  // CALL_BUILTIN_O
+    151,  // CALL_EX_NON_PY_GENERAL
+    153,  // CALL_ISINSTANCE
+    155,  // CALL_KW_NON_PY
+    157,  // CALL_LEN
+    158,  // CALL_LIST_APPEND
+    159,  // CALL_METHOD_DESCRIPTOR_FAST
+    160,  // CALL_METHOD_DESCRIPTOR_FAST_WITH_KEYWORDS
+    161,  // CALL_METHOD_DESCRIPTOR_NOARGS
+    162,  // CALL_METHOD_DESCRIPTOR_O
+    163,  // CALL_NON_PY_GENERAL
+    166,  // CALL_STR_1
+    167,  // CALL_TUPLE_1
+    168,  // CALL_TYPE_1
+    249,  // INSTRUMENTED_CALL
+    250,  // INSTRUMENTED_CALL_KW
+    251,  // INSTRUMENTED_CALL_FUNCTION_EX
+};
+
 // Python/ceval.c: 2.7's loop is PyEval_EvalFrameEx itself; from 3.6 (PEP 523) it is
 // _PyEval_EvalFrameDefault, reached through the interpreter's eval_frame hook.
 constexpr const char* kEvalFunction27 = "PyEval_EvalFrameEx";
@@ -468,7 +520,9 @@ constexpr PythonLayout kPython311 = {
                .cframe = {56, "PyThreadState::cframe"},
                .cframe_current_frame = {8, "_PyCFrame::current_frame"},
                .thread_id = {152, "PyThreadState::thread_id"},
-               .native_thread_id = {160, "PyThreadState::native_thread_id"}},
+               .native_thread_id = {160, "PyThreadState::native_thread_id"},
+               .status = {32, "PyThreadState::_status"},
+               .status_active_bit = 4},
     .frame_object = {},
     .interpreter_frame = {.code = {32, "_PyInterpreterFrame::f_code"},
                           .previous = {48, "_PyInterpreterFrame::previous"},
@@ -514,7 +568,9 @@ constexpr PythonLayout kPython312 = {
                .cframe = {56, "PyThreadState::cframe"},
                .cframe_current_frame = {0, "_PyCFrame::current_frame"},
                .thread_id = {136, "PyThreadState::thread_id"},
-               .native_thread_id = {144, "PyThreadState::native_thread_id"}},
+               .native_thread_id = {144, "PyThreadState::native_thread_id"},
+               .status = {24, "PyThreadState::_status"},
+               .status_active_bit = 4},
     .frame_object = {},
     .interpreter_frame = {.code = {0, "_PyInterpreterFrame::f_code"},
                           .previous = {8, "_PyInterpreterFrame::previous"},
@@ -583,12 +639,145 @@ constexpr PythonLayout kPython313 = {
     .native_call_opcodes = kCallOpcodes313,
 };
 
+// 3.14+: from 3.13 on the target publishes most of these offsets itself (_Py_DebugOffsets,
+// debug_offsets.cc), which override these tables at run time; the tables keep what is not
+// published and are checked against each release's debug info like the others.
+
+// Free-threaded builds: `enabled` comes first in the GIL struct (Include/internal/pycore_gil.h).
+constexpr PythonLayout::Gil kGil314FreeThreaded = {
+    .enabled = {0, "struct _gil_runtime_state::enabled"},
+    .last_holder = {16, "struct _gil_runtime_state::last_holder"},
+    .locked = {24, "struct _gil_runtime_state::locked"},
+    .switch_number = {32, "struct _gil_runtime_state::switch_number"},
+    .cond = {40, "struct _gil_runtime_state::cond"},
+    .mutex = {88, "struct _gil_runtime_state::mutex"},
+    .switch_cond = {128, "struct _gil_runtime_state::switch_cond"},
+    .switch_mutex = {176, "struct _gil_runtime_state::switch_mutex"},
+    .size = 216,
+};
+
+// Free-threaded object header: 32 bytes (ob_tid, flags, mutex, gc bits, local and shared
+// reference counts, then ob_type), so every PyObject field moves by 16.
+constexpr PythonLayout::Strings kStrings314FreeThreaded = {
+    .bytes_size = {32, "PyBytesObject::ob_base.ob_size"},
+    .bytes_data = {48, "PyBytesObject::ob_sval"},
+    .unicode_length = {32, "PyASCIIObject::length"},
+    .unicode_state = {48, "PyASCIIObject::state"},
+    .ascii_data = 56,
+    .compact_data = 72,
+    .state_kind_bit = 8,  // `interned` is a whole byte
+};
+
+constexpr PythonLayout::Dict kDict314FreeThreaded = {
+    .used = {32, "PyDictObject::ma_used"},
+    .keys = {48, "PyDictObject::ma_keys"},
+    .values = {56, "PyDictObject::ma_values"},
+    .keys_log2_size = {8, "PyDictKeysObject::dk_log2_size"},
+    .keys_log2_index_bytes = {9, "PyDictKeysObject::dk_log2_index_bytes"},
+    .keys_kind = {10, "PyDictKeysObject::dk_kind"},
+    .keys_nentries = {24, "PyDictKeysObject::dk_nentries"},
+    .keys_indices = {32, "PyDictKeysObject::dk_indices"},
+    .entry_hash = {0, "PyDictKeyEntry::me_hash"},
+    .entry_key = {8, "PyDictKeyEntry::me_key"},
+    .entry_value = {16, "PyDictKeyEntry::me_value"},
+    .unicode_entry_key = {0, "PyDictUnicodeEntry::me_key"},
+    .unicode_entry_value = {8, "PyDictUnicodeEntry::me_value"},
+    .values_array = {8, "PyDictValues::values"},
+    .values_capacity = {0, "PyDictValues::capacity"},
+    .values_valid = {3, "PyDictValues::valid"},
+};
+
+// What 3.14 and 3.15, default and free-threaded, share.
+constexpr PythonLayout kPython314Common = {
+    .gil_model = GilModel::kPerInterpreter,
+    .frame_model = FrameModel::kInterpreterFrame,
+    .line_table = LineTableFormat::kLocations311,
+    .string_model = StringModel::kUnicode,
+    .thread_ids = ThreadIdModel::kNativeThreadId,
+    .dict_model = DictModel::kCompact311,
+    .instance_dicts = InstanceDictModel::kInlineValues313,
+    .eval_function = kEvalFunction36,
+};
+
+constexpr PythonLayout Python314(bool free_threaded) {
+  PythonLayout l = kPython314Common;
+  l.major = 3;
+  l.minor = 14;
+  l.tested_on = "3.14.7";
+  l.free_threaded = free_threaded;
+  const int32_t ft = free_threaded ? 16 : 0;  // the bigger object header
+  l.runtime = {.interpreters_head = {808, "_PyRuntimeState::interpreters.head"}};
+  l.interpreter = {.next = {7272, "PyInterpreterState::next"},
+                   .threads_head = {7344, "PyInterpreterState::threads.head"},
+                   .id = {7280, "PyInterpreterState::id"},
+                   .ceval_gil = {16, "PyInterpreterState::ceval.gil"}};
+  l.gil = free_threaded ? kGil314FreeThreaded : kGil37;
+  l.thread = {.next = {8, "PyThreadState::next"},
+              .interp = {16, "PyThreadState::interp"},
+              .current_frame = {72, "PyThreadState::current_frame"},
+              .thread_id = {152, "PyThreadState::thread_id"},
+              .native_thread_id = {160, "PyThreadState::native_thread_id"},
+              .status = {32, "PyThreadState::_status"},
+              .status_active_bit = 4,
+              .holds_gil = {36, "PyThreadState::holds_gil"}};
+  l.interpreter_frame = {.code = {0, "_PyInterpreterFrame::f_executable"},
+                         .previous = {8, "_PyInterpreterFrame::previous"},
+                         .instr_ptr = {56, "_PyInterpreterFrame::instr_ptr"},
+                         .owner = {free_threaded ? 78 : 74, "_PyInterpreterFrame::owner"},
+                         .tlbc_index = {free_threaded ? 72 : -1, "_PyInterpreterFrame::tlbc_index"},
+                         .owner_c_stack = 3};  // FRAME_OWNED_BY_INTERPRETER, _CSTACK
+  l.code = {.firstlineno = {68 + ft, "PyCodeObject::co_firstlineno"},
+            .filename = {112 + ft, "PyCodeObject::co_filename"},
+            .name = {120 + ft, "PyCodeObject::co_name"},
+            .qualname = {128 + ft, "PyCodeObject::co_qualname"},
+            .line_table = {136 + ft, "PyCodeObject::co_linetable"},
+            .code_adaptive = {free_threaded ? 232 : 208, "PyCodeObject::co_code_adaptive"},
+            .tlbc = {free_threaded ? 224 : -1, "PyCodeObject::co_tlbc"}};
+  l.objects = {.ob_type = {8 + ft, "PyObject::ob_type"},
+               .interp_modules = {free_threaded ? 7712 : 7688, "PyInterpreterState::imports.modules"},
+               .module_dict = {16 + ft, "PyModuleObject::md_dict"},
+               .type_basicsize = {32 + ft, "PyTypeObject::tp_basicsize"},
+               .type_flags = {168 + ft, "PyTypeObject::tp_flags"},
+               .heap_type_cached_keys = {880 + ft, "PyHeapTypeObject::ht_cached_keys"},
+               .thread_name_attribute = "_name"};
+  l.dict = free_threaded ? kDict314FreeThreaded : kDict313;
+  l.strings = free_threaded ? kStrings314FreeThreaded : kStrings312;
+  l.native_call_opcodes = kCallOpcodes314;
+  return l;
+}
+
+// 3.15 moved thread ids (PyThreadState grew base_frame and profiling fields), the interpreter
+// list and module dict, and added gil_requested.
+constexpr PythonLayout Python315(bool free_threaded) {
+  PythonLayout l = Python314(free_threaded);
+  l.minor = 15;
+  l.tested_on = "3.15.0rc1";
+  const int32_t ft = free_threaded ? 16 : 0;
+  l.runtime.interpreters_head = {936, "_PyRuntimeState::interpreters.head"};
+  l.interpreter.next = {7264, "PyInterpreterState::next"};
+  l.interpreter.threads_head = {7336, "PyInterpreterState::threads.head"};
+  l.interpreter.id = {7272, "PyInterpreterState::id"};
+  l.thread.thread_id = {176, "PyThreadState::thread_id"};
+  l.thread.native_thread_id = {184, "PyThreadState::native_thread_id"};
+  l.thread.gil_requested = {40, "PyThreadState::gil_requested"};
+  l.objects.interp_modules = {7592, "PyInterpreterState::imports.modules"};
+  l.objects.heap_type_cached_keys = {888 + ft, "PyHeapTypeObject::ht_cached_keys"};
+  l.native_call_opcodes = kCallOpcodes315;
+  return l;
+}
+
+constexpr PythonLayout kPython314 = Python314(false);
+constexpr PythonLayout kPython314t = Python314(true);
+constexpr PythonLayout kPython315 = Python315(false);
+constexpr PythonLayout kPython315t = Python315(true);
+
 }  // namespace
 
 const std::vector<const PythonLayout*>& AllLayouts() {
   static const std::vector<const PythonLayout*> layouts = {
       &kPython27, &kPython36, &kPython37, &kPython38, &kPython39,
-      &kPython310, &kPython311, &kPython312, &kPython313};
+      &kPython310, &kPython311, &kPython312, &kPython313, &kPython314, &kPython314t,
+      &kPython315, &kPython315t};
   return layouts;
 }
 
@@ -604,7 +793,8 @@ const PythonLayout* FindLayout(int major, int minor, int micro, bool free_thread
 std::string SupportedVersionsText() {
   std::vector<std::string> names;
   for (const PythonLayout* layout : AllLayouts()) {
-    const std::string minor = absl::StrCat(layout->major, ".", layout->minor);
+    const std::string minor =
+        absl::StrCat(layout->major, ".", layout->minor, layout->free_threaded ? "t" : "");
     names.push_back(layout->min_micro > 0 ? absl::StrCat(minor, " (", minor, ".", layout->min_micro, "+)")
                                           : minor);
   }

@@ -61,9 +61,9 @@ absl::Status CodeReader::AppendStamp(RemoteAddress address, bool is_text, std::s
     content = LoadAt<int64_t>(header, s.bytes_size.offset);
   } else {
     const uint32_t state = LoadAt<uint32_t>(header, s.unicode_state.offset);
-    const bool ascii = (state >> 6) & 1;
-    data = static_cast<size_t>(ascii ? s.ascii_data : s.compact_data);
-    content = LoadAt<int64_t>(header, s.unicode_length.offset) * ((state >> 2) & 7);
+    const UnicodeState decoded = DecodeUnicodeState(layout_, state);
+    data = static_cast<size_t>(decoded.ascii ? s.ascii_data : s.compact_data);
+    content = LoadAt<int64_t>(header, s.unicode_length.offset) * decoded.kind;
   }
   if (content < 0) return absl::DataLossError("str or bytes object of negative size");
   out.append(reinterpret_cast<const char*>(header) + type_offset_, header_end - type_offset_);

@@ -50,14 +50,14 @@ absl::StatusOr<std::string> ReadPythonText(RemoteMemory& memory, const PythonLay
     return bytes;
   }
   if (address < kLowestValidAddress) return absl::DataLossError("null str object");
-  // PyASCIIObject header: length at +16, state bits at +32 (Include/cpython/unicodeobject.h).
-  uint8_t header[40];
-  RETURN_IF_ERROR(memory.Read(address, header, sizeof header));
+  // PyASCIIObject header: length, hash, state bits (Include/cpython/unicodeobject.h).
+  uint8_t header[64];
+  const size_t header_size = BytesToCover({layout.strings.unicode_length, layout.strings.unicode_state});
+  if (header_size > sizeof header) return absl::InternalError("str layout larger than expected");
+  RETURN_IF_ERROR(memory.Read(address, header, header_size));
   const int64_t length = LoadAt<int64_t>(header, layout.strings.unicode_length.offset);
   const uint32_t state = LoadAt<uint32_t>(header, layout.strings.unicode_state.offset);
-  const uint32_t kind = (state >> 2) & 7;
-  const bool compact = (state >> 5) & 1;
-  const bool ascii = (state >> 6) & 1;
+  const auto [kind, compact, ascii] = DecodeUnicodeState(layout, state);
   if (length < 0 || length > (1 << 24)) {
     return absl::DataLossError(absl::StrFormat("str of absurd length %d", length));
   }

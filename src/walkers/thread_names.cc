@@ -398,7 +398,8 @@ bool ThreadNameReader::IsStr(RemoteAddress address, absl::string_view text) {
   } else {
     const uint32_t state = LoadAt<uint32_t>(buffer, s.unicode_state.offset);
     // Compact ASCII, 1-byte kind (Include/cpython/unicodeobject.h state bits).
-    const bool compact_ascii = ((state >> 2) & 7) == 1 && ((state >> 5) & 1) && ((state >> 6) & 1);
+    const UnicodeState decoded = DecodeUnicodeState(layout_, state);
+    const bool compact_ascii = decoded.kind == 1 && decoded.compact && decoded.ascii;
     if (!compact_ascii ||
         LoadAt<int64_t>(buffer, s.unicode_length.offset) != static_cast<int64_t>(text.size())) {
       return false;

@@ -57,15 +57,17 @@ RemoteAddress FakeCPython::Allocate(size_t size) {
 RemoteAddress FakeCPython::AddString(const std::string& text) {
   if (layout_.string_model == StringModel::kPyString27) {
     const RemoteAddress object = AddBytes(text);
-    Put<uint64_t>(object + 8, kStrType);
+    Put<uint64_t>(object + TypeOffset(), kStrType);
     return object;
   }
   const RemoteAddress object = Allocate(layout_.strings.ascii_data + text.size() + 1);
   Put<int64_t>(object + layout_.strings.unicode_length.offset, static_cast<int64_t>(text.size()));
   // kind 1, compact, ascii (Include/cpython/unicodeobject.h state bits).
-  Put<uint32_t>(object + layout_.strings.unicode_state.offset, (1u << 2) | (1u << 5) | (1u << 6));
+  const int kind_bit = layout_.strings.state_kind_bit;
+  Put<uint32_t>(object + layout_.strings.unicode_state.offset,
+                (1u << kind_bit) | (1u << (kind_bit + 3)) | (1u << (kind_bit + 4)));
   std::memcpy(Raw(object + layout_.strings.ascii_data), text.data(), text.size());
-  Put<uint64_t>(object + 8, kStrType);
+  Put<uint64_t>(object + TypeOffset(), kStrType);
   return object;
 }
 
@@ -96,7 +98,7 @@ RemoteAddress FakeCPython::AddCode(const std::string& qualname, const std::strin
                                    int first_line, int line) {
   const PythonLayout::Code& c = layout_.code;
   const RemoteAddress code = Allocate(512);
-  Put<uint64_t>(code + 8, kCodeType);
+  Put<uint64_t>(code + TypeOffset(), kCodeType);
   Put<int32_t>(code + c.firstlineno.offset, first_line);
   const size_t dot = qualname.rfind('.');
   Put<uint64_t>(code + c.name.offset, AddString(dot == std::string::npos ? qualname : qualname.substr(dot + 1)));
@@ -169,6 +171,8 @@ RemoteAddress FakeCPython::AddInterpreter(int64_t id) {
   if (i.ceval_gil.present()) {
     const RemoteAddress gil = Allocate(static_cast<size_t>(layout_.gil.size));
     Put<uint64_t>(interp + i.ceval_gil.offset, gil);
+    // Free-threaded builds: the GIL on, as PYTHON_GIL=1 leaves it.
+    if (layout_.gil.enabled.present()) Put<int32_t>(gil + layout_.gil.enabled.offset, 1);
   }
   Link(interp_head_, i.next, interp);
   return interp;
@@ -289,7 +293,7 @@ RemoteAddress FakeCPython::AddValues(const std::vector<RemoteAddress>& values,
 RemoteAddress FakeCPython::AddDict(const std::vector<DictItem>& items) {
   const PythonLayout::Dict& d = layout_.dict;
   const RemoteAddress dict = Allocate(64);
-  Put<uint64_t>(dict + 8, kDictType);
+  Put<uint64_t>(dict + TypeOffset(), kDictType);
   Put<int64_t>(dict + d.used.offset, static_cast<int64_t>(items.size()));
   std::vector<RemoteAddress>& slots = value_slots_[dict];
   if (layout_.dict_model != DictModel::kOpenTable27) {
@@ -319,7 +323,7 @@ RemoteAddress FakeCPython::AddDict(const std::vector<DictItem>& items) {
 
 RemoteAddress FakeCPython::AddInt(uint64_t value) {
   const RemoteAddress object = Allocate(32);
-  Put<uint64_t>(object + 8, kIntType);
+  Put<uint64_t>(object + TypeOffset(), kIntType);
   Put<uint64_t>(object + 24, value);
   return object;
 }
@@ -335,7 +339,7 @@ RemoteAddress FakeCPython::ThreadType() {
     const bool inline_values = layout_.instance_dicts == InstanceDictModel::kInlineValues313;
     Put<uint64_t>(thread_type_ + o.type_flags.offset,
                   kTpFlagsManagedDict | (inline_values ? kTpFlagsInlineValues : 0));
-    Put<int64_t>(thread_type_ + o.type_basicsize.offset, 16);
+    Put<int64_t>(thread_type_ + o.type_basicsize.offset, static_cast<int64_t>(ObjectHeaderSize()));
   }
   if (layout_.dict_model != DictModel::kOpenTable27) {
     std::vector<DictItem> items;
@@ -352,8 +356,9 @@ RemoteAddress FakeCPython::AddThreadObject(const std::string& name, Attributes a
   const RemoteAddress type = ThreadType();
   const std::vector<RemoteAddress> values = {AddString("target"), AddString(name), AddInt(1)};
   // Room before the object for 3.11+'s managed dict and after it for 3.13's inline values.
-  const RemoteAddress object = Allocate(kPreHeader + 16 + 8 + 8 * values.size()) + kPreHeader;
-  Put<uint64_t>(object + 8, type);
+  const RemoteAddress object =
+      Allocate(kPreHeader + ObjectHeaderSize() + 8 + 8 * values.size()) + kPreHeader;
+  Put<uint64_t>(object + TypeOffset(), type);
   const InstanceDictModel model = layout_.instance_dicts;
   const RemoteAddress dict_pointer =
       model == InstanceDictModel::kDictOffset ? object + 16 : object - 24;
@@ -374,7 +379,7 @@ RemoteAddress FakeCPython::AddThreadObject(const std::string& name, Attributes a
     }
     case Attributes::kSplitDict: {
       const RemoteAddress dict = Allocate(64);
-      Put<uint64_t>(dict + 8, kDictType);
+      Put<uint64_t>(dict + TypeOffset(), kDictType);
       Put<int64_t>(dict + layout_.dict.used.offset, static_cast<int64_t>(values.size()));
       Put<uint64_t>(dict + layout_.dict.keys.offset, shared_keys_);
       Put<uint64_t>(dict + layout_.dict.values.offset, AddValues(values, &array));
@@ -393,7 +398,7 @@ RemoteAddress FakeCPython::AddThreadObject(const std::string& name, Attributes a
           break;
         case InstanceDictModel::kInlineValues313: {
           const PythonLayout::Dict& d = layout_.dict;
-          const RemoteAddress inline_values = object + 16;  // at tp_basicsize
+          const RemoteAddress inline_values = object + ObjectHeaderSize();  // at tp_basicsize
           Put<uint8_t>(inline_values + d.values_capacity.offset,
                        static_cast<uint8_t>(values.size()));
           Put<uint8_t>(inline_values + d.values_valid.offset, 1);
@@ -420,7 +425,7 @@ FakeCPython::Threading FakeCPython::AddThreadingModule(
                                {AddString("Thread"), ThreadType(), 0},
                                {AddString("_active"), threading.active, 0}});
   threading.module = Allocate(64);
-  Put<uint64_t>(threading.module + 8, kModuleType);
+  Put<uint64_t>(threading.module + TypeOffset(), kModuleType);
   Put<uint64_t>(threading.module + layout_.objects.module_dict.offset, threading.globals);
 
   const RemoteAddress decoy = Allocate(64);

@@ -17,6 +17,9 @@ namespace gilscope::testing {
 
 class FakeCPython {
  public:
+  // Where every object's type pointer goes (24 behind a free-threaded header).
+  size_t TypeOffset() const { return static_cast<size_t>(ObjectTypeOffset(layout_)); }
+  size_t ObjectHeaderSize() const { return TypeOffset() + 8; }
   static constexpr RemoteAddress kHeap = 0x10000000;
   static constexpr size_t kHeapSize = 8 << 20;
   static constexpr RemoteAddress kCodeType = 0x7000;  // stands for &PyCode_Type

@@ -52,7 +52,9 @@ TEST(FindLayoutTest, EveryLayoutIsComplete) {
       EXPECT_TRUE(layout->code.code_adaptive.present());
     }
     if (layout->gil_model == GilModel::kInRuntime || layout->gil_model == GilModel::kPerInterpreter) {
-      EXPECT_EQ(layout->gil.size, 208);
+      // struct _gil_runtime_state; free-threaded builds put an `enabled` word first.
+      EXPECT_EQ(layout->gil.size, layout->free_threaded ? 216 : 208);
+      EXPECT_EQ(layout->gil.enabled.present(), layout->free_threaded);
     }
   }
 }

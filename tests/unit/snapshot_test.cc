@@ -143,7 +143,7 @@ TEST_P(SnapshotTest, NoInterpreterLeftIsNotACrash) {
 
 INSTANTIATE_TEST_SUITE_P(AllVersions, SnapshotTest, ::testing::ValuesIn(AllLayouts()),
                          [](const auto& info) {
-                           return absl::StrCat("Python", info.param->major, info.param->minor);
+                           return absl::StrCat("Python", info.param->major, info.param->minor, info.param->free_threaded ? "t" : "");
                          });
 
 TEST(PerInterpreterGilTest, EachInterpreterHasItsOwnHolder) {

@@ -207,7 +207,7 @@ const std::vector<HostileCase>& HostileCases() {
        [](FakeCPython& fake, const PythonLayout&, const FakeCPython::Threading&,
           RemoteAddress main_object) {
          const RemoteAddress name = fake.AddString("MainThread");
-         fake.Put<uint64_t>(name + 8, FakeCPython::kIntType);
+         fake.Put<uint64_t>(name + fake.TypeOffset(), FakeCPython::kIntType);
          fake.Put<uint64_t>(fake.NameSlot(main_object), name);
        }},
       {"NameOfAbsurdLength",
@@ -221,10 +221,10 @@ const std::vector<HostileCase>& HostileCases() {
        }},
       {"ThreadObjectWithoutType",
        [](FakeCPython& fake, const PythonLayout&, const FakeCPython::Threading&,
-          RemoteAddress main_object) { fake.Put<uint64_t>(main_object + 8, 0); }},
+          RemoteAddress main_object) { fake.Put<uint64_t>(main_object + fake.TypeOffset(), 0); }},
       {"DictTypeIsWrong",  // only sys.modules proves what a dict is
        [](FakeCPython& fake, const PythonLayout&, const FakeCPython::Threading& t, RemoteAddress) {
-         fake.Put<uint64_t>(t.active + 8, FakeCPython::kIntType);
+         fake.Put<uint64_t>(t.active + fake.TypeOffset(), FakeCPython::kIntType);
        }},
   };
   return *cases;
@@ -290,7 +290,7 @@ TEST(ThreadNamesFuzzTest, RandomCorruptionNeverCrashes) {
 }
 
 std::string LayoutName(const PythonLayout* layout) {
-  return absl::StrCat("Python", layout->major, layout->minor);
+  return absl::StrCat("Python", layout->major, layout->minor, layout->free_threaded ? "t" : "");
 }
 
 INSTANTIATE_TEST_SUITE_P(AllVersions, ThreadNamesTest, ::testing::ValuesIn(AllLayouts()),

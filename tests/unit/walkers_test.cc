@@ -186,7 +186,7 @@ TEST_P(WalkersTest, AbsurdlyDeepChainIsAnError) {
 TEST_P(WalkersTest, NonCodeObjectIsRejected) {
   FakeCPython fake(layout());
   const RemoteAddress code = fake.AddCode("f", "/f.py", 1, 1);
-  fake.Put<uint64_t>(code + 8, 0xdead000);  // ob_type is not PyCode_Type
+  fake.Put<uint64_t>(code + fake.TypeOffset(), 0xdead000);  // ob_type is not PyCode_Type
   CodeReader codes(fake.memory(), layout(), FakeCPython::kCodeType);
   EXPECT_FALSE(WalkFrames(fake.memory(), layout(), codes, fake.AddFrame(code, 0)).ok());
 }
@@ -317,7 +317,7 @@ TEST_P(WalkersTest, EvalFunctionAndCallOpcodesAreSet) {
 
 INSTANTIATE_TEST_SUITE_P(AllVersions, WalkersTest, ::testing::ValuesIn(AllLayouts()),
                          [](const auto& info) {
-                           return absl::StrCat("Python", info.param->major, info.param->minor);
+                           return absl::StrCat("Python", info.param->major, info.param->minor, info.param->free_threaded ? "t" : "");
                          });
 
 TEST(ShimFrameTest, CStackShimFramesAreSkipped) {

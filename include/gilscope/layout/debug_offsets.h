@@ -1,5 +1,8 @@
-// Reader of CPython's published _Py_DebugOffsets (3.13+): the struct offsets a version keeps at
-// the start of _PyRuntime for out-of-process tools. (API placeholder; the reader is being written.)
+// CPython 3.13+ publishes the offsets of its own structs at the start of _PyRuntime
+// (_Py_DebugOffsets: cookie "xdebugpy", PY_VERSION_HEX, free-threaded flag, then tables of
+// u64 offsets and sizes whose set grows with each minor version). gilscope reads them from the
+// target and takes every offset they cover from there; the per-version tables of
+// python_layouts.cc give the rest and serve as the base.
 #ifndef GILSCOPE_LAYOUT_DEBUG_OFFSETS_H_
 #define GILSCOPE_LAYOUT_DEBUG_OFFSETS_H_
 
@@ -12,19 +15,23 @@
 
 namespace gilscope {
 
-// Bytes of _PyRuntime that cover the table of any known version.
-inline constexpr size_t kDebugOffsetsReadSize = 2048;
+// Bytes of _PyRuntime that hold the table of any version gilscope knows.
+inline constexpr size_t kDebugOffsetsReadSize = 1024;
 
 struct DebugOffsetsHeader {
-  uint32_t version_hex = 0;
+  uint32_t version_hex = 0;  // PY_VERSION_HEX of the version that published the table
   bool free_threaded = false;
 };
 
-// Checks the cookie and reads the version and build kind.
+// Checks the cookie; InvalidArgument when `runtime_bytes` does not start with a table.
 absl::StatusOr<DebugOffsetsHeader> ReadDebugOffsetsHeader(absl::string_view runtime_bytes);
 
-// `base` with every field the published table covers replaced by the published offset.
-absl::StatusOr<PythonLayout> ApplyDebugOffsets(absl::string_view runtime_bytes, const PythonLayout& base);
+// `base` with every field the table covers replaced by the published offset. The table is read
+// in the format of its own minor version, or of the newest gilscope knows when `base.untested`
+// (a version newer than any table). FailedPrecondition, naming the field, when the table is
+// not for base's version and build, or an offset does not fit its struct.
+absl::StatusOr<PythonLayout> ApplyDebugOffsets(absl::string_view runtime_bytes,
+                                               const PythonLayout& base);
 
 }  // namespace gilscope
 

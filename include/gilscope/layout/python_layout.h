@@ -223,6 +223,9 @@ struct PythonLayout {
     Field unicode_state;
     int32_t ascii_data = 0;    // sizeof(PyASCIIObject): where compact ASCII data starts
     int32_t compact_data = 0;  // sizeof(PyCompactUnicodeObject)
+    // First bit of PyASCIIObject.state's `kind`; `compact` and `ascii` follow it. 2, but 8 in
+    // free-threaded builds, whose `interned` is a whole byte.
+    int32_t state_kind_bit = 2;
   } strings;
 
   // The C function that runs bytecode: each call of it runs one group of Python frames (see
@@ -249,6 +252,17 @@ inline constexpr Field kObjectType{8, "PyObject::ob_type"};
 // Where PyObject::ob_type is: 8, but 24 behind a free-threaded build's bigger header.
 constexpr int32_t ObjectTypeOffset(const PythonLayout& layout) {
   return layout.objects.ob_type.present() ? layout.objects.ob_type.offset : kObjectType.offset;
+}
+
+// The bits of PyASCIIObject.state a reader needs.
+struct UnicodeState {
+  uint32_t kind;  // bytes per character: 1, 2 or 4
+  bool compact;
+  bool ascii;
+};
+constexpr UnicodeState DecodeUnicodeState(const PythonLayout& layout, uint32_t state) {
+  const uint32_t bits = state >> layout.strings.state_kind_bit;
+  return {bits & 7, ((bits >> 3) & 1) != 0, ((bits >> 4) & 1) != 0};
 }
 
 // How many bytes from a struct's start hold all present `fields` (each at most 8 bytes wide),
