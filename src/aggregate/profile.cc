@@ -54,6 +54,7 @@ const char* VerdictName(Verdict verdict) {
     case Verdict::kPythonCpuBound: return "python_cpu_bound";
     case Verdict::kNativeHoldsGil: return "native_holds_gil";
     case Verdict::kIdle: return "idle";
+    case Verdict::kNoGil: return "no_gil";
   }
   return "?";
 }
@@ -73,6 +74,9 @@ const char* VerdictAdvice(Verdict verdict) {
              "extension to release it, or move the call to a subprocess (the blame view names it).";
     case Verdict::kIdle:
       return "Nothing happened: the program was idle while recorded.";
+    case Verdict::kNoGil:
+      return "The GIL was off (a free-threaded build): threads run Python in parallel; see where "
+             "their time goes with --mode cpu or --mode wall.";
   }
   return "";
 }
@@ -104,12 +108,33 @@ void Profile::AddSample(const Snapshot& snapshot, absl::Time at) {
     last_switch_at_ = at;
   }
 
+  bool any_gil_enabled = snapshot.gils.empty();
+  for (const GilSnapshot& gil : snapshot.gils) any_gil_enabled |= gil.enabled;
+  if (!any_gil_enabled) ++gil_disabled_samples_;
+
+  // Several GILs (subinterpreters with their own): a holder makes only its own GIL's waiters
+  // wait, so blame is counted per GIL.
+  std::vector<int> gil_waiters(snapshot.gils.size(), 0);
+  std::vector<bool> gil_held(snapshot.gils.size(), false);
   int waiters = 0;
   const ThreadSnapshot* holder = nullptr;
   for (const ThreadSnapshot& thread : snapshot.threads) {
     if (!thread.is_python) continue;
-    if (thread.state == ThreadState::kWaitingForGil) ++waiters;
-    if (HoldsGil(thread.state) && holder == nullptr) holder = &thread;
+    const bool indexed = thread.gil_index >= 0 && static_cast<size_t>(thread.gil_index) < gil_waiters.size();
+    if (thread.state == ThreadState::kWaitingForGil) {
+      ++waiters;
+      if (indexed) ++gil_waiters[static_cast<size_t>(thread.gil_index)];
+    }
+    if (HoldsGil(thread.state)) {
+      if (holder == nullptr) holder = &thread;
+      if (indexed) gil_held[static_cast<size_t>(thread.gil_index)] = true;
+    }
+  }
+  for (size_t i = 0; i < snapshot.gils.size(); ++i) {
+    GilCounts& counts = per_gil_[snapshot.gils[i].interpreter_id];
+    counts.held += gil_held[i] ? 1 : 0;
+    counts.contended += gil_waiters[i] > 0 ? 1 : 0;
+    counts.waiters += gil_waiters[i];
   }
   if (holder != nullptr) {
     ++held_samples_;
@@ -146,9 +171,11 @@ void Profile::AddSample(const Snapshot& snapshot, absl::Time at) {
     Add(ProfileMode::kWall, stack, thread.state, 1);
     if (OnCpu(thread)) Add(ProfileMode::kCpu, stack, thread.state, 1);
     if (thread.state == ThreadState::kWaitingForGil) Add(ProfileMode::kWait, stack, thread.state, 1);
-    if (&thread == holder) {
+    if (HoldsGil(thread.state) && (&thread == holder || snapshot.gils.size() > 1)) {
       Add(ProfileMode::kGil, stack, thread.state, 1);
-      if (waiters > 0) Add(ProfileMode::kBlame, stack, thread.state, waiters);
+      const bool indexed = thread.gil_index >= 0 && static_cast<size_t>(thread.gil_index) < gil_waiters.size();
+      const int blamed = indexed ? gil_waiters[static_cast<size_t>(thread.gil_index)] : waiters;
+      if (blamed > 0) Add(ProfileMode::kBlame, stack, thread.state, blamed);
     }
   }
 }
@@ -164,6 +191,7 @@ GilFigures Profile::Figures() const {
     figures.contention = contended_samples_ / n;
     figures.mean_waiters = waiter_total_ / n;
   }
+  if (samples_ > 0) figures.gil_disabled = static_cast<double>(gil_disabled_samples_) / samples_;
   if (held_samples_ > 0) figures.held_in_native = static_cast<double>(held_in_native_) / held_samples_;
   if (first_switch_ && last_switch_ && *last_switch_at_ > *first_switch_at_) {
     const double seconds = absl::ToDoubleSeconds(*last_switch_at_ - *first_switch_at_);
@@ -172,6 +200,16 @@ GilFigures Profile::Figures() const {
     if (switches > 0) figures.mean_hold_ms = figures.gil_held * seconds * 1000.0 / switches;
   }
   return figures;
+}
+
+std::vector<PerGilFigures> Profile::PerGil() const {
+  std::vector<PerGilFigures> result;
+  if (samples_ == 0) return result;
+  const double n = static_cast<double>(samples_);
+  for (const auto& [interpreter_id, counts] : per_gil_) {
+    result.push_back({interpreter_id, counts.held / n, counts.contended / n, counts.waiters / n});
+  }
+  return result;
 }
 
 std::vector<ThreadShare> Profile::Threads() const {
@@ -196,6 +234,7 @@ Verdict Profile::ComputeVerdict() const {
     return in_io > 0 ? Verdict::kIoBound : Verdict::kIdle;
   }
   const GilFigures figures = Figures();
+  if (figures.gil_disabled >= 0.5) return Verdict::kNoGil;
   if (figures.contention >= kContentionThatMatters) {
     return figures.held_in_native >= kNativeHoldingShare ? Verdict::kNativeHoldsGil
                                                          : Verdict::kPythonCpuBound;

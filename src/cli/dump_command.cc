@@ -101,6 +101,7 @@ int RunDumpCommand(const std::vector<std::string>& args) {
     PrintError(std::string(target.status().message()));
     return kExitFailure;
   }
+  if (!target->warning.empty()) PrintError(target->warning);
   ProcTaskReader tasks(pid);
   absl::StatusOr<Snapshot> snapshot = TakeDumpSnapshot(*target, memory, tasks, choices);
   if (!snapshot.ok()) {

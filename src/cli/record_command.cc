@@ -149,6 +149,7 @@ int RunRecordCommand(const std::vector<std::string>& args) {
     if (child) KillLaunched(*child);
     return kExitFailure;
   }
+  if (!target->warning.empty()) PrintError(target->warning);
 
   ProcTaskReader tasks(pid);
   SnapshotTaker taker(*target, memory, tasks);
@@ -211,6 +212,13 @@ int RunRecordCommand(const std::vector<std::string>& args) {
     return kExitFailure;
   }
   WriteSummaryText(profile, info, std::cerr);
+  const bool gil_view = options.mode == ProfileMode::kGil || options.mode == ProfileMode::kWait ||
+                        options.mode == ProfileMode::kBlame;
+  if (gil_view && profile.Figures().gil_disabled >= 0.5) {
+    PrintError(absl::StrFormat("the GIL was off (free-threaded build), so the %s view has nothing "
+                               "in it; record with --mode cpu or --mode wall",
+                               ProfileModeName(options.mode)));
+  }
   if (!options.nonblocking) {
     std::cerr << absl::StrFormat("Target paused %.2f%% of the time (%.0f us per sample)\n",
                                  100 * absl::ToDoubleSeconds(paused_total) /

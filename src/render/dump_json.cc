@@ -48,6 +48,7 @@ void WriteDumpJson(const DumpContext& dump, std::ostream& out) {
   for (const GilSnapshot& gil : dump.snapshot.gils) {
     gils.push_back({
         {"interpreter_id", gil.interpreter_id},
+        {"enabled", gil.enabled},
         {"locked", gil.locked},
         {"holder", gil.holder_native_id != 0 ? nlohmann::json(gil.holder_native_id) : nlohmann::json()},
         {"waiters", gil.waiters},
@@ -62,6 +63,7 @@ void WriteDumpJson(const DumpContext& dump, std::ostream& out) {
       {"executable", target.executable},
       {"command_line", target.command_line},
       {"python_binary", target.python_binary},
+      {"free_threaded", target.free_threaded},
       {"paused", dump.paused},
       {"gils", std::move(gils)},
       {"threads", std::move(threads)},

@@ -33,6 +33,9 @@ std::string StateLabel(const ThreadSnapshot& thread) {
 
 std::string GilLine(const GilSnapshot& gil, bool several) {
   std::string line = several ? absl::StrFormat("GIL of interpreter %d: ", gil.interpreter_id) : "GIL: ";
+  if (!gil.enabled) {
+    return absl::StrCat(line, "disabled (free-threaded build: threads run Python in parallel)");
+  }
   if (!gil.locked) {
     absl::StrAppend(&line, "free");
   } else if (gil.holder_native_id != 0) {
@@ -51,7 +54,8 @@ void WriteDumpText(const DumpContext& dump, std::ostream& out) {
   const PythonTarget& target = dump.target;
   out << absl::StrFormat("Process %d: %s\n", target.pid,
                          TerminalSafe(target.command_line.empty() ? target.executable : target.command_line));
-  out << absl::StrFormat("Python %s (%s)\n", TerminalSafe(target.version.text),
+  out << absl::StrFormat("Python %s%s (%s)\n", TerminalSafe(target.version.text),
+                         target.free_threaded ? " free-threaded" : "",
                          TerminalSafe(target.python_binary));
   for (const GilSnapshot& gil : dump.snapshot.gils) {
     out << GilLine(gil, dump.snapshot.gils.size() > 1) << "\n";

@@ -58,6 +58,18 @@ Json SitesJson(const Profile& profile, ProfileMode mode) {
 
 }  // namespace
 
+// One entry per GIL: several with subinterpreters that have their own.
+Json GilsJson(const Profile& profile) {
+  Json gils = Json::array();
+  for (const PerGilFigures& gil : profile.PerGil()) {
+    gils.push_back({{"interpreter_id", gil.interpreter_id},
+                    {"held", gil.held},
+                    {"contention", gil.contention},
+                    {"mean_waiters", gil.mean_waiters}});
+  }
+  return gils;
+}
+
 void WriteSummaryJson(const Profile& profile, const RecordingInfo& info, std::ostream& out) {
   const GilFigures figures = profile.Figures();
   const Verdict verdict = profile.ComputeVerdict();
@@ -82,6 +94,8 @@ void WriteSummaryJson(const Profile& profile, const RecordingInfo& info, std::os
       {"held_in_native", figures.held_in_native},
       {"switches_per_s", OrNull(figures.switches_per_s)},
       {"mean_hold_ms", OrNull(figures.mean_hold_ms)},
+      {"gil_disabled", figures.gil_disabled},
+      {"gils", GilsJson(profile)},
       {"threads", ThreadsJson(profile)},
       {"top_blame", SitesJson(profile, ProfileMode::kBlame)},
       {"top_waiting", SitesJson(profile, ProfileMode::kWait)},

@@ -37,6 +37,11 @@ void WriteHeader(const GilFigures& figures, const RecordingInfo& info, std::ostr
 }
 
 void WriteGilFigures(const GilFigures& figures, std::ostream& out) {
+  if (figures.gil_disabled > 0) {
+    out << absl::StrFormat("No GIL: a free-threaded build ran without it in %.1f%% of samples\n",
+                           100 * figures.gil_disabled);
+    if (figures.gil_disabled >= 0.5) return;
+  }
   out << absl::StrFormat(
       "GIL held in %.1f%% of samples; contended in %.1f%% (mean %.2f threads waiting)\n",
       100 * figures.gil_held, 100 * figures.contention, figures.mean_waiters);
@@ -107,6 +112,14 @@ void WriteSummaryText(const Profile& profile, const RecordingInfo& info, std::os
     return;
   }
   WriteGilFigures(figures, out);
+  const std::vector<PerGilFigures> per_gil = profile.PerGil();
+  if (per_gil.size() > 1) {
+    for (const PerGilFigures& gil : per_gil) {
+      out << absl::StrFormat(
+          "  GIL of interpreter %d: held %.1f%%, contended %.1f%% (mean %.2f waiting)\n",
+          gil.interpreter_id, 100 * gil.held, 100 * gil.contention, gil.mean_waiters);
+    }
+  }
   WriteThreads(profile.Threads(), out);
   WriteSites(profile, ProfileMode::kBlame,
              "Top functions by blame (holding the GIL while others wait)",

@@ -126,6 +126,7 @@ absl::StatusOr<Snapshot> SnapshotTaker::Take() {
     gil_index[key] = snapshot.gils.size();
     GilSnapshot summary;
     summary.interpreter_id = interp.id;
+    summary.enabled = state.enabled;
     summary.locked = state.locked;
     summary.switch_number = state.switch_number;
     snapshot.gils.push_back(summary);
@@ -145,6 +146,7 @@ absl::StatusOr<Snapshot> SnapshotTaker::Take() {
       thread.native_id = record.native_id;
       thread.thread_id = record.thread_id;
       thread.interpreter_id = interp.id;
+      thread.gil_index = static_cast<int>(gil_index.at(key));
       thread.is_python = true;
       thread.is_main = record.native_id == target_.pid;
       const bool holds = gil.locked && gil.holder == record.thread_state;

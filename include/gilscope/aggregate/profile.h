@@ -47,7 +47,7 @@ struct ThreadShare {
   int64_t in_io = 0;  // of `idle`: blocked in I/O (read, recv, poll...), not asleep or on a lock
 };
 
-enum class Verdict { kIoBound, kNativeReleasesGil, kPythonCpuBound, kNativeHoldsGil, kIdle };
+enum class Verdict { kIoBound, kNativeReleasesGil, kPythonCpuBound, kNativeHoldsGil, kIdle, kNoGil };
 const char* VerdictName(Verdict verdict);    // "io_bound", ...
 const char* VerdictAdvice(Verdict verdict);  // one sentence of what to do
 
@@ -61,6 +61,15 @@ struct GilFigures {
   double held_in_native = 0;  // share of held samples whose holder sat in native code
   std::optional<double> switches_per_s;  // from CPython's switch counter, where it exists
   std::optional<double> mean_hold_ms;
+  double gil_disabled = 0;  // share of samples in which a free-threaded build ran without a GIL
+};
+
+// One GIL's figures, where a process has several (subinterpreters with their own GIL, 3.12+).
+struct PerGilFigures {
+  int64_t interpreter_id = 0;  // the first interpreter using it
+  double held = 0;             // share of samples with a holder
+  double contention = 0;       // share of samples with a waiter
+  double mean_waiters = 0;
 };
 
 class Profile {
@@ -73,6 +82,7 @@ class Profile {
   const StackWeights& weights(ProfileMode mode) const { return weights_[static_cast<size_t>(mode)]; }
   const StackTable& stacks() const { return stacks_; }
   GilFigures Figures() const;
+  std::vector<PerGilFigures> PerGil() const;  // by interpreter id; one entry per GIL seen
   std::vector<ThreadShare> Threads() const;  // by OS id
   Verdict ComputeVerdict() const;
 
@@ -85,7 +95,11 @@ class Profile {
   std::array<StackWeights, kAllModes.size()> weights_;
   std::map<pid_t, ThreadShare> threads_;
   int64_t samples_ = 0, errors_ = 0, held_samples_ = 0, contended_samples_ = 0;
-  int64_t waiter_total_ = 0, held_in_native_ = 0;
+  int64_t waiter_total_ = 0, held_in_native_ = 0, gil_disabled_samples_ = 0;
+  struct GilCounts {
+    int64_t held = 0, contended = 0, waiters = 0;
+  };
+  std::map<int64_t, GilCounts> per_gil_;  // by the interpreter id of the GIL's first user
   std::optional<absl::Time> first_at_, last_at_;
   std::optional<uint64_t> first_switch_, last_switch_;
   std::optional<absl::Time> first_switch_at_, last_switch_at_;

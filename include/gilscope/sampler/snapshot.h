@@ -27,6 +27,7 @@ struct ThreadSnapshot {
   pid_t native_id = 0;          // OS thread id; 0 when unknown
   uint64_t thread_id = 0;       // Python's thread ident (pthread_t); 0 for non-Python threads
   int64_t interpreter_id = -1;  // -1 for threads with no Python thread state
+  int gil_index = -1;           // into Snapshot::gils: the GIL its interpreter uses
   bool is_python = false;
   bool is_main = false;         // the process's main thread
   std::string name;             // Python's threading.Thread.name; empty when unknown
