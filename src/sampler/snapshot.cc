@@ -11,6 +11,54 @@
 
 namespace gilscope {
 
+namespace {
+
+// A thread that runs code in another interpreter (interp.exec(), 3.12+) has a thread state in
+// each: the one in use is active, the others wait, swapped out, for the call to return. Such a
+// thread is shown once: as the state in use (its interpreter, GIL state and innermost frames),
+// with the other states' frames below, since they are the callers.
+void FoldSwappedOutThreadStates(std::vector<ThreadSnapshot>& threads) {
+  absl::flat_hash_map<pid_t, std::vector<size_t>> by_tid;
+  for (size_t i = 0; i < threads.size(); ++i) {
+    if (threads[i].native_id != 0) by_tid[threads[i].native_id].push_back(i);
+  }
+  std::vector<bool> remove(threads.size(), false);
+  for (const auto& [tid, indices] : by_tid) {
+    if (indices.size() < 2) continue;
+    std::vector<size_t> active;
+    for (size_t i : indices) {
+      if (!threads[i].swapped_out) active.push_back(i);
+    }
+    // The active bit alone does not settle it (a thread blocked without its GIL can leave
+    // every state inactive, or a caller's state marked active): among the active states, or
+    // all of them, the newest interpreter's is inside, created after the caller's.
+    if (active.empty()) active = indices;
+    const size_t inner = *std::max_element(active.begin(), active.end(), [&](size_t a, size_t b) {
+      return threads[a].interpreter_id < threads[b].interpreter_id;
+    });
+    ThreadSnapshot& current = threads[inner];
+    // The subinterpreter's threading module names a thread it did not start "Dummy-N".
+    const bool placeholder_name = current.name.empty() || current.name.rfind("Dummy-", 0) == 0;
+    for (size_t i : indices) {
+      if (i == inner) continue;
+      ThreadSnapshot& outer = threads[i];
+      current.frames.insert(current.frames.end(), outer.frames.begin(), outer.frames.end());
+      if (placeholder_name && !outer.name.empty()) current.name = outer.name;
+      if (current.error.empty()) current.error = outer.error;
+      remove[i] = true;
+    }
+  }
+  size_t kept = 0;
+  for (size_t i = 0; i < threads.size(); ++i) {
+    if (remove[i]) continue;
+    if (kept != i) threads[kept] = std::move(threads[i]);
+    ++kept;
+  }
+  threads.resize(kept);
+}
+
+}  // namespace
+
 SnapshotTaker::SnapshotTaker(const PythonTarget& target, RemoteMemory& memory, TaskReader& tasks)
     : target_(target),
       memory_(memory),
@@ -147,6 +195,7 @@ absl::StatusOr<Snapshot> SnapshotTaker::Take() {
       thread.thread_id = record.thread_id;
       thread.interpreter_id = interp.id;
       thread.gil_index = static_cast<int>(gil_index.at(key));
+      thread.swapped_out = record.active.has_value() && !*record.active;
       thread.is_python = true;
       thread.is_main = record.native_id == target_.pid;
       const bool holds = gil.locked && gil.holder == record.thread_state;
@@ -162,6 +211,12 @@ absl::StatusOr<Snapshot> SnapshotTaker::Take() {
       if (record.native_id != 0) covered.insert(record.native_id);
       snapshot.threads.push_back(std::move(thread));
     }
+  }
+
+  // 3.12 gives a subinterpreter's thread states their creator's OS id: they cannot be matched.
+  const PythonLayout& layout = *target_.layout;
+  if (layout.major > 3 || (layout.major == 3 && layout.minor >= 13)) {
+    FoldSwappedOutThreadStates(snapshot.threads);
   }
 
   // OS threads with no Python thread state: native helpers, or threads of C libraries.

@@ -27,7 +27,7 @@ absl::StatusOr<RemoteAddress> TopFrame(RemoteMemory& memory, const PythonLayout&
 size_t ThreadStateBytes(const PythonLayout& layout) {
   const auto& t = layout.thread;
   return BytesToCover({t.next, t.interp, t.frame, t.cframe, t.current_frame, t.thread_id,
-                       t.native_thread_id});
+                       t.native_thread_id, t.status});
 }
 
 }  // namespace
@@ -103,6 +103,10 @@ absl::StatusOr<std::vector<InterpreterRecord>> WalkInterpreters(
         entry.native_id = static_cast<pid_t>(LoadAt<uint64_t>(thread_state.data(), tl.native_thread_id.offset));
       } else {
         entry.native_id = TidFromPthread(memory, entry.thread_id, live_tids, &tid_offset);
+      }
+      if (tl.status.present() && tl.status_active_bit >= 0) {
+        const uint32_t status = LoadAt<uint32_t>(thread_state.data(), tl.status.offset);
+        entry.active = ((status >> tl.status_active_bit) & 1) != 0;
       }
       record.threads.push_back(entry);
       thread = LoadAt<uint64_t>(thread_state.data(), tl.next.offset);

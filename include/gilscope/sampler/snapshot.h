@@ -28,6 +28,7 @@ struct ThreadSnapshot {
   uint64_t thread_id = 0;       // Python's thread ident (pthread_t); 0 for non-Python threads
   int64_t interpreter_id = -1;  // -1 for threads with no Python thread state
   int gil_index = -1;           // into Snapshot::gils: the GIL its interpreter uses
+  bool swapped_out = false;     // a thread state its OS thread is not using (another one is)
   bool is_python = false;
   bool is_main = false;         // the process's main thread
   std::string name;             // Python's threading.Thread.name; empty when unknown

@@ -5,6 +5,7 @@
 
 #include <sys/types.h>
 
+#include <optional>
 #include <vector>
 
 #include "absl/container/flat_hash_set.h"
@@ -23,6 +24,9 @@ struct ThreadRecord {
   uint64_t thread_id = 0;  // pthread_t, Python's threading.get_ident()
   pid_t native_id = 0;     // the OS thread id; 0 when it could not be determined
   RemoteAddress top_frame = 0;
+  // 3.12+: the thread state is its OS thread's current one. A thread running code in a
+  // subinterpreter has a thread state in each interpreter; only the one in use is active.
+  std::optional<bool> active;
 };
 
 struct InterpreterRecord {
