@@ -174,8 +174,8 @@ class DumpChecks(object):
         self.assertEqual(gil["interpreter_id"], 0, context)
         self.assertIsInstance(gil["locked"], bool, context)
         self.assertIsInstance(gil["waiters"], int, context)
-        if self.python.version_info < (3, 0):
-            self.assertIsNone(gil["switch_number"], "2.7 has no switch counter" + context)
+        if self.python.version_info < (3, 0) or self.python.gil_disabled:
+            self.assertIsNone(gil["switch_number"], "no switch counter (2.7, or GIL off)" + context)
         else:
             self.assertIsInstance(gil["switch_number"], int, context)
 
@@ -281,7 +281,11 @@ class DumpChecks(object):
         return roles
 
     def is_consistent(self, dump, roles):
-        """One spinner holds the GIL (and nobody else), the other spinner waits for it."""
+        """One spinner holds the GIL (and nobody else), the other spinner waits for it; with
+        the GIL off, both spinners run at once and nobody holds or waits."""
+        if self.python.gil_disabled:
+            return ([t["state"] for t in roles["spinner"]] == ["running_without_gil"] * 2
+                    and all(t["gil"] == "released" for t in dump["threads"]))
         gils = [t["gil"] for t in roles["spinner"]]
         holders = [t for t in dump["threads"] if t["gil"] == "held"]
         return sorted(gils) == ["held", "waiting"] and len(holders) == 1
@@ -307,6 +311,16 @@ class DumpChecks(object):
         self.assertIsNotNone(consistent, "no dump in %d showed one spinner holding the GIL and "
                              "the other waiting; the last:\n%s" % (MAX_DUMPS, summary(dump)))
         dump, roles = consistent
+        if self.python.gil_disabled:
+            gil = dump["gils"][0]
+            self.assertTrue(dump["free_threaded"], summary(dump))
+            self.assertFalse(gil["enabled"], summary(dump))
+            self.assertFalse(gil["locked"], summary(dump))
+            self.assertIsNone(gil["holder"], summary(dump))
+            self.assertEqual(gil["waiters"], 0, summary(dump))
+            return
+        self.assertTrue(dump["gils"][0]["enabled"], summary(dump))
+        self.assertEqual(dump["free_threaded"], self.python.free_threaded, summary(dump))
         holder = [t for t in roles["spinner"] if t["gil"] == "held"][0]
         waiter = [t for t in roles["spinner"] if t["gil"] == "waiting"][0]
         gil = dump["gils"][0]
@@ -344,11 +358,17 @@ class DumpChecks(object):
             blocks = self.text_blocks(text)
             statuses = [b[0] for b in blocks.values()]
             holding = [b for b in blocks.values() if b[0] == "holding GIL"]
+            if self.python.gil_disabled:
+                if ("GIL: disabled (free-threaded build" in text
+                        and statuses.count("running without GIL") >= 2):
+                    break
+                continue
             if (statuses.count("holding GIL") == 1 and "waiting for GIL" in statuses
                     and holding[0][2] and holding[0][2][0].strip().startswith("spin_forever (")):
                 break
         else:
-            self.fail("no text dump in %d showed a spinner holding the GIL and a thread waiting; "
+            self.fail("no text dump in %d showed a spinner holding the GIL and a thread waiting "
+                      "(GIL off: two spinners running and the GIL disabled); "
                       "the last:\n%s" % (MAX_DUMPS, text))
         self.assertIn("Python %s" % self.python.version, text)
         self.assertIn("Process %d" % self.workload.pid, text)

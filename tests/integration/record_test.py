@@ -139,7 +139,23 @@ class RecordShapeChecks(object):
         self.assertLessEqual(result["errors"], result["samples"] // 20, context)
         return Speedscope(out), result, context
 
+    def check_without_gil(self, shape, busy_function):
+        """A free-threaded build with its GIL off: no GIL views, the work in the cpu view, and
+        the verdict says there is no GIL."""
+        profile, result, context = self.record(shape, main_idle=True)
+        for view in ("gil", "wait", "blame"):
+            self.assertEqual(profile.total(view), 0, "%s view:\n%s\n%s"
+                             % (view, profile.picture(view), context))
+        picture = "cpu view:\n%s\n%s" % (profile.picture("cpu"), context)
+        self.assertGreaterEqual(profile.share("cpu", busy_function), 0.5, picture)
+        self.assertEqual(result["verdict"], "no_gil", context)
+        self.assertEqual(result["gil_disabled"], 1.0, context)
+        self.assertEqual(result["contention"], 0.0, context)
+        self.assertIn("the GIL was off", context)
+
     def test_spin(self):
+        if self.python.gil_disabled:
+            return self.check_without_gil("spin", "spin")
         profile, result, context = self.record("spin", main_idle=True)
         for view in ("gil", "wait", "blame"):
             picture = "%s view:\n%s\n%s" % (view, profile.picture(view), context)
@@ -165,6 +181,8 @@ class RecordShapeChecks(object):
         self.assertEqual(len(spinners), 2, context)
 
     def test_hash(self):
+        if self.python.gil_disabled:
+            return self.check_without_gil("hash", "hash_buffer")
         profile, result, context = self.record("hash")
         self.assertLess(result["gil_held"], 0.5, context)
         hashers = [t for t in result["threads"] if t["running_without_gil"] >= 0.5]
@@ -181,6 +199,9 @@ class RecordShapeChecks(object):
     def test_native_hold(self):
         if not has_ctypes(self.python):
             self.skipTest("ctypes is not available in %s" % self.python.path)
+        if self.python.gil_disabled:
+            # The C call sleeps: with no GIL to hold, only the spinners use a CPU.
+            return self.check_without_gil("native_hold", "spin")
         profile, result, context = self.record("native_hold")
         self.assertGreaterEqual(result["contention"], 0.5, context)
         self.assertEqual(result["verdict"], "native_holds_gil", context)
