@@ -160,16 +160,18 @@ def find_image(prefix, version):
 
 
 # Run by each extra interpreter (Python 2.7 too): its version and the file holding libpython.
+# A free-threaded build answers "3.14t", the key of its own table.
 QUERY = r"""
-import os, sys
+import os, sys, sysconfig
 v = sys.version_info
+t = 't' if sysconfig.get_config_var('Py_GIL_DISABLED') else ''
 image = os.path.realpath(sys.executable)
 for line in open('/proc/self/maps'):
     parts = line.split(None, 5)
-    if len(parts) == 6 and '/libpython%d.%d' % (v[0], v[1]) in parts[5]:
+    if len(parts) == 6 and '/libpython%d.%d%s.' % (v[0], v[1], t) in parts[5]:
         image = parts[5].strip()
         break
-print('%d.%d %d.%d.%d' % (v[0], v[1], v[0], v[1], v[2]))
+print('%d.%d%s %d.%d.%d' % (v[0], v[1], t, v[0], v[1], v[2]))
 print(image)
 """
 
@@ -194,6 +196,7 @@ CALL_NAME = re.compile(r"^(INSTRUMENTED_)?(PRE)?CALL")
 NOT_NATIVE_CALL = re.compile(
     r"^(PRECALL|PRECALL_ADAPTIVE|PRECALL_PYFUNC|PRECALL_BOUND_METHOD"  # 3.11: prepare only
     r"|CALL_PY_\w+|CALL_BOUND_METHOD_\w+|CALL_ALLOC_AND_ENTER_INIT"  # push a Python frame
+    r"|CALL_KW_PY|CALL_KW_BOUND_METHOD|CALL_EX_PY"  # 3.14+: push a Python frame too
     r"|CALL_INTRINSIC_\d|CALL_FINALLY)$")
 
 

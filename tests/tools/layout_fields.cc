@@ -25,8 +25,8 @@ void PrintSize(const std::string& version, const char* tested_on, const char* c_
 
 int main() {
   for (const gilscope::PythonLayout* layout : gilscope::AllLayouts()) {
-    const std::string version =
-        std::to_string(layout->major) + "." + std::to_string(layout->minor);
+    const std::string version = std::to_string(layout->major) + "." +
+                                std::to_string(layout->minor) + (layout->free_threaded ? "t" : "");
     for (const gilscope::Field& field : gilscope::AllFields(*layout)) {
       std::printf("%s %s field %s %d\n", version.c_str(), layout->tested_on, field.c_name,
                   field.offset);
