@@ -314,7 +314,9 @@ absl::StatusOr<PythonLayout> ApplyDebugOffsets(absl::string_view bytes, const Py
         !status.ok()) {
       return status;
     }
-    Set(binding.field(layout), offset);
+    Field& field = binding.field(layout);
+    Set(field, offset);
+    if (field.c_name == nullptr) field.c_name = binding.slot;  // a field our table leaves out
   }
   // The GIL struct's words are published relative to the interpreter (its own _gil member).
   const uint64_t gil = table.Get("interpreter_state.gil_runtime_state");
