@@ -122,8 +122,8 @@ class Table {
       std::pair<absl::string_view, absl::string_view> parts = absl::StrSplit(section, ':');
       for (absl::string_view slot : absl::StrSplit(parts.second, ',')) {
         if (at + 8 > bytes.size()) {
-          return absl::FailedPreconditionError(absl::StrFormat(
-              "the table is larger than the %d bytes read", bytes.size()));
+          return absl::FailedPreconditionError(
+              absl::StrFormat("the table is larger than the %d bytes read", bytes.size()));
         }
         uint64_t value;
         std::memcpy(&value, bytes.data() + at, 8);
@@ -146,88 +146,66 @@ class Table {
 
 // A published offset and the layout field it gives.
 struct Binding {
-  const char* slot;         // "thread_state.next"
-  const char* struct_size;  // the slot of the struct's size the offset must fall inside
+  const char* slot;  // "thread_state.next": inside the struct whose size is "thread_state.size"
   std::function<Field&(PythonLayout&)> field;
   bool free_threaded_only = false;  // published as 0 by default builds
 };
 
 const std::vector<Binding>& Bindings() {
   static const std::vector<Binding> bindings = {
-      {"runtime_state.interpreters_head", "runtime_state.size",
+      {"runtime_state.interpreters_head",
        [](PythonLayout& l) -> Field& { return l.runtime.interpreters_head; }},
-      {"interpreter_state.id", "interpreter_state.size",
-       [](PythonLayout& l) -> Field& { return l.interpreter.id; }},
-      {"interpreter_state.next", "interpreter_state.size",
-       [](PythonLayout& l) -> Field& { return l.interpreter.next; }},
-      {"interpreter_state.threads_head", "interpreter_state.size",
+      {"interpreter_state.id", [](PythonLayout& l) -> Field& { return l.interpreter.id; }},
+      {"interpreter_state.next", [](PythonLayout& l) -> Field& { return l.interpreter.next; }},
+      {"interpreter_state.threads_head",
        [](PythonLayout& l) -> Field& { return l.interpreter.threads_head; }},
-      {"interpreter_state.imports_modules", "interpreter_state.size",
+      {"interpreter_state.imports_modules",
        [](PythonLayout& l) -> Field& { return l.objects.interp_modules; }},
-      {"interpreter_state.ceval_gil", "interpreter_state.size",
+      {"interpreter_state.ceval_gil",
        [](PythonLayout& l) -> Field& { return l.interpreter.ceval_gil; }},
-      {"thread_state.next", "thread_state.size",
-       [](PythonLayout& l) -> Field& { return l.thread.next; }},
-      {"thread_state.interp", "thread_state.size",
-       [](PythonLayout& l) -> Field& { return l.thread.interp; }},
-      {"thread_state.current_frame", "thread_state.size",
+      {"thread_state.next", [](PythonLayout& l) -> Field& { return l.thread.next; }},
+      {"thread_state.interp", [](PythonLayout& l) -> Field& { return l.thread.interp; }},
+      {"thread_state.current_frame",
        [](PythonLayout& l) -> Field& { return l.thread.current_frame; }},
-      {"thread_state.thread_id", "thread_state.size",
-       [](PythonLayout& l) -> Field& { return l.thread.thread_id; }},
-      {"thread_state.native_thread_id", "thread_state.size",
+      {"thread_state.thread_id", [](PythonLayout& l) -> Field& { return l.thread.thread_id; }},
+      {"thread_state.native_thread_id",
        [](PythonLayout& l) -> Field& { return l.thread.native_thread_id; }},
-      {"thread_state.status", "thread_state.size",
-       [](PythonLayout& l) -> Field& { return l.thread.status; }},
-      {"thread_state.holds_gil", "thread_state.size",
-       [](PythonLayout& l) -> Field& { return l.thread.holds_gil; }},
-      {"thread_state.gil_requested", "thread_state.size",
+      {"thread_state.status", [](PythonLayout& l) -> Field& { return l.thread.status; }},
+      {"thread_state.holds_gil", [](PythonLayout& l) -> Field& { return l.thread.holds_gil; }},
+      {"thread_state.gil_requested",
        [](PythonLayout& l) -> Field& { return l.thread.gil_requested; }},
-      {"interpreter_frame.previous", "interpreter_frame.size",
+      {"interpreter_frame.previous",
        [](PythonLayout& l) -> Field& { return l.interpreter_frame.previous; }},
-      {"interpreter_frame.executable", "interpreter_frame.size",
+      {"interpreter_frame.executable",
        [](PythonLayout& l) -> Field& { return l.interpreter_frame.code; }},
-      {"interpreter_frame.instr_ptr", "interpreter_frame.size",
+      {"interpreter_frame.instr_ptr",
        [](PythonLayout& l) -> Field& { return l.interpreter_frame.instr_ptr; }},
-      {"interpreter_frame.owner", "interpreter_frame.size",
+      {"interpreter_frame.owner",
        [](PythonLayout& l) -> Field& { return l.interpreter_frame.owner; }},
-      {"interpreter_frame.tlbc_index", "interpreter_frame.size",
+      {"interpreter_frame.tlbc_index",
        [](PythonLayout& l) -> Field& { return l.interpreter_frame.tlbc_index; }, true},
-      {"code_object.filename", "code_object.size",
-       [](PythonLayout& l) -> Field& { return l.code.filename; }},
-      {"code_object.name", "code_object.size",
-       [](PythonLayout& l) -> Field& { return l.code.name; }},
-      {"code_object.qualname", "code_object.size",
-       [](PythonLayout& l) -> Field& { return l.code.qualname; }},
-      {"code_object.linetable", "code_object.size",
-       [](PythonLayout& l) -> Field& { return l.code.line_table; }},
-      {"code_object.firstlineno", "code_object.size",
-       [](PythonLayout& l) -> Field& { return l.code.firstlineno; }},
-      {"code_object.co_code_adaptive", "code_object.size",
+      {"code_object.filename", [](PythonLayout& l) -> Field& { return l.code.filename; }},
+      {"code_object.name", [](PythonLayout& l) -> Field& { return l.code.name; }},
+      {"code_object.qualname", [](PythonLayout& l) -> Field& { return l.code.qualname; }},
+      {"code_object.linetable", [](PythonLayout& l) -> Field& { return l.code.line_table; }},
+      {"code_object.firstlineno", [](PythonLayout& l) -> Field& { return l.code.firstlineno; }},
+      {"code_object.co_code_adaptive",
        [](PythonLayout& l) -> Field& { return l.code.code_adaptive; }},
-      {"code_object.co_tlbc", "code_object.size",
-       [](PythonLayout& l) -> Field& { return l.code.tlbc; }, true},
-      {"pyobject.ob_type", "pyobject.size",
-       [](PythonLayout& l) -> Field& { return l.objects.ob_type; }},
-      {"type_object.tp_flags", "type_object.size",
-       [](PythonLayout& l) -> Field& { return l.objects.type_flags; }},
-      {"type_object.tp_basicsize", "type_object.size",
+      {"code_object.co_tlbc", [](PythonLayout& l) -> Field& { return l.code.tlbc; }, true},
+      {"pyobject.ob_type", [](PythonLayout& l) -> Field& { return l.objects.ob_type; }},
+      {"type_object.tp_flags", [](PythonLayout& l) -> Field& { return l.objects.type_flags; }},
+      {"type_object.tp_basicsize",
        [](PythonLayout& l) -> Field& { return l.objects.type_basicsize; }},
-      {"type_object.tp_dictoffset", "type_object.size",
+      {"type_object.tp_dictoffset",
        [](PythonLayout& l) -> Field& { return l.objects.type_dictoffset; }},
-      {"heap_type_object.ht_cached_keys", "heap_type_object.size",
+      {"heap_type_object.ht_cached_keys",
        [](PythonLayout& l) -> Field& { return l.objects.heap_type_cached_keys; }},
-      {"dict_object.ma_keys", "dict_object.size",
-       [](PythonLayout& l) -> Field& { return l.dict.keys; }},
-      {"dict_object.ma_values", "dict_object.size",
-       [](PythonLayout& l) -> Field& { return l.dict.values; }},
-      {"bytes_object.ob_size", "bytes_object.size",
-       [](PythonLayout& l) -> Field& { return l.strings.bytes_size; }},
-      {"bytes_object.ob_sval", "bytes_object.size",
-       [](PythonLayout& l) -> Field& { return l.strings.bytes_data; }},
-      {"unicode_object.state", "unicode_object.size",
-       [](PythonLayout& l) -> Field& { return l.strings.unicode_state; }},
-      {"unicode_object.length", "unicode_object.size",
-       [](PythonLayout& l) -> Field& { return l.strings.unicode_length; }},
+      {"dict_object.ma_keys", [](PythonLayout& l) -> Field& { return l.dict.keys; }},
+      {"dict_object.ma_values", [](PythonLayout& l) -> Field& { return l.dict.values; }},
+      {"bytes_object.ob_size", [](PythonLayout& l) -> Field& { return l.strings.bytes_size; }},
+      {"bytes_object.ob_sval", [](PythonLayout& l) -> Field& { return l.strings.bytes_data; }},
+      {"unicode_object.state", [](PythonLayout& l) -> Field& { return l.strings.unicode_state; }},
+      {"unicode_object.length", [](PythonLayout& l) -> Field& { return l.strings.unicode_length; }},
   };
   return bindings;
 }
@@ -253,8 +231,8 @@ absl::Status CheckInside(const Table& table, const std::string& slot, uint64_t o
                          const std::string& size_slot) {
   const uint64_t size = table.Get(size_slot);
   if (offset >= size) {
-    return absl::FailedPreconditionError(absl::StrFormat(
-        "%s is %d, outside its struct (%s is %d)", slot, offset, size_slot, size));
+    return absl::FailedPreconditionError(
+        absl::StrFormat("%s is %d, outside its struct (%s is %d)", slot, offset, size_slot, size));
   }
   return absl::OkStatus();
 }
@@ -271,9 +249,9 @@ absl::StatusOr<DebugOffsetsHeader> ReadDebugOffsetsHeader(absl::string_view byte
   std::memcpy(&version, bytes.data() + 8, 8);
   std::memcpy(&free_threaded, bytes.data() + 16, 8);
   if (version >> 32 != 0 || free_threaded > 1) {
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "the debug offsets header is garbled (version 0x%x, free_threaded %d)", version,
-        free_threaded));
+    return absl::InvalidArgumentError(
+        absl::StrFormat("the debug offsets header is garbled (version 0x%x, free_threaded %d)",
+                        version, free_threaded));
   }
   return DebugOffsetsHeader{static_cast<uint32_t>(version), free_threaded == 1};
 }
@@ -293,12 +271,13 @@ absl::StatusOr<PythonLayout> ApplyDebugOffsets(absl::string_view bytes, const Py
   }
   const Format* format = FormatFor(minor, base.untested);
   if (format == nullptr) {
-    return absl::FailedPreconditionError(absl::StrFormat("no known table format for %d.%d", major, minor));
+    return absl::FailedPreconditionError(
+        absl::StrFormat("no known table format for %d.%d", major, minor));
   }
   if (minor == format->minor && header->version_hex < format->first_version) {
-    return absl::FailedPreconditionError(absl::StrFormat(
-        "pre-release 0x%08x publishes a table older than the %d.%d release's", header->version_hex,
-        major, minor));
+    return absl::FailedPreconditionError(
+        absl::StrFormat("pre-release 0x%08x publishes a table older than the %d.%d release's",
+                        header->version_hex, major, minor));
   }
   absl::StatusOr<Table> parsed = Table::Parse(*format, bytes);
   if (!parsed.ok()) return parsed.status();
@@ -309,9 +288,10 @@ absl::StatusOr<PythonLayout> ApplyDebugOffsets(absl::string_view bytes, const Py
     if (!table.Has(binding.slot)) continue;  // not published by this version
     const uint64_t offset = table.Get(binding.slot);
     if (binding.free_threaded_only && !header->free_threaded) continue;
-    if (absl::Status status = CheckSize(table, binding.struct_size); !status.ok()) return status;
-    if (absl::Status status = CheckInside(table, binding.slot, offset, binding.struct_size);
-        !status.ok()) {
+    const std::string slot = binding.slot;
+    const std::string struct_size = slot.substr(0, slot.find('.')) + ".size";
+    if (absl::Status status = CheckSize(table, struct_size); !status.ok()) return status;
+    if (absl::Status status = CheckInside(table, binding.slot, offset, struct_size); !status.ok()) {
       return status;
     }
     Field& field = binding.field(layout);
@@ -322,10 +302,12 @@ absl::StatusOr<PythonLayout> ApplyDebugOffsets(absl::string_view bytes, const Py
   const uint64_t gil = table.Get("interpreter_state.gil_runtime_state");
   const uint64_t locked = table.Get("interpreter_state.gil_runtime_state_locked");
   const uint64_t holder = table.Get("interpreter_state.gil_runtime_state_holder");
-  for (const auto& [slot, value] : {std::pair<std::string, uint64_t>{"interpreter_state.gil_runtime_state", gil},
-                                    {"interpreter_state.gil_runtime_state_locked", locked},
-                                    {"interpreter_state.gil_runtime_state_holder", holder}}) {
-    if (absl::Status status = CheckInside(table, slot, value, "interpreter_state.size"); !status.ok()) {
+  for (const auto& [slot, value] :
+       {std::pair<std::string, uint64_t>{"interpreter_state.gil_runtime_state", gil},
+        {"interpreter_state.gil_runtime_state_locked", locked},
+        {"interpreter_state.gil_runtime_state_holder", holder}}) {
+    if (absl::Status status = CheckInside(table, slot, value, "interpreter_state.size");
+        !status.ok()) {
       return status;
     }
   }
@@ -347,14 +329,15 @@ absl::StatusOr<PythonLayout> ApplyDebugOffsets(absl::string_view bytes, const Py
   }
   const uint64_t ascii_size = table.Get("unicode_object.asciiobject_size");
   if (ascii_size == 0 || ascii_size > 256) {
-    return absl::FailedPreconditionError(absl::StrFormat("unicode_object.asciiobject_size is %d", ascii_size));
+    return absl::FailedPreconditionError(
+        absl::StrFormat("unicode_object.asciiobject_size is %d", ascii_size));
   }
   layout.strings.ascii_data = static_cast<int32_t>(ascii_size);
   if (table.Has("unicode_object.compactunicodeobject_size")) {
     const uint64_t compact_size = table.Get("unicode_object.compactunicodeobject_size");
     if (compact_size < ascii_size || compact_size > 256) {
-      return absl::FailedPreconditionError(absl::StrFormat(
-          "unicode_object.compactunicodeobject_size is %d", compact_size));
+      return absl::FailedPreconditionError(
+          absl::StrFormat("unicode_object.compactunicodeobject_size is %d", compact_size));
     }
     layout.strings.compact_data = static_cast<int32_t>(compact_size);
   }
