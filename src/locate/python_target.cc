@@ -219,6 +219,12 @@ absl::Status ChooseLayout(RemoteMemory& memory, PythonTarget& target) {
   }
   if (published) {
     absl::StatusOr<PythonLayout> applied = ApplyDebugOffsets(runtime_bytes, layout);
+    if (!applied.ok() && layout.untested) {
+      return absl::UnimplementedError(absl::StrFormat(
+          "Python %s%s is not supported (gilscope supports %s), and the offsets it publishes "
+          "do not make sense: %s", v.text, build, SupportedVersionsText(),
+          applied.status().message()));
+    }
     if (!applied.ok()) {
       return absl::FailedPreconditionError(absl::StrFormat(
           "Python %s%s publishes debug offsets gilscope cannot use: %s", v.text, build,

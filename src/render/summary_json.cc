@@ -56,8 +56,6 @@ Json SitesJson(const Profile& profile, ProfileMode mode) {
   return sites;
 }
 
-}  // namespace
-
 // One entry per GIL: several with subinterpreters that have their own.
 Json GilsJson(const Profile& profile) {
   Json gils = Json::array();
@@ -69,6 +67,8 @@ Json GilsJson(const Profile& profile) {
   }
   return gils;
 }
+
+}  // namespace
 
 void WriteSummaryJson(const Profile& profile, const RecordingInfo& info, std::ostream& out) {
   const GilFigures figures = profile.Figures();
