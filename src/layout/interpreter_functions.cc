@@ -18,6 +18,10 @@ const std::vector<absl::string_view>& CallPlumbingFunctions() {
       "PyObject_CallMethodObjArgs", "object_vacall", "PyObject_Vectorcall",
       "_PyObject_Vectorcall",        // 3.8
       "_PyObject_VectorcallTstate",  // out of line in 3.9, 3.10
+      "_PyObject_VectorcallPrepend",  // 3.14: a bound call's self put in front
+      "context_run",                  // 3.14: threading runs a thread's target in a Context
+      "_Py_VectorCallInstrumentation_StackRefSteal",  // 3.15: the CALL path of the eval loop
+      "_Py_VectorCall_StackRefSteal", "_PyCallMethodDescriptorFastWithKeywords_StackRef",  // 3.15
       "PyObject_VectorcallDict", "PyObject_VectorcallMethod", "_PyObject_FastCall",
       "_PyObject_FastCallDict", "_PyObject_FastCallDictTstate", "_PyObject_VectorcallDictTstate",
       "_PyObject_FastCallKeywords", "_PyObject_MakeTpCall", "_PyObject_Call_Prepend",

@@ -187,8 +187,11 @@ def test_classes(prefix, checks):
         name = prefix + re.sub(r"\W", "_", python.label)
         if name in generated:
             name += "_" + re.sub(r"\W", "_", python.path.strip("/"))
+        # In the caller's module, so that its setUpModule/tearDownModule (which print what
+        # was covered) run around these classes, not before them.
         generated[name] = type(name, (checks, unittest.TestCase),
-                               {"python": python, "__doc__": python.path})
+                               {"python": python, "__doc__": python.path,
+                                "__module__": checks.__module__})
     return generated
 
 
