@@ -29,11 +29,18 @@ constexpr uint64_t kMaxStructSize = 16u << 20;
 // One table format: its u64 slots in order, as "section:slot,slot;section:...".
 struct Format {
   int minor;
-  uint32_t first_version;  // the first release publishing this format
+  // The first release accepted. The same table was published by 3.13.0rc2, 3.14.0b2 and
+  // 3.15.0b4 (earlier pre-releases published others), but our tables' other facts (opcodes,
+  // what is not published) were only checked on the releases from these on.
+  uint32_t first_version;
   const char* slots;
 };
 
-// Include/internal/pycore_runtime.h (3.13) and pycore_debug_offsets.h (3.14, 3.15).
+// Include/internal/pycore_runtime.h (3.13) and pycore_debug_offsets.h (3.14, 3.15): unchanged
+// within 3.13.x (to 3.13.15) and 3.14.x (to 3.14.7). Not append-only between minors: 3.14
+// inserted interpreter_state.threads_main and the set_object section, 3.15 thread_state's
+// base_frame, last_profiled_frame(_seq) and the err_stackitem and heap_type_object sections,
+// so a newer minor's table read in the newest format is a guess that CheckAnchors tests.
 constexpr Format kFormats[] = {
     {13, 0x030D00F0,
      "runtime_state:size,finalizing,interpreters_head;"
@@ -81,7 +88,7 @@ constexpr Format kFormats[] = {
      "llist_node:next,prev;"
      "debugger_support:eval_breaker,remote_debugger_support,remote_debugging_enabled,"
      "debugger_pending_call,debugger_script_path,debugger_script_path_size"},
-    {15, 0x030F00C1,  // earlier 3.15 pre-releases published other tables
+    {15, 0x030F00C1,
      "runtime_state:size,finalizing,interpreters_head;"
      "interpreter_state:size,id,next,threads_head,threads_main,gc,imports_modules,sysdict,"
      "builtins,ceval_gil,gil_runtime_state,gil_runtime_state_enabled,gil_runtime_state_locked,"
@@ -237,6 +244,36 @@ absl::Status CheckInside(const Table& table, const std::string& slot, uint64_t o
   return absl::OkStatus();
 }
 
+// Slots whose values every published table so far (3.13-3.15, both builds) has, spread over
+// the table: when a table is read in the wrong format (a newer minor inserted slots), every slot
+// after the first insertion is shifted, and the next anchor no longer matches.
+absl::Status CheckAnchors(const Table& table, bool free_threaded) {
+  const uint64_t ob_type = free_threaded ? 24 : 8;  // behind the bigger free-threaded header
+  struct Anchor {
+    const char* slot;
+    uint64_t value;
+    const char* why;
+  };
+  const Anchor anchors[] = {
+      {"thread_state.prev", 0, "PyThreadState starts with its list links"},
+      {"thread_state.next", 8, "PyThreadState starts with its list links"},
+      {"pyobject.ob_type", ob_type, "the object header"},
+      {"pyobject.size", ob_type + 8, "the object header"},
+      {"tuple_object.ob_size", ob_type + 8, "ob_size follows the object header"},
+      {"list_object.ob_size", ob_type + 8, "ob_size follows the object header"},
+      {"bytes_object.ob_size", ob_type + 8, "ob_size follows the object header"},
+      {"unicode_object.length", ob_type + 8, "length follows the object header"},
+  };
+  for (const Anchor& anchor : anchors) {
+    if (table.Get(anchor.slot) != anchor.value) {
+      return absl::FailedPreconditionError(absl::StrFormat(
+          "%s is %d, not %d (%s): the table is not laid out as the format it was read with",
+          anchor.slot, table.Get(anchor.slot), anchor.value, anchor.why));
+    }
+  }
+  return absl::OkStatus();
+}
+
 void Set(Field& field, uint64_t offset) { field.offset = static_cast<int32_t>(offset); }
 
 }  // namespace
@@ -276,12 +313,16 @@ absl::StatusOr<PythonLayout> ApplyDebugOffsets(absl::string_view bytes, const Py
   }
   if (minor == format->minor && header->version_hex < format->first_version) {
     return absl::FailedPreconditionError(
-        absl::StrFormat("pre-release 0x%08x publishes a table older than the %d.%d release's",
-                        header->version_hex, major, minor));
+        absl::StrFormat("pre-release 0x%08x is older than the first %d.%d gilscope accepts "
+                        "(0x%08x)",
+                        header->version_hex, major, minor, format->first_version));
   }
   absl::StatusOr<Table> parsed = Table::Parse(*format, bytes);
   if (!parsed.ok()) return parsed.status();
   const Table& table = *parsed;
+  if (absl::Status status = CheckAnchors(table, header->free_threaded); !status.ok()) {
+    return status;
+  }
 
   PythonLayout layout = base;
   for (const Binding& binding : Bindings()) {
@@ -328,9 +369,10 @@ absl::StatusOr<PythonLayout> ApplyDebugOffsets(absl::string_view bytes, const Py
     Set(layout.gil.enabled, enabled);
   }
   const uint64_t ascii_size = table.Get("unicode_object.asciiobject_size");
-  if (ascii_size == 0 || ascii_size > 256) {
+  if (ascii_size <= table.Get("unicode_object.state") || ascii_size > 256) {
     return absl::FailedPreconditionError(
-        absl::StrFormat("unicode_object.asciiobject_size is %d", ascii_size));
+        absl::StrFormat("unicode_object.asciiobject_size is %d (unicode_object.state is %d)",
+                        ascii_size, table.Get("unicode_object.state")));
   }
   layout.strings.ascii_data = static_cast<int32_t>(ascii_size);
   if (table.Has("unicode_object.compactunicodeobject_size")) {

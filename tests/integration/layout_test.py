@@ -4,6 +4,8 @@
 The layout_fields tool (tests/tools/layout_fields.cc) prints each table entry as
     <major.minor> <tested_on> field <Type::member.path> <offset>
     <major.minor> <tested_on> sizeof <C type> <size>
+    <major.minor> <tested_on> bit <Type::member.path> <bit>
+    <major.minor> <tested_on> frame_owner_c_stack <value>
     <major.minor> <tested_on> eval_function <symbol>
     <major.minor> <tested_on> call_opcodes <opcode> ...
     * * call_plumbing <symbol>
@@ -11,7 +13,10 @@ The layout_fields tool (tests/tools/layout_fields.cc) prints each table entry as
 For each version this test finds the interpreter /root/.pyenv/versions/<tested_on>/ (plus any
 interpreter in GILSCOPE_TEST_PYTHONS, colon-separated, of the same major.minor), takes its
 libpython (or, for a static build, the executable) and
-  - asks gdb, in ONE batch per interpreter, for every offset and size;
+  - asks gdb, in ONE batch per interpreter, for every offset and size, every bit number (of
+    a bit field inside its parent member, through gdb's Python API), and the frame owner
+    values (the C-stack/interpreter owner must be the smallest of those, every Python owner
+    below it);
   - checks that the eval function is a function in its symbol table (nm);
   - checks the call-opcode set against the set the naming rules (CALL_RULES) give on the
     interpreter's own opcode tables, and against the opcodes a frame is seen at while a C
@@ -43,7 +48,8 @@ PYENV_VERSIONS = "/root/.pyenv/versions"
 GDB_TIMEOUT_SECONDS = 300
 MARKER = "@@gilscope"
 
-Check = collections.namedtuple("Check", "kind name expected")  # kind: "field" or "sizeof"
+# kind: "field", "sizeof", "bit" or "owner" (name "frame_owner_c_stack")
+Check = collections.namedtuple("Check", "kind name expected")
 # full version, file for gdb and nm, the interpreter to run
 Target = collections.namedtuple("Target", "version image python")
 
@@ -88,14 +94,18 @@ def load_layouts():
             layout = layouts.setdefault(parts[0], Layout(parts[1]))
             layout.call_opcodes = set(int(opcode) for opcode in parts[3:])
             continue
+        if kind == "frame_owner_c_stack" and len(parts) == 4:
+            layouts.setdefault(parts[0], Layout(parts[1])).checks.append(
+                Check("owner", kind, int(parts[3])))
+            continue
         if kind == "eval_function" and len(parts) == 4:
             layouts.setdefault(parts[0], Layout(parts[1])).eval_function = parts[3]
             continue
-        if len(parts) < 5 or kind not in ("field", "sizeof"):
+        if len(parts) < 5 or kind not in ("field", "sizeof", "bit"):
             raise LayoutToolError("%s printed an unexpected line: %r" % (binary, line))
         version, tested_on = parts[:2]
         check = Check(kind, " ".join(parts[3:-1]), int(parts[-1]))
-        if kind == "field" and "::" not in check.name:
+        if kind in ("field", "bit") and "::" not in check.name:
             raise LayoutToolError("field name is not Type::member: %r" % line)
         layouts.setdefault(version, Layout(tested_on)).checks.append(check)
     if not layouts:
@@ -109,20 +119,38 @@ def load_layouts():
     return layouts, native
 
 
-def gdb_expression(check):
+# enum _frameowner (3.11+): frames owned by Python code, then (3.12, 3.13) FRAME_OWNED_BY_CSTACK,
+# or (3.14+) FRAME_OWNED_BY_INTERPRETER (and, in 3.14 only, _CSTACK after it).
+PYTHON_FRAME_OWNERS = ("FRAME_OWNED_BY_THREAD", "FRAME_OWNED_BY_GENERATOR",
+                       "FRAME_OWNED_BY_FRAME_OBJECT")
+C_FRAME_OWNERS = ("FRAME_OWNED_BY_INTERPRETER", "FRAME_OWNED_BY_CSTACK")
+
+
+def gdb_expressions(check):
+    """The gdb commands whose printed values check needs."""
     if check.kind == "sizeof":
-        return "print sizeof(%s)" % check.name
+        return ["print sizeof(%s)" % check.name]
+    if check.kind == "owner":
+        return ["print (int)%s" % name for name in PYTHON_FRAME_OWNERS + C_FRAME_OWNERS]
     c_type, path = check.name.split("::", 1)
-    return "print (long)&((%s*)0)->%s" % (c_type, path)
+    if check.kind == "bit":  # gdb's expressions cannot take a bit field's position
+        parents, member = path.split(".")[:-1], path.split(".")[-1]
+        return ["python import functools; parent = functools.reduce(lambda t, name: "
+                "t.strip_typedefs()[name].type, %r, gdb.lookup_type(%r)); "
+                "print('$0 = %%d' %% parent.strip_typedefs()[%r].bitpos)"
+                % (parents, c_type, member)]
+    return ["print (long)&((%s*)0)->%s" % (c_type, path)]
 
 
 def run_gdb(gdb, image, checks):
-    """Evaluates all checks in one gdb process: (debug_info_found, [(value, error)])."""
+    """Evaluates all checks in one gdb process: (debug_info_found, [[(value, error)] per
+    gdb_expressions(check)])."""
     args = [gdb, "-nx", "-batch", "-iex", "set debuginfod enabled off",
             "-ex", "set language c", "-ex", "set width 0",
             "-ex", "echo %s sentinel\\n" % MARKER, "-ex", "print sizeof(PyObject)"]
     for index, check in enumerate(checks):
-        args += ["-ex", "echo %s %d\\n" % (MARKER, index), "-ex", gdb_expression(check)]
+        for part, expression in enumerate(gdb_expressions(check)):
+            args += ["-ex", "echo %s %d.%d\\n" % (MARKER, index, part), "-ex", expression]
     args.append(image)
     proc = subprocess.run(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                           stdin=subprocess.DEVNULL, text=True, timeout=GDB_TIMEOUT_SECONDS)
@@ -145,7 +173,9 @@ def run_gdb(gdb, image, checks):
         return None, " ".join(l.strip() for l in lines) or "no output"
 
     debug_info = value_of("sentinel")[0] is not None
-    return debug_info, [value_of(str(index)) for index in range(len(checks))]
+    return debug_info, [[value_of("%d.%d" % (index, part))
+                         for part in range(len(gdb_expressions(check)))]
+                        for index, check in enumerate(checks)]
 
 
 def find_image(prefix, version):
@@ -160,7 +190,7 @@ def find_image(prefix, version):
 
 
 # Run by each extra interpreter (Python 2.7 too): its version and the file holding libpython.
-# A free-threaded build answers "3.14t", the key of its own table.
+# A free-threaded build answers "3.14t", the key of its own table (and "3.14.7t" as its version).
 QUERY = r"""
 import os, sys, sysconfig
 v = sys.version_info
@@ -171,7 +201,9 @@ for line in open('/proc/self/maps'):
     if len(parts) == 6 and '/libpython%d.%d%s.' % (v[0], v[1], t) in parts[5]:
         image = parts[5].strip()
         break
-print('%d.%d%s %d.%d.%d' % (v[0], v[1], t, v[0], v[1], v[2]))
+level = {'alpha': 'a', 'beta': 'b', 'candidate': 'rc'}.get(v[3])
+release = '%s%d' % (level, v[4]) if level else ''
+print('%d.%d%s %d.%d.%d%s%s' % (v[0], v[1], t, v[0], v[1], v[2], release, t))
 print(image)
 """
 
@@ -332,9 +364,13 @@ class LayoutTest(unittest.TestCase):
                 continue
             checked += 1
             COVERED.append((target.version, len(checks)))
-            for check, (actual, error) in zip(checks, results):
+            for check, values in zip(checks, results):
                 with self.subTest(version=target.version, field=check.name):
                     where = "Python %s %s %s" % (target.version, check.kind, check.name)
+                    if check.kind == "owner":
+                        self.check_frame_owners(where, check.expected, values)
+                        continue
+                    actual, error = values[0]
                     if error is not None:
                         self.fail("%s: table says %d, gdb could not evaluate it in %s: %s"
                                   % (where, check.expected, target.image, error))
@@ -343,6 +379,19 @@ class LayoutTest(unittest.TestCase):
                                      % (where, check.expected, target.image, actual))
         if not checked:
             self.skipTest("; ".join(skips))
+
+    def check_frame_owners(self, where, expected, values):
+        """expected is the smallest C-owner value; every Python owner is below it."""
+        names = PYTHON_FRAME_OWNERS + C_FRAME_OWNERS
+        found = dict((name, value) for name, (value, _) in zip(names, values) if value is not None)
+        python_owners = [found.get(name) for name in PYTHON_FRAME_OWNERS]
+        c_owners = [found[name] for name in C_FRAME_OWNERS if name in found]
+        self.assertTrue(None not in python_owners and c_owners,
+                        "%s: gdb does not know the frame owners: %s" % (where, values))
+        self.assertEqual(min(c_owners), expected, "%s: table says %d, the enum says %s"
+                         % (where, expected, found))
+        self.assertLess(max(python_owners), expected, "%s: a Python frame owner is not below %d: "
+                        "%s" % (where, expected, found))
 
     def check_eval_function(self, version):
         nm = self.need_tool("nm", "binutils")

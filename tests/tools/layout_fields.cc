@@ -4,6 +4,9 @@
 //
 //   <major.minor> <tested_on> field <Type::member.path> <offset>
 //   <major.minor> <tested_on> sizeof <C type> <size>
+//   <major.minor> <tested_on> bit <Type::member.path> <bit>   (a bit field's first bit, counted
+//                                                            from its parent member's start)
+//   <major.minor> <tested_on> frame_owner_c_stack <value>
 //   <major.minor> <tested_on> eval_function <symbol>
 //   <major.minor> <tested_on> call_opcodes <opcode> <opcode> ...
 //   * * call_plumbing <symbol>        (IsCallPlumbing's names, any version)
@@ -35,6 +38,18 @@ int main() {
       PrintSize(version, layout->tested_on, "PyASCIIObject", layout->strings.ascii_data);
       PrintSize(version, layout->tested_on, "PyCompactUnicodeObject",
                 layout->strings.compact_data);
+    }
+    if (layout->thread.status.present() && layout->thread.status_active_bit >= 0) {
+      std::printf("%s %s bit PyThreadState::_status.active %d\n", version.c_str(),
+                  layout->tested_on, layout->thread.status_active_bit);
+    }
+    if (layout->string_model == gilscope::StringModel::kUnicode) {
+      std::printf("%s %s bit PyASCIIObject::state.kind %d\n", version.c_str(), layout->tested_on,
+                  layout->strings.state_kind_bit);
+    }
+    if (layout->interpreter_frame.owner_c_stack >= 0) {
+      std::printf("%s %s frame_owner_c_stack %d\n", version.c_str(), layout->tested_on,
+                  layout->interpreter_frame.owner_c_stack);
     }
     if (layout->gil.size > 0) {
       PrintSize(version, layout->tested_on, "struct _gil_runtime_state", layout->gil.size);

@@ -9,6 +9,7 @@
 #include <map>
 #include <sstream>
 #include <string>
+#include <vector>
 
 #include "gtest/gtest.h"
 
@@ -36,27 +37,37 @@ std::string ReadFixture(const char* name) {
   return bytes.str();
 }
 
-// A copy of `layout` whose fields the tables cover all hold a wrong value, so that every field
-// the reader leaves alone shows.
+// A copy of `layout` whose fields its version's table covers all hold a wrong value, so that
+// every field the reader leaves alone shows.
 PythonLayout Scrambled(const PythonLayout& layout) {
   PythonLayout scrambled = layout;
-  for (Field* field : {&scrambled.runtime.interpreters_head, &scrambled.interpreter.next,
-                       &scrambled.interpreter.id, &scrambled.interpreter.threads_head,
-                       &scrambled.interpreter.ceval_gil, &scrambled.thread.next,
-                       &scrambled.thread.interp, &scrambled.thread.current_frame,
-                       &scrambled.thread.thread_id, &scrambled.thread.native_thread_id,
-                       &scrambled.thread.status, &scrambled.interpreter_frame.previous,
-                       &scrambled.interpreter_frame.code, &scrambled.interpreter_frame.instr_ptr,
-                       &scrambled.interpreter_frame.owner, &scrambled.code.filename,
-                       &scrambled.code.name, &scrambled.code.qualname, &scrambled.code.line_table,
-                       &scrambled.code.firstlineno, &scrambled.code.code_adaptive,
-                       &scrambled.objects.ob_type, &scrambled.objects.interp_modules,
-                       &scrambled.objects.type_flags, &scrambled.dict.keys, &scrambled.dict.values,
-                       &scrambled.strings.bytes_size, &scrambled.strings.bytes_data,
-                       &scrambled.strings.unicode_state, &scrambled.strings.unicode_length,
-                       &scrambled.gil.locked, &scrambled.gil.last_holder}) {
-    field->offset = 4001;
+  std::vector<Field*> covered = {
+      &scrambled.runtime.interpreters_head, &scrambled.interpreter.next,
+      &scrambled.interpreter.id, &scrambled.interpreter.threads_head,
+      &scrambled.interpreter.ceval_gil, &scrambled.thread.next,
+      &scrambled.thread.interp, &scrambled.thread.current_frame,
+      &scrambled.thread.thread_id, &scrambled.thread.native_thread_id,
+      &scrambled.thread.status, &scrambled.interpreter_frame.previous,
+      &scrambled.interpreter_frame.code, &scrambled.interpreter_frame.instr_ptr,
+      &scrambled.interpreter_frame.owner, &scrambled.code.filename,
+      &scrambled.code.name, &scrambled.code.qualname, &scrambled.code.line_table,
+      &scrambled.code.firstlineno, &scrambled.code.code_adaptive,
+      &scrambled.objects.ob_type, &scrambled.objects.interp_modules,
+      &scrambled.objects.type_flags, &scrambled.dict.keys, &scrambled.dict.values,
+      &scrambled.strings.bytes_size, &scrambled.strings.bytes_data,
+      &scrambled.strings.unicode_state, &scrambled.strings.unicode_length,
+      &scrambled.gil.locked, &scrambled.gil.last_holder};
+  if (layout.free_threaded) {  // published as 0 by default builds
+    covered.insert(covered.end(), {&scrambled.gil.enabled, &scrambled.interpreter_frame.tlbc_index,
+                                   &scrambled.code.tlbc});
   }
+  if (layout.minor >= 15) {
+    covered.insert(covered.end(),
+                   {&scrambled.thread.holds_gil, &scrambled.thread.gil_requested,
+                    &scrambled.objects.type_basicsize, &scrambled.objects.heap_type_cached_keys});
+    scrambled.strings.compact_data = 1;
+  }
+  for (Field* field : covered) field->offset = 4001;
   scrambled.strings.ascii_data = 1;
   return scrambled;
 }
@@ -147,11 +158,54 @@ TEST(DebugOffsetsTest, DamagedTablesAreRefusedNamingTheProblem) {
 
 TEST(DebugOffsetsTest, PreReleaseBeforeTheFormatIsRefused) {
   std::string bytes = ReadFixture("3.15.0rc1.bin");
-  const uint64_t beta = 0x030F00B4;  // 3.15.0b4
+  const uint64_t beta = 0x030F00B3;  // 3.15.0b3, whose thread_state had no last_profiled_frame_seq
   std::memcpy(bytes.data() + 8, &beta, 8);
   absl::StatusOr<PythonLayout> applied = ApplyDebugOffsets(bytes, *FindLayout(3, 15, 0));
   ASSERT_FALSE(applied.ok());
   EXPECT_NE(applied.status().message().find("pre-release"), std::string::npos) << applied.status();
+}
+
+TEST(DebugOffsetsTest, MinorOlderThanTheFirstTableIsRefused) {
+  std::string bytes = ReadFixture("3.13.0.bin");
+  const uint64_t version = 0x030C01F0;  // 3.12.1
+  std::memcpy(bytes.data() + 8, &version, 8);
+  PythonLayout base = *FindLayout(3, 12, 1);
+  for (bool untested : {false, true}) {
+    base.untested = untested;
+    absl::StatusOr<PythonLayout> applied = ApplyDebugOffsets(bytes, base);
+    ASSERT_FALSE(applied.ok());
+    EXPECT_NE(applied.status().message().find("no known table format for 3.12"), std::string::npos)
+        << applied.status();
+  }
+}
+
+// A newer minor that inserted a slot is read in the newest format with every later slot shifted:
+// the anchors after the insertion stop matching. 3.15's table: 24 header bytes, runtime_state
+// (3 slots), interpreter_state (16), then thread_state: size, prev, next, interp, current_frame.
+TEST(DebugOffsetsTest, NewerMinorWithInsertedSlotsIsRefused) {
+  const std::string good = ReadFixture("3.15.0rc1.bin");
+  const size_t interpreter_state_id = 24 + 3 * 8 + 8;
+  const size_t thread_state_current_frame = 24 + 19 * 8 + 4 * 8;
+  struct Insertion {
+    size_t at;
+    const char* message;
+  };
+  for (const Insertion& insertion :
+       {Insertion{interpreter_state_id, "thread_state.prev is 888, not 0"},
+        Insertion{thread_state_current_frame, "pyobject.ob_type is 16, not 8"}}) {
+    SCOPED_TRACE(insertion.at);
+    std::string bytes = good.substr(0, insertion.at) + std::string(8, '\0') +
+                        good.substr(insertion.at, good.size() - insertion.at - 8);
+    const uint64_t version = 0x031000F0;  // 3.16.0
+    std::memcpy(bytes.data() + 8, &version, 8);
+    PythonLayout base = *FindLayout(3, 15, 0);
+    base.minor = 16;
+    base.untested = true;
+    absl::StatusOr<PythonLayout> applied = ApplyDebugOffsets(bytes, base);
+    ASSERT_FALSE(applied.ok());
+    EXPECT_NE(applied.status().message().find(insertion.message), std::string::npos)
+        << applied.status();
+  }
 }
 
 }  // namespace

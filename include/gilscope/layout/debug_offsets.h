@@ -28,8 +28,11 @@ absl::StatusOr<DebugOffsetsHeader> ReadDebugOffsetsHeader(absl::string_view runt
 
 // `base` with every field the table covers replaced by the published offset. The table is read
 // in the format of its own minor version, or of the newest gilscope knows when `base.untested`
-// (a version newer than any table). FailedPrecondition, naming the field, when the table is
-// not for base's version and build, or an offset does not fit its struct.
+// (a version newer than any table). The format is not append-only (3.14 and 3.15 inserted slots
+// in the middle), so that newest-format reading is a guess, accepted only when slots whose
+// values every known table shares still match. FailedPrecondition, naming the slot, when the
+// table is not for base's version and build, is from a pre-release or a minor older than 3.13,
+// is cut short, or an offset or size does not make sense.
 absl::StatusOr<PythonLayout> ApplyDebugOffsets(absl::string_view runtime_bytes,
                                                const PythonLayout& base);
 
