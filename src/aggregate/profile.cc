@@ -27,6 +27,20 @@ bool WaitsForIo(const ThreadSnapshot& thread) {
   return true;
 }
 
+bool IsIdle(const ThreadSnapshot& thread) {
+  return thread.state == ThreadState::kIdle || thread.state == ThreadState::kUnknown;
+}
+
+// Which of the sample's GILs `thread` uses: its own index, or the only GIL there is (snapshots
+// made without indices); -1 when unknown or not a Python thread.
+int GilSlot(const ThreadSnapshot& thread, const Snapshot& snapshot) {
+  if (!thread.is_python) return -1;
+  if (thread.gil_index >= 0 && static_cast<size_t>(thread.gil_index) < snapshot.gils.size()) {
+    return thread.gil_index;
+  }
+  return snapshot.gils.size() == 1 ? 0 : -1;
+}
+
 }  // namespace
 
 const char* ProfileModeName(ProfileMode mode) {
@@ -90,8 +104,17 @@ StackId Profile::Intern(const ThreadSnapshot& thread) {
   return stacks_.InternStack(root_first);
 }
 
-void Profile::Add(ProfileMode mode, StackId stack, ThreadState state, int64_t weight) {
-  weights_[static_cast<size_t>(mode)][WeightedStackKey{stack, state}] += weight;
+void Profile::Add(ProfileMode mode, StackId stack, const ThreadSnapshot& thread, int64_t weight) {
+  weights_[static_cast<size_t>(mode)]
+          [WeightedStackKey{stack, thread.state, thread.interpreter_id}] += weight;
+}
+
+double Profile::GilCounts::SwitchWindow() const {
+  return first_switch ? absl::ToDoubleSeconds(last_switch_at - first_switch_at) : 0;
+}
+
+double Profile::GilCounts::Switches() const {
+  return first_switch ? static_cast<double>(*last_switch - *first_switch) : 0;
 }
 
 void Profile::AddSample(const Snapshot& snapshot, absl::Time at) {
@@ -99,47 +122,61 @@ void Profile::AddSample(const Snapshot& snapshot, absl::Time at) {
   errors_ += snapshot.errors;
   if (!first_at_) first_at_ = at;
   last_at_ = at;
-  if (!snapshot.gils.empty() && snapshot.gils[0].switch_number) {
-    if (!first_switch_) {
-      first_switch_ = snapshot.gils[0].switch_number;
-      first_switch_at_ = at;
-    }
-    last_switch_ = snapshot.gils[0].switch_number;
-    last_switch_at_ = at;
-  }
 
   bool any_gil_enabled = snapshot.gils.empty();
   for (const GilSnapshot& gil : snapshot.gils) any_gil_enabled |= gil.enabled;
   if (!any_gil_enabled) ++gil_disabled_samples_;
 
-  // Several GILs (subinterpreters with their own): a holder makes only its own GIL's waiters
-  // wait, so blame is counted per GIL.
-  std::vector<int> gil_waiters(snapshot.gils.size(), 0);
-  std::vector<bool> gil_held(snapshot.gils.size(), false);
-  int waiters = 0;
-  const ThreadSnapshot* holder = nullptr;
+  // Each GIL's holder and waiters. With several GILs (subinterpreters with their own) several
+  // threads hold one at once, and a holder makes only its own GIL's waiters wait.
+  struct GilNow {
+    const ThreadSnapshot* holder = nullptr;
+    int waiters = 0;
+  };
+  std::vector<GilNow> now(snapshot.gils.size());
   for (const ThreadSnapshot& thread : snapshot.threads) {
-    if (!thread.is_python) continue;
-    const bool indexed = thread.gil_index >= 0 && static_cast<size_t>(thread.gil_index) < gil_waiters.size();
-    if (thread.state == ThreadState::kWaitingForGil) {
-      ++waiters;
-      if (indexed) ++gil_waiters[static_cast<size_t>(thread.gil_index)];
-    }
-    if (HoldsGil(thread.state)) {
-      if (holder == nullptr) holder = &thread;
-      if (indexed) gil_held[static_cast<size_t>(thread.gil_index)] = true;
-    }
+    const int slot = GilSlot(thread, snapshot);
+    if (slot < 0) continue;
+    GilNow& gil = now[static_cast<size_t>(slot)];
+    if (thread.state == ThreadState::kWaitingForGil) ++gil.waiters;
+    if (HoldsGil(thread.state) && gil.holder == nullptr) gil.holder = &thread;
   }
+  bool held = false;
+  int waiters = 0;
   for (size_t i = 0; i < snapshot.gils.size(); ++i) {
-    GilCounts& counts = per_gil_[snapshot.gils[i].interpreter_id];
-    counts.held += gil_held[i] ? 1 : 0;
-    counts.contended += gil_waiters[i] > 0 ? 1 : 0;
-    counts.waiters += gil_waiters[i];
+    const GilSnapshot& gil = snapshot.gils[i];
+    GilCounts& counts = per_gil_[gil.interpreter_id];
+    ++counts.samples;
+    counts.users.insert(gil.interpreter_id);
+    const bool in_native =
+        now[i].holder != nullptr && now[i].holder->state == ThreadState::kHoldingGilInNative;
+    if (now[i].holder != nullptr) {
+      held = true;
+      ++counts.held;
+      if (in_native) ++counts.held_in_native;
+    }
+    if (now[i].waiters > 0) {
+      ++counts.contended;
+      if (in_native) ++counts.contended_in_native;
+    }
+    counts.waiters += now[i].waiters;
+    waiters += now[i].waiters;
+    if (gil.switch_number) {
+      if (!counts.first_switch) {
+        counts.first_switch = gil.switch_number;
+        counts.first_switch_at = at;
+      }
+      counts.last_switch = gil.switch_number;
+      counts.last_switch_at = at;
+    }
   }
-  if (holder != nullptr) {
-    ++held_samples_;
-    if (holder->state == ThreadState::kHoldingGilInNative) ++held_in_native_;
+  for (const InterpreterSnapshot& interp : snapshot.interpreters) {
+    if (interp.gil_index >= 0 && static_cast<size_t>(interp.gil_index) < snapshot.gils.size()) {
+      per_gil_[snapshot.gils[static_cast<size_t>(interp.gil_index)].interpreter_id].users.insert(
+          interp.id);
+    }
   }
+  if (held) ++held_samples_;
   if (waiters > 0) ++contended_samples_;
   waiter_total_ += waiters;
 
@@ -147,6 +184,7 @@ void Profile::AddSample(const Snapshot& snapshot, absl::Time at) {
     if (!thread.is_python) continue;
     ThreadShare& share = threads_[thread.native_id];
     share.native_id = thread.native_id;
+    ++thread_interpreters_[thread.native_id][thread.interpreter_id];
     // Python's name appears once the thread registers with threading; prefer it from then on.
     if (!thread.name.empty()) {
       share.name = thread.name;
@@ -165,17 +203,16 @@ void Profile::AddSample(const Snapshot& snapshot, absl::Time at) {
       case ThreadState::kRunningWithoutGil: ++share.running; break;
       default: ++share.idle; break;
     }
-    const bool idle = thread.state == ThreadState::kIdle || thread.state == ThreadState::kUnknown;
-    if (idle && !keep_idle_in_wall_) continue;
+    if (IsIdle(thread) && !keep_idle_in_wall_) continue;
     const StackId stack = Intern(thread);
-    Add(ProfileMode::kWall, stack, thread.state, 1);
-    if (OnCpu(thread)) Add(ProfileMode::kCpu, stack, thread.state, 1);
-    if (thread.state == ThreadState::kWaitingForGil) Add(ProfileMode::kWait, stack, thread.state, 1);
-    if (HoldsGil(thread.state) && (&thread == holder || snapshot.gils.size() > 1)) {
-      Add(ProfileMode::kGil, stack, thread.state, 1);
-      const bool indexed = thread.gil_index >= 0 && static_cast<size_t>(thread.gil_index) < gil_waiters.size();
-      const int blamed = indexed ? gil_waiters[static_cast<size_t>(thread.gil_index)] : waiters;
-      if (blamed > 0) Add(ProfileMode::kBlame, stack, thread.state, blamed);
+    Add(ProfileMode::kWall, stack, thread, 1);
+    if (OnCpu(thread)) Add(ProfileMode::kCpu, stack, thread, 1);
+    if (thread.state == ThreadState::kWaitingForGil) Add(ProfileMode::kWait, stack, thread, 1);
+    const int slot = GilSlot(thread, snapshot);
+    if (slot >= 0 && now[static_cast<size_t>(slot)].holder == &thread) {
+      Add(ProfileMode::kGil, stack, thread, 1);
+      const int blamed = now[static_cast<size_t>(slot)].waiters;
+      if (blamed > 0) Add(ProfileMode::kBlame, stack, thread, blamed);
     }
   }
 }
@@ -185,36 +222,78 @@ GilFigures Profile::Figures() const {
   figures.samples = samples_;
   figures.errors = errors_;
   if (first_at_ && last_at_) figures.duration_s = absl::ToDoubleSeconds(*last_at_ - *first_at_);
-  if (samples_ > 0) {
-    const double n = static_cast<double>(samples_);
-    figures.gil_held = held_samples_ / n;
-    figures.contention = contended_samples_ / n;
-    figures.mean_waiters = waiter_total_ / n;
+  if (samples_ == 0) return figures;
+  const double n = static_cast<double>(samples_);
+  figures.gil_held = held_samples_ / n;
+  figures.contention = contended_samples_ / n;
+  figures.mean_waiters = waiter_total_ / n;
+  figures.gil_disabled = gil_disabled_samples_ / n;
+  figures.gil_never_enabled = gil_disabled_samples_ == samples_;
+  int64_t held = 0, held_in_native = 0;
+  double rate = 0, switches = 0, held_seconds = 0;
+  bool counted = false;
+  for (const auto& [id, counts] : per_gil_) {
+    held += counts.held;
+    held_in_native += counts.held_in_native;
+    const double window = counts.SwitchWindow();
+    if (window <= 0) continue;
+    counted = true;
+    rate += counts.Switches() / window;
+    switches += counts.Switches();
+    held_seconds += static_cast<double>(counts.held) / counts.samples * window;
   }
-  if (samples_ > 0) figures.gil_disabled = static_cast<double>(gil_disabled_samples_) / samples_;
-  if (held_samples_ > 0) figures.held_in_native = static_cast<double>(held_in_native_) / held_samples_;
-  if (first_switch_ && last_switch_ && *last_switch_at_ > *first_switch_at_) {
-    const double seconds = absl::ToDoubleSeconds(*last_switch_at_ - *first_switch_at_);
-    const double switches = static_cast<double>(*last_switch_ - *first_switch_);
-    figures.switches_per_s = switches / seconds;
-    if (switches > 0) figures.mean_hold_ms = figures.gil_held * seconds * 1000.0 / switches;
+  if (held > 0) figures.held_in_native = static_cast<double>(held_in_native) / held;
+  if (counted) {
+    figures.switches_per_s = rate;
+    if (switches > 0) figures.mean_hold_ms = held_seconds * 1000.0 / switches;
   }
   return figures;
 }
 
 std::vector<PerGilFigures> Profile::PerGil() const {
   std::vector<PerGilFigures> result;
-  if (samples_ == 0) return result;
-  const double n = static_cast<double>(samples_);
   for (const auto& [interpreter_id, counts] : per_gil_) {
-    result.push_back({interpreter_id, counts.held / n, counts.contended / n, counts.waiters / n});
+    PerGilFigures gil;
+    gil.interpreter_id = interpreter_id;
+    gil.interpreter_ids.assign(counts.users.begin(), counts.users.end());
+    gil.samples = counts.samples;
+    const double n = static_cast<double>(counts.samples);
+    gil.held = counts.held / n;
+    gil.contention = counts.contended / n;
+    gil.mean_waiters = counts.waiters / n;
+    if (counts.held > 0)
+      gil.held_in_native = static_cast<double>(counts.held_in_native) / counts.held;
+    const double window = counts.SwitchWindow();
+    if (window > 0) {
+      gil.switches_per_s = counts.Switches() / window;
+      if (counts.Switches() > 0) gil.mean_hold_ms = gil.held * window * 1000.0 / counts.Switches();
+    }
+    result.push_back(std::move(gil));
   }
   return result;
 }
 
+std::vector<int64_t> Profile::InterpreterIds() const {
+  std::set<int64_t> seen;
+  for (const auto& [id, counts] : per_gil_) seen.insert(counts.users.begin(), counts.users.end());
+  for (const auto& [tid, interpreters] : thread_interpreters_) {
+    for (const auto& [id, samples] : interpreters) {
+      if (id >= 0) seen.insert(id);
+    }
+  }
+  return std::vector<int64_t>(seen.begin(), seen.end());
+}
+
 std::vector<ThreadShare> Profile::Threads() const {
   std::vector<ThreadShare> threads;
-  for (const auto& [id, share] : threads_) threads.push_back(share);
+  for (const auto& [id, share] : threads_) {
+    threads.push_back(share);
+    const std::map<int64_t, int64_t>& seen = thread_interpreters_.at(id);
+    threads.back().interpreter_id =
+        std::max_element(seen.begin(), seen.end(), [](const auto& a, const auto& b) {
+          return a.second < b.second;
+        })->first;
+  }
   return threads;
 }
 
@@ -236,8 +315,17 @@ Verdict Profile::ComputeVerdict() const {
   const GilFigures figures = Figures();
   if (figures.gil_disabled >= 0.5) return Verdict::kNoGil;
   if (figures.contention >= kContentionThatMatters) {
-    return figures.held_in_native >= kNativeHoldingShare ? Verdict::kNativeHoldsGil
-                                                         : Verdict::kPythonCpuBound;
+    // What made threads wait is the holder of the GIL they waited for, so native code is
+    // judged on contended GIL-samples: a holder of another GIL at the same moment (a
+    // subinterpreter with its own) neither hides nor fakes one sitting in native code.
+    int64_t contended = 0, contended_in_native = 0;
+    for (const auto& [id, counts] : per_gil_) {
+      contended += counts.contended;
+      contended_in_native += counts.contended_in_native;
+    }
+    const double in_native =
+        static_cast<double>(contended_in_native) / static_cast<double>(contended);
+    return in_native >= kNativeHoldingShare ? Verdict::kNativeHoldsGil : Verdict::kPythonCpuBound;
   }
   if (running >= held && running >= idle) return Verdict::kNativeReleasesGil;
   if (idle > busy) return Verdict::kIoBound;

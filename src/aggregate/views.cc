@@ -8,26 +8,30 @@ namespace gilscope {
 
 bool ViewTagsState(ProfileMode mode) { return mode == ProfileMode::kWall || mode == ProfileMode::kCpu; }
 
-std::vector<ViewStack> ViewStacks(const Profile& profile, ProfileMode mode) {
+std::vector<ViewStack> ViewStacks(const Profile& profile, ProfileMode mode,
+                                  ByInterpreter by_interpreter) {
   const bool tagged = ViewTagsState(mode);
+  const bool split = by_interpreter == ByInterpreter::kSplit;
   // Ordered map: deterministic merge of untagged keys before sorting by weight.
-  std::map<std::pair<StackId, int>, int64_t> merged;
+  std::map<std::tuple<StackId, int, int64_t>, int64_t> merged;
   for (const auto& [key, weight] : profile.weights(mode)) {
     if (weight <= 0) continue;
     const int state = tagged ? static_cast<int>(key.state) : static_cast<int>(ThreadState::kHoldingGil);
-    merged[{key.stack, state}] += weight;
+    merged[{key.stack, state, split ? key.interpreter_id : -1}] += weight;
   }
   std::vector<ViewStack> stacks;
   stacks.reserve(merged.size());
   for (const auto& [key, weight] : merged) {
-    ThreadState state = static_cast<ThreadState>(key.second);
+    const auto& [stack, state_number, interpreter_id] = key;
+    ThreadState state = static_cast<ThreadState>(state_number);
     if (!tagged) {
       state = mode == ProfileMode::kWait ? ThreadState::kWaitingForGil : ThreadState::kHoldingGil;
     }
-    stacks.push_back(ViewStack{profile.stacks().stack(key.first), state, weight});
+    stacks.push_back(ViewStack{profile.stacks().stack(stack), state, weight, interpreter_id});
   }
   std::sort(stacks.begin(), stacks.end(), [](const ViewStack& a, const ViewStack& b) {
-    return std::tie(b.weight, a.frames, a.state) < std::tie(a.weight, b.frames, b.state);
+    return std::tie(b.weight, a.interpreter_id, a.frames, a.state) <
+           std::tie(a.weight, b.interpreter_id, b.frames, b.state);
   });
   return stacks;
 }

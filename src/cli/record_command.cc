@@ -198,6 +198,7 @@ int RunRecordCommand(const std::vector<std::string>& args) {
   info.paused = !options.nonblocking;
   info.native = options.native;
   info.idle_kept = options.idle;
+  info.by_interpreter = options.by_interpreter;
   info.late_samples = stats.late;
   info.missed_samples = stats.missed;
   info.end_reason = SamplingEndName(end);
@@ -214,10 +215,12 @@ int RunRecordCommand(const std::vector<std::string>& args) {
   WriteSummaryText(profile, info, std::cerr);
   const bool gil_view = options.mode == ProfileMode::kGil || options.mode == ProfileMode::kWait ||
                         options.mode == ProfileMode::kBlame;
-  if (gil_view && profile.Figures().gil_disabled >= 0.5) {
-    PrintError(absl::StrFormat("the GIL was off (free-threaded build), so the %s view has nothing "
-                               "in it; record with --mode cpu or --mode wall",
-                               ProfileModeName(options.mode)));
+  if (gil_view && profile.Figures().gil_never_enabled) {
+    // One line, not an error: the output is still written, with a title that says why.
+    PrintError(
+        absl::StrFormat("the GIL was off throughout (free-threaded build running without "
+                        "it): the %s view is empty; record with --mode cpu or --mode wall",
+                        ProfileModeName(options.mode)));
   }
   if (!options.nonblocking) {
     std::cerr << absl::StrFormat("Target paused %.2f%% of the time (%.0f us per sample)\n",

@@ -62,6 +62,7 @@ std::variant<RecordOptions, ShowHelp, UsageError> ParseRecordOptions(
       ("rate,r", po::value<std::string>()->default_value("100"), "samples per second (1-1000)")
       ("duration,d", po::value<std::string>(), "seconds to record (default: until Ctrl-C or the program exits)")
       ("idle", "keep idle threads in the wall view")
+      ("by-interpreter", "put an \"interpreter N\" root frame above each stack (subinterpreters, 3.12+)")
       ("native", "merge native (C/C++) frames into the stacks of the GIL holder and of threads on a CPU")
       ("native-all", "with --native, keep CPython's own call-dispatch frames")
       ("nonblocking", "read without pausing the target (cheaper for it, less consistent)")
@@ -128,6 +129,7 @@ std::variant<RecordOptions, ShowHelp, UsageError> ParseRecordOptions(
     options.duration = absl::Seconds(seconds);
   }
   options.idle = values.count("idle") > 0;
+  options.by_interpreter = values.count("by-interpreter") > 0;
   options.nonblocking = values.count("nonblocking") > 0;
   options.native = values.count("native") > 0;
   options.keep_plumbing = values.count("native-all") > 0;

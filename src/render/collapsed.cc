@@ -11,13 +11,17 @@ namespace gilscope {
 void WriteCollapsed(const Profile& profile, const RecordingInfo& info, std::ostream& out) {
   const bool tagged = ViewTagsState(info.mode);
   std::string line;
-  for (const ViewStack& stack : ViewStacks(profile, info.mode)) {
+  for (const ViewStack& stack : ViewStacks(profile, info.mode, StackSplit(info))) {
     line.clear();
+    if (info.by_interpreter) line = InterpreterFrameLabel(stack.interpreter_id);
     for (FrameId frame : stack.frames) {
       if (!line.empty()) line += ';';
       line += FoldedFrameLabel(FrameLabel(profile.stacks().frame(frame)));
     }
-    if (stack.frames.empty()) line += kNoPythonFramesLabel;
+    if (stack.frames.empty()) {
+      if (!line.empty()) line += ';';
+      line += kNoPythonFramesLabel;
+    }
     // The state as the leaf, so wall and cpu keep it through a format that has no field for it.
     if (tagged) absl::StrAppend(&line, ";", StateFrameLabel(stack.state));
     absl::StrAppend(&line, " ", stack.weight, "\n");

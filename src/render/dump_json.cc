@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <nlohmann/json.hpp>
 
 #include "gilscope/render/dump_output.h"
@@ -40,23 +41,56 @@ nlohmann::json ThreadJson(const ThreadSnapshot& thread) {
   return json;
 }
 
+// The ids of the interpreters using GIL `index`: more than one when legacy subinterpreters
+// share the main interpreter's.
+nlohmann::json InterpretersUsing(const Snapshot& snapshot, int index) {
+  nlohmann::json ids = nlohmann::json::array();
+  for (const InterpreterSnapshot& interp : snapshot.interpreters) {
+    if (interp.gil_index == index) ids.push_back(interp.id);
+  }
+  return ids;
+}
+
 }  // namespace
 
 void WriteDumpJson(const DumpContext& dump, std::ostream& out) {
   const PythonTarget& target = dump.target;
+  const Snapshot& snapshot = dump.snapshot;
   nlohmann::json gils = nlohmann::json::array();
-  for (const GilSnapshot& gil : dump.snapshot.gils) {
+  bool any_enabled = false;
+  for (size_t i = 0; i < snapshot.gils.size(); ++i) {
+    const GilSnapshot& gil = snapshot.gils[i];
+    any_enabled = any_enabled || gil.enabled;
     gils.push_back({
         {"interpreter_id", gil.interpreter_id},
+        {"interpreter_ids", InterpretersUsing(snapshot, static_cast<int>(i))},
         {"enabled", gil.enabled},
         {"locked", gil.locked},
-        {"holder", gil.holder_native_id != 0 ? nlohmann::json(gil.holder_native_id) : nlohmann::json()},
+        {"holder",
+         gil.holder_native_id != 0 ? nlohmann::json(gil.holder_native_id) : nlohmann::json()},
         {"waiters", gil.waiters},
-        {"switch_number", gil.switch_number ? nlohmann::json(*gil.switch_number) : nlohmann::json()},
+        {"switch_number",
+         gil.switch_number ? nlohmann::json(*gil.switch_number) : nlohmann::json()},
+    });
+  }
+  nlohmann::json interpreters = nlohmann::json::array();
+  for (const InterpreterSnapshot& interp : snapshot.interpreters) {
+    const bool known =
+        interp.gil_index >= 0 && static_cast<size_t>(interp.gil_index) < snapshot.gils.size();
+    interpreters.push_back({
+        {"id", interp.id},
+        {"gil_interpreter_id",
+         known ? nlohmann::json(snapshot.gils[static_cast<size_t>(interp.gil_index)].interpreter_id)
+               : nlohmann::json()},
+        {"own_gil", interp.OwnsGil(snapshot.gils)},
+        {"threads", std::count_if(snapshot.threads.begin(), snapshot.threads.end(),
+                                  [&](const ThreadSnapshot& t) {
+                                    return t.is_python && t.interpreter_id == interp.id;
+                                  })},
     });
   }
   nlohmann::json threads = nlohmann::json::array();
-  for (const ThreadSnapshot& thread : dump.snapshot.threads) threads.push_back(ThreadJson(thread));
+  for (const ThreadSnapshot& thread : snapshot.threads) threads.push_back(ThreadJson(thread));
   nlohmann::json json = {
       {"pid", target.pid},
       {"version", target.version.text},
@@ -65,6 +99,10 @@ void WriteDumpJson(const DumpContext& dump, std::ostream& out) {
       {"python_binary", target.python_binary},
       {"free_threaded", target.free_threaded},
       {"paused", dump.paused},
+      // False only when every GIL read says a free-threaded build runs without it; null when
+      // no interpreter was left to read (a process shutting down).
+      {"gil_enabled", snapshot.gils.empty() ? nlohmann::json() : nlohmann::json(any_enabled)},
+      {"interpreters", std::move(interpreters)},
       {"gils", std::move(gils)},
       {"threads", std::move(threads)},
   };

@@ -31,68 +31,113 @@ std::string StateLabel(const ThreadSnapshot& thread) {
   return "";
 }
 
-std::string GilLine(const GilSnapshot& gil, bool several) {
-  std::string line = several ? absl::StrFormat("GIL of interpreter %d: ", gil.interpreter_id) : "GIL: ";
-  if (!gil.enabled) {
-    return absl::StrCat(line, "disabled (free-threaded build: threads run Python in parallel)");
-  }
+// "held by thread 12, 1 thread waiting, 254 hand-offs so far", "free, ...", "disabled (...)".
+std::string GilStateText(const GilSnapshot& gil) {
+  if (!gil.enabled) return "disabled (free-threaded build)";
+  std::string text;
   if (!gil.locked) {
-    absl::StrAppend(&line, "free");
+    text = "free";
   } else if (gil.holder_native_id != 0) {
-    absl::StrAppend(&line, absl::StrFormat("held by thread %d", gil.holder_native_id));
+    text = absl::StrFormat("held by thread %d", gil.holder_native_id);
   } else {
-    absl::StrAppend(&line, "held (holder's thread id unknown)");
+    text = "held (holder's thread id unknown)";
   }
-  absl::StrAppend(&line, absl::StrFormat(", %d thread%s waiting", gil.waiters, gil.waiters == 1 ? "" : "s"));
-  if (gil.switch_number) absl::StrAppend(&line, absl::StrFormat(", %u hand-offs so far", *gil.switch_number));
-  return line;
+  absl::StrAppend(
+      &text, absl::StrFormat(", %d thread%s waiting", gil.waiters, gil.waiters == 1 ? "" : "s"));
+  if (gil.switch_number)
+    absl::StrAppend(&text, absl::StrFormat(", %u hand-offs so far", *gil.switch_number));
+  return text;
+}
+
+// The heading of one interpreter's threads, where there are several (subinterpreters, 3.12+).
+std::string InterpreterHeading(const InterpreterSnapshot& interp, const Snapshot& snapshot) {
+  std::string heading = absl::StrFormat("Interpreter %d", interp.id);
+  if (interp.id == 0) absl::StrAppend(&heading, " (main)");
+  if (interp.gil_index < 0 || static_cast<size_t>(interp.gil_index) >= snapshot.gils.size()) {
+    return absl::StrCat(heading, ": GIL unknown");
+  }
+  const GilSnapshot& gil = snapshot.gils[static_cast<size_t>(interp.gil_index)];
+  if (!interp.OwnsGil(snapshot.gils)) {
+    // A legacy subinterpreter: its threads take turns with those of the interpreter named.
+    if (gil.interpreter_id == 0)
+      return absl::StrCat(heading, ": shares the main interpreter's GIL");
+    return absl::StrCat(heading,
+                        absl::StrFormat(": shares interpreter %d's GIL", gil.interpreter_id));
+  }
+  if (interp.id != 0 && gil.enabled) absl::StrAppend(&heading, " (own GIL)");
+  return absl::StrCat(heading, ": GIL ", GilStateText(gil));
+}
+
+void WriteThread(const ThreadSnapshot& thread, std::ostream& out) {
+  out << "\n";
+  std::string heading = thread.native_id != 0 ? absl::StrFormat("Thread %d", thread.native_id)
+                                              : absl::StrFormat("Thread 0x%x", thread.thread_id);
+  if (thread.is_main) absl::StrAppend(&heading, " (main)");
+  if (!thread.name.empty()) {
+    absl::StrAppend(&heading, " \"", TerminalSafe(thread.name), "\"");
+    // Before 3.14 the OS name is rarely the Python one ("python3" for every thread).
+    if (!thread.os_name.empty() && thread.os_name != thread.name) {
+      absl::StrAppend(&heading, " (OS name \"", TerminalSafe(thread.os_name), "\")");
+    }
+  } else if (!thread.os_name.empty()) {
+    absl::StrAppend(&heading, " \"", TerminalSafe(thread.os_name), "\"");
+  }
+  absl::StrAppend(&heading, " [", StateLabel(thread), "]");
+  if (!thread.is_python) absl::StrAppend(&heading, " (no Python thread state)");
+  out << heading << "\n";
+  for (const PythonFrame& frame : thread.frames) {
+    // Native frames are marked so the eye finds where Python calls into C.
+    out << (frame.native ? "  * " : "    ") << TerminalSafe(frame.function) << " ("
+        << TerminalSafe(frame.file);
+    if (frame.line >= 0) out << ":" << frame.line;
+    out << ")\n";
+  }
+  if (thread.is_python && thread.frames.empty() && thread.error.empty()) {
+    out << "    (no Python frames)\n";
+  }
+  if (!thread.error.empty())
+    out << "    (stack unreadable: " << TerminalSafe(thread.error) << ")\n";
 }
 
 }  // namespace
 
 void WriteDumpText(const DumpContext& dump, std::ostream& out) {
   const PythonTarget& target = dump.target;
+  const Snapshot& snapshot = dump.snapshot;
   out << absl::StrFormat("Process %d: %s\n", target.pid,
                          TerminalSafe(target.command_line.empty() ? target.executable : target.command_line));
   out << absl::StrFormat("Python %s%s (%s)\n", TerminalSafe(target.version.text),
                          target.free_threaded ? " free-threaded" : "",
                          TerminalSafe(target.python_binary));
-  for (const GilSnapshot& gil : dump.snapshot.gils) {
-    out << GilLine(gil, dump.snapshot.gils.size() > 1) << "\n";
+  const bool grouped = snapshot.interpreters.size() > 1;
+  if (grouped) {
+    out << absl::StrFormat("%d interpreters, %d GIL%s\n", snapshot.interpreters.size(),
+                           snapshot.gils.size(), snapshot.gils.size() == 1 ? "" : "s");
+  } else {
+    for (const GilSnapshot& gil : snapshot.gils) out << "GIL: " << GilStateText(gil) << "\n";
   }
   if (!dump.paused) out << "(not paused: threads ran while being read; the picture may be torn)\n";
 
-  for (const ThreadSnapshot& thread : dump.snapshot.threads) {
-    out << "\n";
-    std::string heading = thread.native_id != 0 ? absl::StrFormat("Thread %d", thread.native_id)
-                                                : absl::StrFormat("Thread 0x%x", thread.thread_id);
-    if (thread.is_main) absl::StrAppend(&heading, " (main)");
-    if (!thread.name.empty()) {
-      absl::StrAppend(&heading, " \"", TerminalSafe(thread.name), "\"");
-      // Before 3.14 the OS name is rarely the Python one ("python3" for every thread).
-      if (!thread.os_name.empty() && thread.os_name != thread.name) {
-        absl::StrAppend(&heading, " (OS name \"", TerminalSafe(thread.os_name), "\")");
-      }
-    } else if (!thread.os_name.empty()) {
-      absl::StrAppend(&heading, " \"", TerminalSafe(thread.os_name), "\"");
+  if (!grouped) {
+    for (const ThreadSnapshot& thread : snapshot.threads) WriteThread(thread, out);
+    return;
+  }
+  for (const InterpreterSnapshot& interp : snapshot.interpreters) {
+    out << "\n" << InterpreterHeading(interp, snapshot) << "\n";
+    bool any = false;
+    for (const ThreadSnapshot& thread : snapshot.threads) {
+      if (!thread.is_python || thread.interpreter_id != interp.id) continue;
+      WriteThread(thread, out);
+      any = true;
     }
-    if (dump.snapshot.gils.size() > 1 && thread.is_python) {
-      absl::StrAppend(&heading, absl::StrFormat(" interpreter %d", thread.interpreter_id));
-    }
-    absl::StrAppend(&heading, " [", StateLabel(thread), "]");
-    if (!thread.is_python) absl::StrAppend(&heading, " (no Python thread state)");
-    out << heading << "\n";
-    for (const PythonFrame& frame : thread.frames) {
-      // Native frames are marked so the eye finds where Python calls into C.
-      out << (frame.native ? "  * " : "    ") << TerminalSafe(frame.function) << " ("
-          << TerminalSafe(frame.file);
-      if (frame.line >= 0) out << ":" << frame.line;
-      out << ")\n";
-    }
-    if (thread.is_python && thread.frames.empty() && thread.error.empty()) {
-      out << "    (no Python frames)\n";
-    }
-    if (!thread.error.empty()) out << "    (stack unreadable: " << TerminalSafe(thread.error) << ")\n";
+    if (!any) out << "    (no threads)\n";
+  }
+  bool heading = false;
+  for (const ThreadSnapshot& thread : snapshot.threads) {
+    if (thread.is_python) continue;
+    if (!heading) out << "\nThreads with no Python thread state:\n";
+    heading = true;
+    WriteThread(thread, out);
   }
 }
 

@@ -173,9 +173,18 @@ const char* ViewUnit(ProfileMode mode) {
 }
 
 // Said in place of the graph when a view has no weight: why, and where to look instead.
-std::vector<std::string> EmptyViewMessage(ProfileMode mode, const RecordingInfo& info) {
+// `no_gil`: a free-threaded build ran without its GIL all along.
+std::vector<std::string> EmptyViewMessage(ProfileMode mode, const RecordingInfo& info,
+                                          bool no_gil) {
   constexpr char kLookElsewhere[] =
       "Open the gil view (what held the GIL) or the wall view (what every thread did).";
+  if (no_gil &&
+      (mode == ProfileMode::kBlame || mode == ProfileMode::kWait || mode == ProfileMode::kGil)) {
+    return {
+        "There is no GIL: this free-threaded build ran without it, so no thread held or waited for "
+        "it.",
+        "Open the cpu view (what ran on a CPU) or the wall view (what every thread did)."};
+  }
   switch (mode) {
     case ProfileMode::kBlame:
       return {"No thread waited for the GIL during this recording, so nothing is to blame.",
@@ -258,15 +267,18 @@ int Rows(const FlameNode& node) {
 // function in two states is two frames; untagged views give every stack the same state.
 // Counted first as a flat list of prefixes, because a long recording can have millions of
 // distinct paths of which only the few hundred wide enough to draw become tree nodes.
-FlameView BuildView(const Profile& profile, ProfileMode mode, LabelTable& labels) {
+FlameView BuildView(const Profile& profile, ProfileMode mode, const RecordingInfo& info,
+                    LabelTable& labels) {
   struct Path {
     ThreadState state;
     std::vector<int> labels;  // root first
     int64_t weight;
   };
   std::vector<Path> paths;
-  for (const ViewStack& stack : ViewStacks(profile, mode)) {
+  for (const ViewStack& stack : ViewStacks(profile, mode, StackSplit(info))) {
     Path path{stack.state, {}, stack.weight};
+    if (info.by_interpreter)
+      path.labels.push_back(labels.IdOf(InterpreterFrameLabel(stack.interpreter_id)));
     for (FrameId frame : stack.frames) path.labels.push_back(labels.IdOf(profile, frame));
     // A thread sampled outside any Python frame still gets a frame, named as other formats do.
     if (stack.frames.empty()) path.labels.push_back(labels.IdOf(kNoPythonFramesLabel));
@@ -365,13 +377,15 @@ void DrawEmptyMessage(const Canvas& canvas, const std::vector<std::string>& line
   }
 }
 
-std::string TitleLine(const Profile& profile, const RecordingInfo& info) {
-  const GilFigures figures = profile.Figures();
+std::string TitleLine(const GilFigures& figures, const RecordingInfo& info) {
+  const std::string gil = figures.gil_never_enabled
+                              ? "no GIL (free-threaded build running without it)"
+                              : absl::StrFormat("GIL held %.1f%%, contention %.1f%%",
+                                                100 * figures.gil_held, 100 * figures.contention);
   return absl::StrFormat(
       "<text id=\"title\" x=\"%d\" y=\"24\">gilscope <tspan id=\"title-view\">%s</tspan> view: "
-      "%.1f s, %d samples, GIL held %.1f%%, contention %.1f%%</text>\n",
-      kWidth / 2, ProfileModeName(info.mode), figures.duration_s, figures.samples,
-      100 * figures.gil_held, 100 * figures.contention);
+      "%.1f s, %d samples, %s</text>\n",
+      kWidth / 2, ProfileModeName(info.mode), figures.duration_s, figures.samples, gil);
 }
 
 // pid, Python version and command line; the last two come from the target.
@@ -456,7 +470,7 @@ void CollectLabels(const FlameNode& node, std::vector<std::string>& labels) {
 }
 
 nlohmann::json FlameData(const std::vector<FlameView>& views, const RecordingInfo& info,
-                         int frames_bottom) {
+                         bool no_gil, int frames_bottom) {
   // Labels are stored once, sorted, so the same profile always gives the same indices.
   std::vector<std::string> labels;
   for (const FlameView& view : views) CollectLabels(view.root, labels);
@@ -478,7 +492,8 @@ nlohmann::json FlameData(const std::vector<FlameView>& views, const RecordingInf
         {"tagged", ViewTagsState(view.mode)},
         {"total", view.root.weight},
         {"root", view.rows > 0 ? NodeJson(view.root, true, label_index) : nlohmann::json()},
-        {"empty", view.rows > 0 ? std::vector<std::string>{} : EmptyViewMessage(view.mode, info)},
+        {"empty",
+         view.rows > 0 ? std::vector<std::string>{} : EmptyViewMessage(view.mode, info, no_gil)},
     });
   }
   nlohmann::json states = nlohmann::json::array();
@@ -523,11 +538,12 @@ text { font-family: Verdana, "DejaVu Sans", sans-serif; font-size: 12px; fill: #
 }  // namespace
 
 void WriteFlameGraphSvg(const Profile& profile, const RecordingInfo& info, std::ostream& out) {
+  const GilFigures figures = profile.Figures();
   LabelTable labels;
   std::vector<FlameView> views;
   int rows = kMinRows;
   for (ProfileMode mode : kAllModes) {
-    views.push_back(BuildView(profile, mode, labels));
+    views.push_back(BuildView(profile, mode, info, labels));
     rows = std::max(rows, views.back().rows);
   }
   const int frames_bottom = kFramesTop + rows * kFrameHeight;
@@ -543,7 +559,7 @@ void WriteFlameGraphSvg(const Profile& profile, const RecordingInfo& info, std::
       << absl::StrFormat("<title>gilscope flame graph, pid %d</title>\n", info.pid)
       << "<style><![CDATA[" << kStyle << "]]></style>\n"
       << "<rect id=\"background\" width=\"100%\" height=\"100%\" fill=\"#f8f8f8\"/>\n"
-      << TitleLine(profile, info) << SubtitleLine(info);
+      << TitleLine(figures, info) << SubtitleLine(info);
   DrawSwitchAndControls(out, info.mode);
   out << absl::StrFormat("<text id=\"about\" x=\"%d\" y=\"96\">%s</text>\n", kPad,
                          ViewAbout(info.mode));
@@ -554,7 +570,7 @@ void WriteFlameGraphSvg(const Profile& profile, const RecordingInfo& info, std::
   if (opening.rows > 0) {
     DrawFrame(canvas, opening, opening.root, 0, 0);
   } else {
-    DrawEmptyMessage(canvas, EmptyViewMessage(opening.mode, info));
+    DrawEmptyMessage(canvas, EmptyViewMessage(opening.mode, info, figures.gil_never_enabled));
   }
   out << "</g>\n"
       << absl::StrFormat("<text id=\"details\" x=\"%d\" y=\"%d\"> </text>\n", kPad,
@@ -562,7 +578,8 @@ void WriteFlameGraphSvg(const Profile& profile, const RecordingInfo& info, std::
       << absl::StrFormat("<text id=\"matched\" x=\"%d\" y=\"%d\"> </text>\n", kWidth - kPad,
                          frames_bottom + 22)
       << "<script type=\"application/json\" id=\"flame-data\"><![CDATA["
-      << ScriptSafeJson(FlameData(views, info, frames_bottom)) << "]]></script>\n"
+      << ScriptSafeJson(FlameData(views, info, figures.gil_never_enabled, frames_bottom))
+      << "]]></script>\n"
       << "<script type=\"text/ecmascript\"><![CDATA[\n"
       << kFlameGraphScript << "]]></script>\n"
       << "</svg>\n";

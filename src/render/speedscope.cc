@@ -62,14 +62,17 @@ class FrameTable {
   absl::flat_hash_map<std::string, size_t> pseudo_;
 };
 
-nlohmann::json ViewProfile(const Profile& profile, ProfileMode mode, FrameTable& frames) {
+nlohmann::json ViewProfile(const Profile& profile, ProfileMode mode, const RecordingInfo& info,
+                           FrameTable& frames) {
   const bool tagged = ViewTagsState(mode);
   nlohmann::json samples = nlohmann::json::array();
   nlohmann::json weights = nlohmann::json::array();
   int64_t total = 0;
-  for (const ViewStack& stack : ViewStacks(profile, mode)) {
+  for (const ViewStack& stack : ViewStacks(profile, mode, StackSplit(info))) {
     std::vector<size_t> indices;
-    indices.reserve(stack.frames.size() + 1);
+    indices.reserve(stack.frames.size() + 2);
+    if (info.by_interpreter)
+      indices.push_back(frames.Pseudo(InterpreterFrameLabel(stack.interpreter_id)));
     for (FrameId frame : stack.frames) indices.push_back(frames.Real(frame));
     if (stack.frames.empty()) indices.push_back(frames.Pseudo(kNoPythonFramesLabel));
     if (tagged) indices.push_back(frames.Pseudo(StateFrameLabel(stack.state)));
@@ -96,7 +99,7 @@ void WriteSpeedscope(const Profile& profile, const RecordingInfo& info, std::ost
   size_t active = 0;
   for (size_t i = 0; i < kAllModes.size(); ++i) {
     if (kAllModes[i] == info.mode) active = i;
-    profiles.push_back(ViewProfile(profile, kAllModes[i], frames));
+    profiles.push_back(ViewProfile(profile, kAllModes[i], info, frames));
   }
   std::string name = absl::StrFormat("gilscope: pid %d", info.pid);
   if (!info.command_line.empty()) absl::StrAppend(&name, " ", info.command_line);

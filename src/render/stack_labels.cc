@@ -8,6 +8,10 @@
 
 namespace gilscope {
 
+std::string InterpreterFrameLabel(int64_t interpreter_id) {
+  return interpreter_id >= 0 ? absl::StrCat("interpreter ", interpreter_id) : "interpreter ?";
+}
+
 std::string StateFrameLabel(ThreadState state) { return absl::StrCat("[", StateWords(state), "]"); }
 
 std::string FoldedFrameLabel(absl::string_view label) {

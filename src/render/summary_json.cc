@@ -27,6 +27,7 @@ Json ThreadsJson(const Profile& profile) {
     threads.push_back({
         {"native_id", thread.native_id},
         {"name", thread.name.empty() ? Json() : Json(thread.name)},
+        {"interpreter_id", thread.interpreter_id >= 0 ? Json(thread.interpreter_id) : Json()},
         {"samples", thread.samples},
         {"held", Fraction(thread.held, thread.samples)},
         {"held_in_native", Fraction(thread.held_in_native, thread.samples)},
@@ -61,9 +62,14 @@ Json GilsJson(const Profile& profile) {
   Json gils = Json::array();
   for (const PerGilFigures& gil : profile.PerGil()) {
     gils.push_back({{"interpreter_id", gil.interpreter_id},
+                    {"interpreter_ids", gil.interpreter_ids},
+                    {"samples", gil.samples},
                     {"held", gil.held},
                     {"contention", gil.contention},
-                    {"mean_waiters", gil.mean_waiters}});
+                    {"mean_waiters", gil.mean_waiters},
+                    {"held_in_native", gil.held_in_native},
+                    {"switches_per_s", OrNull(gil.switches_per_s)},
+                    {"mean_hold_ms", OrNull(gil.mean_hold_ms)}});
   }
   return gils;
 }
@@ -82,6 +88,7 @@ void WriteSummaryJson(const Profile& profile, const RecordingInfo& info, std::os
       {"paused", info.paused},
       {"native", info.native},
       {"idle_kept", info.idle_kept},
+      {"by_interpreter", info.by_interpreter},
       {"end_reason", info.end_reason},
       {"samples", figures.samples},
       {"errors", figures.errors},
@@ -95,6 +102,8 @@ void WriteSummaryJson(const Profile& profile, const RecordingInfo& info, std::os
       {"switches_per_s", OrNull(figures.switches_per_s)},
       {"mean_hold_ms", OrNull(figures.mean_hold_ms)},
       {"gil_disabled", figures.gil_disabled},
+      {"gil_enabled", !figures.gil_never_enabled},
+      {"interpreters", profile.InterpreterIds()},
       {"gils", GilsJson(profile)},
       {"threads", ThreadsJson(profile)},
       {"top_blame", SitesJson(profile, ProfileMode::kBlame)},

@@ -1,6 +1,7 @@
 #include "gilscope/sampler/snapshot.h"
 
 #include <algorithm>
+#include <tuple>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
@@ -13,48 +14,71 @@ namespace gilscope {
 
 namespace {
 
+// How likely a thread state is to be the one its OS thread uses now; the highest wins.
+// CPython sets `active` while a thread state is attached (Python/pystate.c, tstate_activate),
+// but a thread blocked outside Python (a sleep, a join, a wait for the GIL) is attached
+// nowhere and all its states read inactive. Then the one holding or waiting for its own
+// interpreter's GIL is where the thread is (or is about to be) attached; else one with frames;
+// else the newest interpreter's, entered last (interpreters are numbered as they are created).
+std::tuple<bool, bool, bool, int64_t> CurrentnessOf(const ThreadSnapshot& thread) {
+  const bool gil_bound = HoldsGil(thread.state) || thread.state == ThreadState::kWaitingForGil;
+  return {thread.active.value_or(false), gil_bound, !thread.frames.empty(), thread.interpreter_id};
+}
+
+bool PlaceholderName(const std::string& name) {
+  // A subinterpreter's threading module names a thread it did not start "Dummy-N".
+  return name.empty() || name.rfind("Dummy-", 0) == 0;
+}
+
+// Appends `caller`'s Python stack below `current`'s: its frames are the outer ones.
+void AppendCaller(StackRead& current, const StackRead& caller) {
+  ThreadSnapshot& thread = current.thread;
+  thread.frames.insert(thread.frames.end(), caller.thread.frames.begin(),
+                       caller.thread.frames.end());
+  std::vector<bool>& starts = current.detail.starts_eval_call;
+  starts.insert(starts.end(), caller.detail.starts_eval_call.begin(),
+                caller.detail.starts_eval_call.end());
+  current.python_ok = current.python_ok && caller.python_ok;
+  if (PlaceholderName(thread.name) && !PlaceholderName(caller.thread.name))
+    thread.name = caller.thread.name;
+  if (thread.error.empty()) thread.error = caller.thread.error;
+  thread.is_main = thread.is_main || caller.thread.is_main;
+}
+
 // A thread that runs code in another interpreter (interp.exec(), 3.12+) has a thread state in
-// each: the one in use is active, the others wait, swapped out, for the call to return. Such a
-// thread is shown once: as the state in use (its interpreter, GIL state and innermost frames),
-// with the other states' frames below, since they are the callers.
-void FoldSwappedOutThreadStates(std::vector<ThreadSnapshot>& threads) {
+// each, all with its OS id. It is shown once: as the state in use (its interpreter, GIL state
+// and innermost frames), with the other states' frames below, innermost first, since they are
+// its callers (worker -> interp.exec -> code in the subinterpreter).
+void FoldThreadStatesOfOneOsThread(std::vector<StackRead>& reads) {
   absl::flat_hash_map<pid_t, std::vector<size_t>> by_tid;
-  for (size_t i = 0; i < threads.size(); ++i) {
-    if (threads[i].native_id != 0) by_tid[threads[i].native_id].push_back(i);
+  for (size_t i = 0; i < reads.size(); ++i) {
+    if (reads[i].thread.native_id != 0) by_tid[reads[i].thread.native_id].push_back(i);
   }
-  std::vector<bool> remove(threads.size(), false);
-  for (const auto& [tid, indices] : by_tid) {
-    if (indices.size() < 2) continue;
-    std::vector<size_t> active;
-    for (size_t i : indices) {
-      if (!threads[i].swapped_out) active.push_back(i);
-    }
-    // The active bit alone does not settle it (a thread blocked without its GIL can leave
-    // every state inactive, or a caller's state marked active): among the active states, or
-    // all of them, the newest interpreter's is inside, created after the caller's.
-    if (active.empty()) active = indices;
-    const size_t inner = *std::max_element(active.begin(), active.end(), [&](size_t a, size_t b) {
-      return threads[a].interpreter_id < threads[b].interpreter_id;
+  std::vector<bool> folded(reads.size(), false);
+  for (auto& [tid, states] : by_tid) {
+    if (states.size() < 2) continue;
+    std::stable_sort(states.begin(), states.end(), [&](size_t a, size_t b) {
+      return CurrentnessOf(reads[a].thread) > CurrentnessOf(reads[b].thread);
     });
-    ThreadSnapshot& current = threads[inner];
-    // The subinterpreter's threading module names a thread it did not start "Dummy-N".
-    const bool placeholder_name = current.name.empty() || current.name.rfind("Dummy-", 0) == 0;
-    for (size_t i : indices) {
-      if (i == inner) continue;
-      ThreadSnapshot& outer = threads[i];
-      current.frames.insert(current.frames.end(), outer.frames.begin(), outer.frames.end());
-      if (placeholder_name && !outer.name.empty()) current.name = outer.name;
-      if (current.error.empty()) current.error = outer.error;
-      remove[i] = true;
+    for (size_t k = 1; k < states.size(); ++k) {
+      AppendCaller(reads[states.front()], reads[states[k]]);
+      folded[states[k]] = true;
     }
   }
   size_t kept = 0;
-  for (size_t i = 0; i < threads.size(); ++i) {
-    if (remove[i]) continue;
-    if (kept != i) threads[kept] = std::move(threads[i]);
+  for (size_t i = 0; i < reads.size(); ++i) {
+    if (folded[i]) continue;
+    if (kept != i) reads[kept] = std::move(reads[i]);
     ++kept;
   }
-  threads.resize(kept);
+  reads.resize(kept);
+}
+
+// 3.13+ binds every thread state to the OS thread that uses it. 3.12's interp.exec() runs on
+// the subinterpreter's first thread state, which keeps its creator's OS id (CPython gh-109860):
+// matching by OS id would fold it into the wrong thread, so 3.12's states are shown as read.
+bool ThreadStatesKnowTheirOsThread(const PythonLayout& layout) {
+  return layout.major > 3 || (layout.major == 3 && layout.minor >= 13);
 }
 
 }  // namespace
@@ -87,48 +111,42 @@ bool SnapshotTaker::WantsNativeStack(const ThreadSnapshot& thread) const {
   return false;
 }
 
-bool SnapshotTaker::ReadStacks(RemoteAddress top_frame, ThreadSnapshot& thread) {
-  FrameWalkDetail detail;
-  std::vector<PythonFrame> python;
-  bool ok = true;
-  if (thread.is_python) {
-    absl::StatusOr<std::vector<PythonFrame>> frames =
-        WalkFrames(memory_, *target_.layout, codes_, top_frame, &detail);
-    if (frames.ok()) {
-      python = std::move(*frames);
-    } else {
-      thread.error = std::string(frames.status().message());
-      ok = false;
-    }
+void SnapshotTaker::ReadPythonStack(RemoteAddress top_frame, StackRead& read) {
+  absl::StatusOr<std::vector<PythonFrame>> frames =
+      WalkFrames(memory_, *target_.layout, codes_, top_frame, &read.detail);
+  if (frames.ok()) {
+    read.thread.frames = std::move(*frames);
+  } else {
+    read.thread.error = std::string(frames.status().message());
+    read.python_ok = false;
   }
+}
+
+void SnapshotTaker::FinishStacks(StackRead& read) {
+  ThreadSnapshot& thread = read.thread;
+  const FrameWalkDetail& detail = read.detail;
   StackSignals signals;
-  signals.has_python_frames = !python.empty();
+  signals.has_python_frames = !thread.frames.empty();
   signals.innermost_calls_native =
-      !python.empty() && target_.layout->CallsNative(detail.innermost_opcode);
+      !thread.frames.empty() && target_.layout->CallsNative(detail.innermost_opcode);
   MergedStack merged;
-  if (ok && thread.native_id != 0 && WantsNativeStack(thread)) {
+  if (read.python_ok && thread.native_id != 0 && WantsNativeStack(thread)) {
     absl::StatusOr<NativeStack> native = unwinder_->Unwind(thread.native_id);
     if (native.ok()) {
-      merged = MergeStacks(python, detail, *native, *target_.layout, keep_plumbing_);
-      python = std::move(merged.frames);
+      merged = MergeStacks(thread.frames, detail, *native, *target_.layout, keep_plumbing_);
+      thread.frames = std::move(merged.frames);
       signals.leaf = &merged.leaf;
       // A native stack cut short still gives its inner frames, which is what states and
       // blame need; the thread's sample is counted as an error all the same.
-      if (!native->error.empty()) {
-        thread.error = absl::StrCat("native stack: ", native->error);
-        ok = false;
-      }
+      if (!native->error.empty()) thread.error = absl::StrCat("native stack: ", native->error);
     } else {
       thread.error = absl::StrCat("native stack: ", native.status().message());
-      ok = false;
     }
   }
-  thread.frames = std::move(python);
   thread.state = RefineWithStacks(thread.state, signals);
   if (thread.state == ThreadState::kHoldingGilInNative && signals.leaf != nullptr) {
     thread.native_function = signals.leaf->function;
   }
-  return ok;
 }
 
 absl::StatusOr<Snapshot> SnapshotTaker::Take() {
@@ -157,45 +175,57 @@ absl::StatusOr<Snapshot> SnapshotTaker::Take() {
                                             interpreters.status().message()));
   }
 
-  // One GIL for the process, or (3.12+) one per interpreter that has its own.
+  // One GIL for the process, or (3.12+) one per interpreter that has its own. Walked by id, so
+  // each GIL is named after its first user: the main interpreter for the GIL legacy
+  // subinterpreters share (CPython lists interpreters newest first).
+  std::vector<const InterpreterRecord*> by_id;
+  for (const InterpreterRecord& interp : *interpreters) by_id.push_back(&interp);
+  std::stable_sort(
+      by_id.begin(), by_id.end(),
+      [](const InterpreterRecord* a, const InterpreterRecord* b) { return a->id < b->id; });
   absl::flat_hash_map<RemoteAddress, GilState> gil_states;
   auto gil_key = [&](const InterpreterRecord& interp) {
     return target_.layout->gil_model == GilModel::kPerInterpreter ? interp.gil : RemoteAddress{0};
   };
   Snapshot snapshot;
   absl::flat_hash_map<RemoteAddress, size_t> gil_index;
-  for (const InterpreterRecord& interp : *interpreters) {
-    const RemoteAddress key = gil_key(interp);
-    if (gil_states.contains(key)) continue;
-    GilLocation location = target_.gil;
-    if (key != 0) location.gil_struct = key;
-    ASSIGN_OR_RETURN(GilState state, ReadGil(memory_, *target_.layout, location));
-    gil_states.emplace(key, state);
-    gil_index[key] = snapshot.gils.size();
-    GilSnapshot summary;
-    summary.interpreter_id = interp.id;
-    summary.enabled = state.enabled;
-    summary.locked = state.locked;
-    summary.switch_number = state.switch_number;
-    snapshot.gils.push_back(summary);
+  for (const InterpreterRecord* interp : by_id) {
+    const RemoteAddress key = gil_key(*interp);
+    if (!gil_states.contains(key)) {
+      GilLocation location = target_.gil;
+      if (key != 0) location.gil_struct = key;
+      ASSIGN_OR_RETURN(GilState state, ReadGil(memory_, *target_.layout, location));
+      gil_states.emplace(key, state);
+      gil_index[key] = snapshot.gils.size();
+      GilSnapshot summary;
+      summary.interpreter_id = interp->id;
+      summary.enabled = state.enabled;
+      summary.locked = state.locked;
+      summary.switch_number = state.switch_number;
+      snapshot.gils.push_back(summary);
+    }
+    snapshot.interpreters.push_back({interp->id, static_cast<int>(gil_index.at(key))});
   }
 
+  // Python stacks first, native ones once a thread's states are folded into one stack.
+  std::vector<StackRead> reads;
   absl::flat_hash_set<pid_t> covered;
-  for (const InterpreterRecord& interp : *interpreters) {
-    const RemoteAddress key = gil_key(interp);
+  for (const InterpreterRecord* interp : by_id) {
+    const RemoteAddress key = gil_key(*interp);
     const GilState& gil = gil_states.at(key);
     GilSnapshot& gil_summary = snapshot.gils[gil_index.at(key)];
     // Names are a nicety: a failure to read them leaves them empty, never fails the sample.
-    std::vector<std::string> names = names_.ReadNames(interp);
-    for (size_t i = 0; i < interp.threads.size(); ++i) {
-      const ThreadRecord& record = interp.threads[i];
-      ThreadSnapshot thread;
+    std::vector<std::string> names = names_.ReadNames(*interp);
+    for (size_t i = 0; i < interp->threads.size(); ++i) {
+      const ThreadRecord& record = interp->threads[i];
+      StackRead& read = reads.emplace_back();
+      ThreadSnapshot& thread = read.thread;
       thread.name = std::move(names[i]);
       thread.native_id = record.native_id;
       thread.thread_id = record.thread_id;
-      thread.interpreter_id = interp.id;
+      thread.interpreter_id = interp->id;
       thread.gil_index = static_cast<int>(gil_index.at(key));
-      thread.swapped_out = record.active.has_value() && !*record.active;
+      thread.active = record.active;
       thread.is_python = true;
       thread.is_main = record.native_id == target_.pid;
       const bool holds = gil.locked && gil.holder == record.thread_state;
@@ -206,35 +236,38 @@ absl::StatusOr<Snapshot> SnapshotTaker::Take() {
       thread.blocked_in = classified.blocked_in;
       if (task != nullptr) thread.os_name = task->stat.comm;
       if (holds) gil_summary.holder_native_id = record.native_id;
-      if (!ReadStacks(record.top_frame, thread)) ++snapshot.errors;
-      if (thread.state == ThreadState::kWaitingForGil) ++gil_summary.waiters;
+      ReadPythonStack(record.top_frame, read);
       if (record.native_id != 0) covered.insert(record.native_id);
-      snapshot.threads.push_back(std::move(thread));
     }
   }
-
-  // 3.12 gives a subinterpreter's thread states their creator's OS id: they cannot be matched.
-  const PythonLayout& layout = *target_.layout;
-  if (layout.major > 3 || (layout.major == 3 && layout.minor >= 13)) {
-    FoldSwappedOutThreadStates(snapshot.threads);
+  if (ThreadStatesKnowTheirOsThread(*target_.layout)) FoldThreadStatesOfOneOsThread(reads);
+  for (StackRead& read : reads) {
+    FinishStacks(read);
+    ThreadSnapshot& thread = read.thread;
+    if (!thread.error.empty()) ++snapshot.errors;
+    // Counted after folding: a thread's states in other interpreters do not wait there.
+    if (thread.state == ThreadState::kWaitingForGil)
+      ++snapshot.gils[static_cast<size_t>(thread.gil_index)].waiters;
+    snapshot.threads.push_back(std::move(thread));
   }
 
   // OS threads with no Python thread state: native helpers, or threads of C libraries.
   // An interpreter shutting down can leave no interpreter to take a GIL from.
-  const GilState main_gil = gil_states.empty() ? GilState{} : gil_states.begin()->second;
+  const GilState main_gil = by_id.empty() ? GilState{} : gil_states.at(gil_key(*by_id.front()));
   for (pid_t tid : *tids) {
     if (covered.contains(tid)) continue;
     auto activity = activities.find(tid);
     if (activity == activities.end()) continue;  // exited meanwhile
-    ThreadSnapshot thread;
-    thread.native_id = tid;
-    thread.is_main = tid == target_.pid;
-    thread.os_name = activity->second.stat.comm;
     Classification classified = ClassifyThread(false, &activity->second, main_gil, target_.take_gil);
-    thread.state = classified.state;
-    thread.blocked_in = classified.blocked_in;
-    if (!ReadStacks(0, thread)) ++snapshot.errors;
-    snapshot.threads.push_back(std::move(thread));
+    StackRead read;
+    read.thread.native_id = tid;
+    read.thread.is_main = tid == target_.pid;
+    read.thread.os_name = activity->second.stat.comm;
+    read.thread.state = classified.state;
+    read.thread.blocked_in = classified.blocked_in;
+    FinishStacks(read);
+    if (!read.thread.error.empty()) ++snapshot.errors;
+    snapshot.threads.push_back(std::move(read.thread));
   }
 
   std::stable_sort(snapshot.threads.begin(), snapshot.threads.end(),

@@ -132,6 +132,18 @@ def run_gilscope(args, timeout=GILSCOPE_TIMEOUT_SECONDS, prefix=(), binary=None)
     return proc.returncode, out, err
 
 
+def read_collapsed(path):
+    """[(frames root first, weight)] of a collapsed (folded) stacks file: "a;b;c 12" per line."""
+    stacks = []
+    with open(path) as source:
+        for line in source:
+            line = line.rstrip("\n")
+            if line:
+                frames, weight = line.rsplit(" ", 1)
+                stacks.append((frames.split(";"), int(weight)))
+    return stacks
+
+
 def task_status(pid):
     """{tid: (state letter, TracerPid)} of every thread of pid (threads that vanish are skipped)."""
     result = {}

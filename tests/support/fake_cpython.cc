@@ -230,6 +230,25 @@ void FakeCPython::SetGilHolder(RemoteAddress interpreter, RemoteAddress thread) 
   }
 }
 
+void FakeCPython::SetThreadActive(RemoteAddress thread, bool active) {
+  const auto& t = layout_.thread;
+  if (!t.status.present() || t.status_active_bit < 0) return;
+  // CPython's _status starts initialized:1, bound:1, unbound:1, bound_gilstate:1, active:1.
+  constexpr uint32_t kInitializedBoundGilstate = 0b1011;
+  const uint32_t bit = uint32_t{1} << t.status_active_bit;
+  Put<uint32_t>(thread + t.status.offset, (kInitializedBoundGilstate & ~bit) | (active ? bit : 0));
+}
+
+void FakeCPython::ShareGil(RemoteAddress interpreter, RemoteAddress owner) {
+  const Field& gil = layout_.interpreter.ceval_gil;
+  if (gil.present()) Put<uint64_t>(interpreter + gil.offset, GilStruct(owner));
+}
+
+void FakeCPython::SetGilEnabled(RemoteAddress interpreter, bool enabled) {
+  if (!layout_.gil.enabled.present()) return;
+  Put<int32_t>(GilStruct(interpreter) + layout_.gil.enabled.offset, enabled ? 1 : 0);
+}
+
 RemoteAddress FakeCPython::AddKeys(const std::vector<DictItem>& items, bool split,
                                    std::vector<RemoteAddress>* value_slots) {
   const PythonLayout::Dict& d = layout_.dict;

@@ -73,6 +73,13 @@ class FakeCPython {
   RemoteAddress AddThread(RemoteAddress interpreter, pid_t native_id, RemoteAddress top_frame);
   // Marks `thread` as the GIL holder of `interpreter`'s GIL (or the process's GIL).
   void SetGilHolder(RemoteAddress interpreter, RemoteAddress thread);
+  // 3.12+: sets or clears `thread`'s _status.active bit, among other status bits set as a live
+  // thread state has them (initialized, bound, bound_gilstate), which readers must ignore.
+  void SetThreadActive(RemoteAddress thread, bool active);
+  // 3.12+: makes `interpreter` use `owner`'s GIL, as a legacy subinterpreter uses the main one's.
+  void ShareGil(RemoteAddress interpreter, RemoteAddress owner);
+  // Free-threaded builds: turns `interpreter`'s GIL off (-X gil=0) or on.
+  void SetGilEnabled(RemoteAddress interpreter, bool enabled);
 
   // A dict with `items` in the layout's format: combined, str-only (3.11+: unicode entries)
   // when every item's hash is 0.

@@ -278,6 +278,74 @@ TEST(FlameGraphSvgTest, EmptyViewsSayWhyAndWhereToLook) {
   EXPECT_THAT(svg, HasSubstr("<g id=\"tab-gil\" class=\"tab\" data-view=\"gil\">"));
 }
 
+TEST(FlameGraphSvgTest, SplitByInterpreterPutsAnInterpreterFrameAtTheRootOfEachStack) {
+  // GIVEN the same code spinning in two subinterpreters, each with its own GIL
+  Profile profile;
+  std::vector<ThreadSnapshot> threads;
+  for (int interpreter = 1; interpreter <= 2; ++interpreter) {
+    for (ThreadState state : {ThreadState::kHoldingGil, ThreadState::kWaitingForGil}) {
+      ThreadSnapshot thread = Thread(static_cast<pid_t>(10 * interpreter + threads.size()), state,
+                                     {"<module>", "spin"});
+      thread.interpreter_id = interpreter;
+      thread.gil_index = interpreter - 1;
+      threads.push_back(thread);
+    }
+  }
+  Snapshot snapshot;
+  snapshot.threads = threads;
+  snapshot.gils.resize(2);
+  profile.AddSample(snapshot, kStart);
+  RecordingInfo info;
+  info.mode = ProfileMode::kBlame;
+  info.by_interpreter = true;
+  std::ostringstream out;
+  WriteFlameGraphSvg(profile, info, out);
+  // THEN each view's root has one child per interpreter, each holding that interpreter's stacks
+  const nlohmann::json data = EmbeddedData(out.str());
+  const nlohmann::json& labels = data["labels"];
+  for (const char* name : {"blame", "wait", "gil"}) {
+    SCOPED_TRACE(name);
+    const nlohmann::json& children = View(data, name)["root"][3];
+    ASSERT_EQ(children.size(), 2u);
+    EXPECT_EQ(labels[children[0][0].get<size_t>()], "interpreter 1");
+    EXPECT_EQ(labels[children[1][0].get<size_t>()], "interpreter 2");
+    EXPECT_EQ(children[0][1], children[1][1]);  // equal weights
+  }
+  // The wall view keys every frame by state too: each interpreter once per state.
+  std::vector<std::string> wall_roots;
+  for (const nlohmann::json& child : View(data, "wall")["root"][3]) {
+    wall_roots.push_back(labels[child[0].get<size_t>()]);
+  }
+  EXPECT_THAT(wall_roots, ::testing::UnorderedElementsAre("interpreter 1", "interpreter 1",
+                                                          "interpreter 2", "interpreter 2"));
+  EXPECT_THAT(StaticFrames(out.str()), HasSubstr("<title>interpreter 1\n"));
+  // AND unsplit, the two interpreters' stacks are one
+  const nlohmann::json merged = EmbeddedData(Svg(profile, ProfileMode::kBlame));
+  EXPECT_EQ(View(merged, "blame")["root"][3].size(), 1u);
+}
+
+TEST(FlameGraphSvgTest, WithoutAGilTheTitleAndTheGilViewsSaySo) {
+  Profile profile;
+  Snapshot snapshot;
+  snapshot.threads = {Thread(1, ThreadState::kRunningWithoutGil, {"main", "work"}),
+                      Thread(2, ThreadState::kRunningWithoutGil, {"main", "work"})};
+  snapshot.gils.push_back(GilSnapshot{});
+  snapshot.gils[0].enabled = false;
+  profile.AddSample(snapshot, kStart);
+  const std::string svg = Svg(profile, ProfileMode::kBlame);
+  EXPECT_THAT(svg, HasSubstr("1 samples, no GIL (free-threaded build running without it)</text>"));
+  EXPECT_THAT(svg, Not(HasSubstr("GIL held")));
+  EXPECT_THAT(StaticFrames(svg),
+              HasSubstr("There is no GIL: this free-threaded build ran without it"));
+  EXPECT_THAT(StaticFrames(svg), HasSubstr("Open the cpu view"));
+  const nlohmann::json data = EmbeddedData(svg);
+  for (const char* name : {"blame", "wait", "gil"}) {
+    SCOPED_TRACE(name);
+    EXPECT_THAT(View(data, name)["empty"][0].get<std::string>(), HasSubstr("There is no GIL"));
+  }
+  EXPECT_EQ(View(data, "cpu")["total"], 2);
+}
+
 TEST(FlameGraphSvgTest, AnEmptyRecordingStillRenders) {
   const std::string svg = Svg(Profile(), ProfileMode::kWall);
   EXPECT_THAT(StaticFrames(svg), HasSubstr("Every thread was idle during this recording."));

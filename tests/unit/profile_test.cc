@@ -157,6 +157,195 @@ TEST(ProfileTest, NoSamplesIsIdleAndNoSwitchRate) {
   EXPECT_FALSE(profile.Figures().switches_per_s.has_value());
 }
 
+// --- Several GILs (subinterpreters with their own, 3.12+) and none (free-threaded builds) ---
+
+ThreadSnapshot InInterpreter(ThreadSnapshot thread, int64_t interpreter_id, int gil_index) {
+  thread.interpreter_id = interpreter_id;
+  thread.gil_index = gil_index;
+  return thread;
+}
+
+// A sample of interpreters 0..gil_switches.size()-1, each with a GIL of its own whose switch
+// counter reads gil_switches[i].
+Snapshot PerGilSample(std::vector<ThreadSnapshot> threads, std::vector<uint64_t> gil_switches) {
+  Snapshot snapshot;
+  snapshot.threads = std::move(threads);
+  for (size_t i = 0; i < gil_switches.size(); ++i) {
+    GilSnapshot gil;
+    gil.interpreter_id = static_cast<int64_t>(i);
+    gil.switch_number = gil_switches[i];
+    snapshot.gils.push_back(gil);
+    snapshot.interpreters.push_back({static_cast<int64_t>(i), static_cast<int>(i)});
+  }
+  return snapshot;
+}
+
+const PerGilFigures& GilOf(const std::vector<PerGilFigures>& gils, int64_t interpreter_id) {
+  for (const PerGilFigures& gil : gils) {
+    if (gil.interpreter_id == interpreter_id) return gil;
+  }
+  ADD_FAILURE() << "no GIL of interpreter " << interpreter_id;
+  static const PerGilFigures kNone;
+  return kNone;
+}
+
+TEST(ProfileTest, TwoGilsHeldAtOnceAreCountedPerGil) {
+  // GIVEN the main interpreter idle and two subinterpreters, each with a spinner holding its
+  // GIL; the first has one thread waiting, the second two, in every sample
+  Profile profile;
+  for (int i = 0; i < 10; ++i) {
+    profile.AddSample(
+        PerGilSample({InInterpreter(Thread(1, ThreadState::kIdle, "main", "clock_nanosleep"), 0, 0),
+                      InInterpreter(Thread(11, ThreadState::kHoldingGil, "spin_one"), 1, 1),
+                      InInterpreter(Thread(12, ThreadState::kWaitingForGil, "wait_one"), 1, 1),
+                      InInterpreter(Thread(21, ThreadState::kHoldingGil, "spin_two"), 2, 2),
+                      InInterpreter(Thread(22, ThreadState::kWaitingForGil, "wait_two"), 2, 2),
+                      InInterpreter(Thread(23, ThreadState::kWaitingForGil, "wait_two"), 2, 2)},
+                     {5, 100 + 2 * static_cast<uint64_t>(i), 200 + 4 * static_cast<uint64_t>(i)}),
+        kStart + absl::Milliseconds(10 * i));
+  }
+  // THEN each GIL has its own holder, waiters and hand-offs
+  const std::vector<PerGilFigures> gils = profile.PerGil();
+  ASSERT_EQ(gils.size(), 3u);
+  EXPECT_DOUBLE_EQ(GilOf(gils, 0).held, 0.0);
+  EXPECT_DOUBLE_EQ(GilOf(gils, 0).contention, 0.0);
+  EXPECT_NEAR(*GilOf(gils, 0).switches_per_s, 0.0, 1e-9);
+  EXPECT_FALSE(GilOf(gils, 0).mean_hold_ms.has_value());  // no hand-off: no mean hold
+  EXPECT_DOUBLE_EQ(GilOf(gils, 1).held, 1.0);
+  EXPECT_DOUBLE_EQ(GilOf(gils, 1).contention, 1.0);
+  EXPECT_DOUBLE_EQ(GilOf(gils, 1).mean_waiters, 1.0);
+  EXPECT_NEAR(*GilOf(gils, 1).switches_per_s, 200.0, 1e-6);
+  EXPECT_NEAR(*GilOf(gils, 1).mean_hold_ms, 5.0, 1e-6);
+  EXPECT_DOUBLE_EQ(GilOf(gils, 2).mean_waiters, 2.0);
+  EXPECT_NEAR(*GilOf(gils, 2).switches_per_s, 400.0, 1e-6);
+  EXPECT_NEAR(*GilOf(gils, 2).mean_hold_ms, 2.5, 1e-6);
+  EXPECT_EQ(GilOf(gils, 2).interpreter_ids, std::vector<int64_t>{2});
+  // AND the recording's figures take every GIL: a sample is held when any GIL is, waiters and
+  // hand-offs add up, the mean hold is held time over hand-offs (not the main GIL's counter)
+  const GilFigures figures = profile.Figures();
+  EXPECT_DOUBLE_EQ(figures.gil_held, 1.0);
+  EXPECT_DOUBLE_EQ(figures.contention, 1.0);
+  EXPECT_DOUBLE_EQ(figures.mean_waiters, 3.0);
+  EXPECT_NEAR(*figures.switches_per_s, 600.0, 1e-6);
+  EXPECT_NEAR(*figures.mean_hold_ms, 2 * 0.09 * 1000 / (18 + 36), 1e-6);
+  // AND both holders are in the gil view, each blamed for its own GIL's waiters only
+  EXPECT_EQ(WeightOf(profile, ProfileMode::kGil, "spin_one"), 10);
+  EXPECT_EQ(WeightOf(profile, ProfileMode::kGil, "spin_two"), 10);
+  EXPECT_EQ(WeightOf(profile, ProfileMode::kBlame, "spin_one"), 10);
+  EXPECT_EQ(WeightOf(profile, ProfileMode::kBlame, "spin_two"), 20);
+  EXPECT_EQ(profile.InterpreterIds(), (std::vector<int64_t>{0, 1, 2}));
+  const std::vector<ThreadShare> threads = profile.Threads();
+  ASSERT_EQ(threads.size(), 6u);
+  EXPECT_EQ(threads[0].interpreter_id, 0);
+  EXPECT_EQ(threads[5].interpreter_id, 2);
+  EXPECT_EQ(profile.ComputeVerdict(), Verdict::kPythonCpuBound);
+}
+
+TEST(ProfileTest, VerdictJudgesNativeCodeByTheHolderOfTheGilThatWasWaitedFor) {
+  // Subinterpreter 1: a holder in native code with a thread waiting for it. Subinterpreter 2: a
+  // holder running Python, alone. The second is listed first: a verdict that looked at "the"
+  // holder of a sample would see Python.
+  const auto sample = [](ThreadState blocking_holder, ThreadState lone_holder) {
+    return PerGilSample({InInterpreter(Thread(21, lone_holder, "alone"), 2, 2),
+                         InInterpreter(Thread(11, blocking_holder, "c_call", "nanosleep"), 1, 1),
+                         InInterpreter(Thread(12, ThreadState::kWaitingForGil, "w"), 1, 1)},
+                        {0, 0, 0});
+  };
+  Profile native_blocks;
+  Profile python_blocks;
+  for (int i = 0; i < 10; ++i) {
+    native_blocks.AddSample(sample(ThreadState::kHoldingGilInNative, ThreadState::kHoldingGil),
+                            kStart);
+    python_blocks.AddSample(sample(ThreadState::kHoldingGil, ThreadState::kHoldingGilInNative),
+                            kStart);
+  }
+  EXPECT_EQ(native_blocks.ComputeVerdict(), Verdict::kNativeHoldsGil);
+  EXPECT_EQ(python_blocks.ComputeVerdict(), Verdict::kPythonCpuBound);
+  // Of all held GIL-samples, half had their holder in native code.
+  EXPECT_DOUBLE_EQ(native_blocks.Figures().held_in_native, 0.5);
+  EXPECT_DOUBLE_EQ(GilOf(native_blocks.PerGil(), 1).held_in_native, 1.0);
+  EXPECT_DOUBLE_EQ(GilOf(native_blocks.PerGil(), 2).held_in_native, 0.0);
+}
+
+TEST(ProfileTest, LegacySubinterpreterSharesTheMainGilsFigures) {
+  Profile profile;
+  for (int i = 0; i < 4; ++i) {
+    Snapshot snapshot =
+        Sample({InInterpreter(Thread(1, ThreadState::kHoldingGil, "spin"), 1, 0),
+                InInterpreter(Thread(2, ThreadState::kWaitingForGil, "spin"), 1, 0),
+                InInterpreter(Thread(3, ThreadState::kIdle, "main", "futex"), 0, 0)},
+               0);
+    snapshot.interpreters = {{0, 0}, {1, 0}};
+    profile.AddSample(snapshot, kStart + absl::Milliseconds(i));
+  }
+  const std::vector<PerGilFigures> gils = profile.PerGil();
+  ASSERT_EQ(gils.size(), 1u);
+  EXPECT_EQ(gils[0].interpreter_id, 0);
+  EXPECT_EQ(gils[0].interpreter_ids, (std::vector<int64_t>{0, 1}));
+  EXPECT_DOUBLE_EQ(gils[0].contention, 1.0);
+  EXPECT_EQ(profile.InterpreterIds(), (std::vector<int64_t>{0, 1}));
+}
+
+TEST(ProfileTest, PerGilSharesAreOfTheSamplesInWhichTheGilExisted) {
+  // A subinterpreter created halfway through, its GIL always held from then on.
+  Profile profile;
+  for (int i = 0; i < 10; ++i) {
+    std::vector<ThreadSnapshot> threads = {
+        InInterpreter(Thread(1, ThreadState::kIdle, "main", "futex"), 0, 0)};
+    std::vector<uint64_t> gils = {0};
+    if (i >= 5) {
+      threads.push_back(InInterpreter(Thread(2, ThreadState::kHoldingGil, "spin"), 1, 1));
+      gils.push_back(0);
+    }
+    profile.AddSample(PerGilSample(threads, gils), kStart + absl::Milliseconds(i));
+  }
+  EXPECT_EQ(GilOf(profile.PerGil(), 1).samples, 5);
+  EXPECT_DOUBLE_EQ(GilOf(profile.PerGil(), 1).held, 1.0);
+  EXPECT_DOUBLE_EQ(profile.Figures().gil_held, 0.5);
+}
+
+TEST(ProfileTest, ThreadIsCountedInTheInterpreterItSpentMostSamplesIn) {
+  Profile profile;
+  for (int i = 0; i < 5; ++i) {
+    const int64_t interpreter = i < 2 ? 0 : 1;
+    profile.AddSample(PerGilSample({InInterpreter(Thread(7, ThreadState::kHoldingGil, "run"),
+                                                  interpreter, static_cast<int>(interpreter))},
+                                   {0, 0}),
+                      kStart);
+  }
+  ASSERT_EQ(profile.Threads().size(), 1u);
+  EXPECT_EQ(profile.Threads()[0].interpreter_id, 1);
+}
+
+TEST(ProfileTest, NoGilInAnySampleMeansEmptyGilViewsAndTheNoGilVerdict) {
+  // GIVEN a free-threaded build without its GIL: two threads run Python in parallel
+  Profile profile;
+  for (int i = 0; i < 10; ++i) {
+    Snapshot snapshot = Sample({Thread(1, ThreadState::kRunningWithoutGil, "work"),
+                                Thread(2, ThreadState::kRunningWithoutGil, "work")},
+                               0);
+    snapshot.gils[0].enabled = false;
+    snapshot.gils[0].switch_number.reset();
+    profile.AddSample(snapshot, kStart + absl::Milliseconds(10 * i));
+  }
+  const GilFigures figures = profile.Figures();
+  EXPECT_TRUE(figures.gil_never_enabled);
+  EXPECT_DOUBLE_EQ(figures.gil_disabled, 1.0);
+  EXPECT_DOUBLE_EQ(figures.gil_held, 0.0);
+  EXPECT_FALSE(figures.switches_per_s.has_value());
+  EXPECT_EQ(profile.ComputeVerdict(), Verdict::kNoGil);
+  EXPECT_STREQ(VerdictName(Verdict::kNoGil), "no_gil");
+  EXPECT_TRUE(profile.weights(ProfileMode::kGil).empty());
+  EXPECT_TRUE(profile.weights(ProfileMode::kWait).empty());
+  EXPECT_TRUE(profile.weights(ProfileMode::kBlame).empty());
+  EXPECT_EQ(WeightOf(profile, ProfileMode::kCpu, "work"), 20);
+
+  // AND one sample with the GIL on (an extension turned it back on) is a GIL seen
+  Snapshot with_gil = Sample({Thread(1, ThreadState::kHoldingGil, "work")}, 0);
+  profile.AddSample(with_gil, kStart + absl::Seconds(1));
+  EXPECT_FALSE(profile.Figures().gil_never_enabled);
+}
+
 TEST(StackTableTest, SameFramesSameIdsDifferentStacksDifferentIds) {
   StackTable table;
   const FrameId a = table.InternFrame({"f", "/x.py", 1});

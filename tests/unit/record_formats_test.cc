@@ -362,5 +362,154 @@ TEST(SummaryTextTest, SaysPlainlyWhenNothingWasSampled) {
   EXPECT_THAT(text, Not(HasSubstr("Verdict")));
 }
 
+// --- Subinterpreters and free-threaded builds ---------------------------------------------
+
+ThreadSnapshot In(ThreadSnapshot thread, int64_t interpreter_id, int gil_index) {
+  thread.interpreter_id = interpreter_id;
+  thread.gil_index = gil_index;
+  return thread;
+}
+
+// Interpreter 1 has its own GIL, held by "spin_one" while another thread waits; legacy
+// interpreter 3 shares the main interpreter's GIL, held by "spin_three" while another waits.
+// 10 samples 10 ms apart; GIL 1's counter advances 2 per sample, the main one's 1.
+Profile Subinterpreters() {
+  Profile profile;
+  for (int i = 0; i < 10; ++i) {
+    Snapshot snapshot;
+    snapshot.threads = {In(Thread(1, ThreadState::kIdle, "main", "MainThread"), 0, 0),
+                        In(Thread(11, ThreadState::kHoldingGil, "spin_one"), 1, 1),
+                        In(Thread(12, ThreadState::kWaitingForGil, "spin_one"), 1, 1),
+                        In(Thread(31, ThreadState::kHoldingGil, "spin_three"), 3, 0),
+                        In(Thread(32, ThreadState::kWaitingForGil, "spin_three"), 3, 0)};
+    snapshot.threads[0].blocked_in = "clock_nanosleep";
+    snapshot.gils.resize(2);
+    snapshot.gils[0].interpreter_id = 0;
+    snapshot.gils[0].switch_number = 10 + i;
+    snapshot.gils[1].interpreter_id = 1;
+    snapshot.gils[1].switch_number = 100 + 2 * i;
+    snapshot.interpreters = {{0, 0}, {1, 1}, {3, 0}};
+    profile.AddSample(snapshot, kStart + absl::Milliseconds(10 * i));
+  }
+  return profile;
+}
+
+// A free-threaded build without its GIL: two threads running Python on CPUs.
+Profile NoGil() {
+  Profile profile;
+  for (int i = 0; i < 10; ++i) {
+    Snapshot snapshot = Sample({Thread(1, ThreadState::kRunningWithoutGil, "work"),
+                                Thread(2, ThreadState::kRunningWithoutGil, "work")});
+    snapshot.gils[0].enabled = false;
+    profile.AddSample(snapshot, kStart + absl::Milliseconds(10 * i));
+  }
+  return profile;
+}
+
+RecordingInfo ByInterpreterInfo(ProfileMode mode) {
+  RecordingInfo info = Info(mode);
+  info.by_interpreter = true;
+  return info;
+}
+
+TEST(CollapsedTest, ByInterpreterPutsTheInterpreterAtTheRoot) {
+  std::ostringstream out;
+  WriteCollapsed(Subinterpreters(), ByInterpreterInfo(ProfileMode::kBlame), out);
+  EXPECT_EQ(out.str(),
+            "interpreter 1;<module> (/app.py:1);spin_one (/app.py:10) 10\n"
+            "interpreter 3;<module> (/app.py:1);spin_three (/app.py:10) 10\n");
+  // Unsplit, the same code in two interpreters is one stack.
+  EXPECT_EQ(Collapsed(Subinterpreters(), ProfileMode::kWait),
+            "<module> (/app.py:1);spin_one (/app.py:10) 10\n"
+            "<module> (/app.py:1);spin_three (/app.py:10) 10\n");
+}
+
+TEST(CollapsedTest, ByInterpreterKeepsThePseudoFramesOfFramelessThreads) {
+  Profile profile;
+  Snapshot snapshot = Sample({In(NoFrames(5, ThreadState::kRunningWithoutGil), 2, 0)});
+  profile.AddSample(snapshot, kStart);
+  std::ostringstream out;
+  WriteCollapsed(profile, ByInterpreterInfo(ProfileMode::kCpu), out);
+  EXPECT_EQ(out.str(), "interpreter 2;<no Python frames>;[running without GIL] 1\n");
+}
+
+TEST(SpeedscopeTest, ByInterpreterStartsEachSampleAtItsInterpreter) {
+  std::ostringstream out;
+  WriteSpeedscope(Subinterpreters(), ByInterpreterInfo(ProfileMode::kGil), out);
+  const nlohmann::json json = nlohmann::json::parse(out.str());
+  const nlohmann::json& frames = json["shared"]["frames"];
+  std::vector<std::string> roots;
+  for (const nlohmann::json& profile : json["profiles"]) {
+    if (profile["name"].get<std::string>().rfind("gil:", 0) != 0) continue;
+    for (const nlohmann::json& sample : profile["samples"]) {
+      roots.push_back(frames[sample[0].get<size_t>()]["name"]);
+    }
+  }
+  std::sort(roots.begin(), roots.end());
+  EXPECT_EQ(roots, (std::vector<std::string>{"interpreter 1", "interpreter 3"}));
+}
+
+TEST(SummaryJsonTest, GivesFiguresPerGilAndEachThreadsInterpreter) {
+  RecordingInfo info = ByInterpreterInfo(ProfileMode::kBlame);
+  std::ostringstream out;
+  WriteSummaryJson(Subinterpreters(), info, out);
+  const nlohmann::json json = nlohmann::json::parse(out.str());
+  EXPECT_EQ(json["by_interpreter"], true);
+  EXPECT_EQ(json["gil_enabled"], true);
+  EXPECT_EQ(json["interpreters"], nlohmann::json({0, 1, 3}));
+  ASSERT_EQ(json["gils"].size(), 2u);
+  const nlohmann::json& main_gil = json["gils"][0];
+  EXPECT_EQ(main_gil["interpreter_id"], 0);
+  EXPECT_EQ(main_gil["interpreter_ids"], nlohmann::json({0, 3}));
+  EXPECT_EQ(main_gil["samples"], 10);
+  EXPECT_DOUBLE_EQ(main_gil["held"].get<double>(), 1.0);
+  EXPECT_DOUBLE_EQ(main_gil["contention"].get<double>(), 1.0);
+  EXPECT_NEAR(main_gil["switches_per_s"].get<double>(), 100.0, 1e-9);
+  const nlohmann::json& own_gil = json["gils"][1];
+  EXPECT_EQ(own_gil["interpreter_ids"], nlohmann::json({1}));
+  EXPECT_NEAR(own_gil["switches_per_s"].get<double>(), 200.0, 1e-9);
+  EXPECT_NEAR(own_gil["mean_hold_ms"].get<double>(), 5.0, 1e-9);
+  EXPECT_DOUBLE_EQ(json["mean_waiters"].get<double>(), 2.0);
+  EXPECT_NEAR(json["switches_per_s"].get<double>(), 300.0, 1e-9);
+  std::vector<int> interpreters;
+  for (const nlohmann::json& thread : json["threads"])
+    interpreters.push_back(thread["interpreter_id"]);
+  EXPECT_EQ(interpreters, (std::vector<int>{0, 1, 1, 3, 3}));
+}
+
+TEST(SummaryTextTest, SeveralInterpretersGetALinePerGilAndAnInterpreterColumn) {
+  const std::string text = SummaryText(Subinterpreters());
+  EXPECT_THAT(text,
+              HasSubstr("\n  GIL of interpreter 0 (shared with 3): held 100.0%, contended 100.0% "
+                        "(mean 1.00 waiting), hand-offs 100.0/s, mean hold 10.00 ms\n"));
+  EXPECT_THAT(text, HasSubstr("\n  GIL of interpreter 1: held 100.0%, contended 100.0% "
+                              "(mean 1.00 waiting), hand-offs 200.0/s, mean hold 5.00 ms\n"));
+  EXPECT_THAT(text, HasSubstr("     OS id  interp   held"));
+  EXPECT_THAT(text, HasSubstr("\n        31       3 100.0%"));
+  // One interpreter: no per-GIL lines, no column.
+  const std::string one = SummaryText(TwoSpinners(/*with_switches=*/true));
+  EXPECT_THAT(one, Not(HasSubstr("GIL of interpreter")));
+  EXPECT_THAT(one, Not(HasSubstr("interp")));
+}
+
+TEST(SummaryTextTest, WithoutAGilSaysSoInsteadOfGilFigures) {
+  const std::string text = SummaryText(NoGil());
+  EXPECT_THAT(text, HasSubstr("\nNo GIL: free-threaded build running without it"));
+  EXPECT_THAT(text, Not(HasSubstr("GIL held in")));
+  EXPECT_THAT(text, Not(HasSubstr("contended")));
+  EXPECT_THAT(text, Not(HasSubstr("hand-offs")));
+  EXPECT_THAT(text, HasSubstr("\nVerdict: no_gil \u2014 "));
+  EXPECT_THAT(text, HasSubstr("--mode cpu"));
+}
+
+TEST(SummaryJsonTest, WithoutAGilTheVerdictIsNoGil) {
+  const nlohmann::json json = SummaryJson(NoGil());
+  EXPECT_EQ(json["gil_enabled"], false);
+  EXPECT_DOUBLE_EQ(json["gil_disabled"].get<double>(), 1.0);
+  EXPECT_DOUBLE_EQ(json["gil_held"].get<double>(), 0.0);
+  EXPECT_EQ(json["verdict"], "no_gil");
+  EXPECT_TRUE(json["top_blame"].empty());
+}
+
 }  // namespace
 }  // namespace gilscope

@@ -1,8 +1,13 @@
 // SnapshotTaker end to end on fake memory and made-up /proc states, for every layout.
+#include "gilscope/sampler/snapshot.h"
+
 #include <gtest/gtest.h>
 
+#include <optional>
+#include <string>
+#include <vector>
+
 #include "absl/strings/str_cat.h"
-#include "gilscope/sampler/snapshot.h"
 #include "support/fake_cpython.h"
 
 namespace gilscope {
@@ -166,6 +171,322 @@ TEST(PerInterpreterGilTest, EachInterpreterHasItsOwnHolder) {
   ASSERT_EQ(snapshot->gils.size(), 2u);
   EXPECT_EQ(snapshot->threads[0].state, ThreadState::kHoldingGil);
   EXPECT_EQ(snapshot->threads[1].state, ThreadState::kHoldingGil);
+}
+
+// --- Subinterpreters (3.12+) ---------------------------------------------------------------
+
+const ThreadSnapshot* FindThread(const Snapshot& snapshot, pid_t tid) {
+  const ThreadSnapshot* found = nullptr;
+  for (const ThreadSnapshot& thread : snapshot.threads) {
+    if (thread.native_id != tid) continue;
+    EXPECT_EQ(found, nullptr) << "thread " << tid << " shown twice";
+    found = &thread;
+  }
+  return found;
+}
+
+std::vector<std::string> Functions(const ThreadSnapshot& thread) {
+  std::vector<std::string> names;
+  for (const PythonFrame& frame : thread.frames) names.push_back(frame.function);
+  return names;
+}
+
+// The futex word a thread waiting for `interpreter`'s GIL blocks on.
+RemoteAddress GilFutex(FakeCPython& fake, const PythonLayout& layout, RemoteAddress interpreter) {
+  GilLocation location = fake.Target(1).gil;
+  location.gil_struct = fake.GilStruct(interpreter);
+  absl::StatusOr<GilState> gil = ReadGil(fake.memory(), layout, location);
+  EXPECT_TRUE(gil.ok()) << gil.status();
+  return gil.ok() ? gil->wait_ranges[0].start + 4 : 0;
+}
+
+// OS thread 201 called interp.exec() from the main interpreter (its caller state, two frames
+// deep) and runs code in subinterpreter 1 (its sub state, two frames deep); the main thread
+// (100) sleeps. Tests choose which state is active and holds which GIL.
+struct ExecRunner {
+  explicit ExecRunner(const PythonLayout& layout) : fake(layout) {
+    main_interp = fake.AddInterpreter(0);
+    sub = fake.AddInterpreter(1);
+    fake.AddThread(main_interp, 100, fake.AddFrame(fake.AddCode("main", "/w.py", 1, 2), 0));
+    const RemoteAddress bootstrap =
+        fake.AddFrame(fake.AddCode("Thread._bootstrap", "/t.py", 1, 2), 0);
+    caller = fake.AddThread(main_interp, 201,
+                            fake.AddFrame(fake.AddCode("<lambda>", "/w.py", 5, 6), bootstrap));
+    const RemoteAddress module = fake.AddFrame(fake.AddCode("<module>", "<string>", 1, 9), 0);
+    inside =
+        fake.AddThread(sub, 201, fake.AddFrame(fake.AddCode("spin", "<string>", 3, 4), module));
+    fake.SetThreadActive(caller, false);
+    fake.SetThreadActive(inside, false);
+    // threading names the thread in the interpreter that started it; the other calls it Dummy-1.
+    fake.AddThreadingModule(
+        main_interp,
+        {{fake.Ident(caller), fake.AddThreadObject("runner", FakeCPython::Attributes::kDict)}});
+    fake.AddThreadingModule(
+        sub,
+        {{fake.Ident(inside), fake.AddThreadObject("Dummy-1", FakeCPython::Attributes::kDict)}});
+    tasks.Add(100, InSyscall(230));  // clock_nanosleep
+  }
+  absl::StatusOr<Snapshot> Take() {
+    target = fake.Target(100);
+    SnapshotTaker taker(target, fake.memory(), tasks);
+    return taker.Take();
+  }
+
+  FakeCPython fake;
+  FakeTaskReader tasks;
+  PythonTarget target;
+  RemoteAddress main_interp = 0, sub = 0, caller = 0, inside = 0;
+};
+
+const std::vector<std::string> kWholeChain = {"spin", "<module>", "<lambda>", "Thread._bootstrap"};
+
+// 3.13+: thread states are bound to the OS thread using them, so one thread's states fold.
+std::vector<const PythonLayout*> FoldingLayouts() {
+  std::vector<const PythonLayout*> layouts;
+  for (const PythonLayout* layout : AllLayouts()) {
+    if (layout->gil_model == GilModel::kPerInterpreter &&
+        (layout->major > 3 || layout->minor >= 13)) {
+      layouts.push_back(layout);
+    }
+  }
+  return layouts;
+}
+
+std::vector<const PythonLayout*> PerInterpreterGilLayouts() {
+  std::vector<const PythonLayout*> layouts;
+  for (const PythonLayout* layout : AllLayouts()) {
+    if (layout->gil_model == GilModel::kPerInterpreter) layouts.push_back(layout);
+  }
+  return layouts;
+}
+
+std::string LayoutName(const ::testing::TestParamInfo<const PythonLayout*>& info) {
+  return absl::StrCat("Python", info.param->major, info.param->minor,
+                      info.param->free_threaded ? "t" : "");
+}
+
+class ThreadInSubinterpreterTest : public ::testing::TestWithParam<const PythonLayout*> {};
+
+TEST_P(ThreadInSubinterpreterTest, HolderIsShownOnceInTheSubinterpreterWithItsCallersBelow) {
+  // GIVEN thread 201 running in subinterpreter 1, holding its GIL (its state there active)
+  ExecRunner runner(*GetParam());
+  runner.fake.SetThreadActive(runner.inside, true);
+  runner.fake.SetGilHolder(runner.sub, runner.inside);
+  runner.tasks.Add(201, OnCpu());
+  // WHEN sampled
+  absl::StatusOr<Snapshot> snapshot = runner.Take();
+  ASSERT_TRUE(snapshot.ok()) << snapshot.status();
+  // THEN it is one thread, in interpreter 1, holding that GIL, the whole call chain innermost first
+  const ThreadSnapshot* thread = FindThread(*snapshot, 201);
+  ASSERT_NE(thread, nullptr);
+  EXPECT_EQ(thread->interpreter_id, 1);
+  EXPECT_EQ(thread->state, ThreadState::kHoldingGil);
+  EXPECT_EQ(Functions(*thread), kWholeChain);
+  EXPECT_EQ(thread->name, "runner");  // not the subinterpreter's placeholder
+  EXPECT_FALSE(thread->is_main);
+  EXPECT_EQ(snapshot->threads.size(), 2u);
+  ASSERT_EQ(snapshot->gils.size(), 2u);
+  EXPECT_EQ(snapshot->gils[1].holder_native_id, 201);
+  EXPECT_EQ(snapshot->gils[0].holder_native_id, 0);
+  EXPECT_EQ(snapshot->errors, 0);
+}
+
+TEST_P(ThreadInSubinterpreterTest, WaiterIsShownWhereItWaitsAndCountedOnlyThere) {
+  // GIVEN both of 201's states inactive while it waits for subinterpreter 1's GIL, which
+  // another thread of that interpreter holds
+  ExecRunner runner(*GetParam());
+  const RemoteAddress holder = runner.fake.AddThread(
+      runner.sub, 202, runner.fake.AddFrame(runner.fake.AddCode("spin", "<string>", 3, 4), 0));
+  runner.fake.SetThreadActive(holder, true);
+  runner.fake.SetGilHolder(runner.sub, holder);
+  runner.tasks.Add(201, InSyscall(202, GilFutex(runner.fake, *GetParam(), runner.sub)));
+  runner.tasks.Add(202, OnCpu());
+  absl::StatusOr<Snapshot> snapshot = runner.Take();
+  ASSERT_TRUE(snapshot.ok()) << snapshot.status();
+  const ThreadSnapshot* thread = FindThread(*snapshot, 201);
+  ASSERT_NE(thread, nullptr);
+  EXPECT_EQ(thread->interpreter_id, 1);
+  EXPECT_EQ(thread->state, ThreadState::kWaitingForGil);
+  EXPECT_EQ(Functions(*thread), kWholeChain);
+  ASSERT_EQ(snapshot->gils.size(), 2u);
+  EXPECT_EQ(snapshot->gils[1].waiters, 1);
+  EXPECT_EQ(snapshot->gils[0].waiters, 0);
+}
+
+TEST_P(ThreadInSubinterpreterTest, IdleThreadIsShownInTheInterpreterEnteredLast) {
+  // GIVEN 201 blocked on some other lock, attached nowhere: both its states inactive
+  ExecRunner runner(*GetParam());
+  runner.tasks.Add(201, InSyscall(202, 0x1234));
+  absl::StatusOr<Snapshot> snapshot = runner.Take();
+  ASSERT_TRUE(snapshot.ok()) << snapshot.status();
+  const ThreadSnapshot* thread = FindThread(*snapshot, 201);
+  ASSERT_NE(thread, nullptr);
+  EXPECT_EQ(thread->interpreter_id, 1);
+  EXPECT_EQ(thread->state, ThreadState::kIdle);
+  EXPECT_EQ(Functions(*thread), kWholeChain);
+}
+
+TEST_P(ThreadInSubinterpreterTest, StateWithoutFramesGivesWayToOneWithFrames) {
+  // GIVEN 201's state in the subinterpreter has no frame yet (exec has not started its code)
+  ExecRunner runner(*GetParam());
+  const RemoteAddress empty = runner.fake.AddThread(runner.sub, 203, 0);
+  const RemoteAddress caller = runner.fake.AddThread(
+      runner.main_interp, 203,
+      runner.fake.AddFrame(runner.fake.AddCode("call_exec", "/w.py", 7, 8), 0));
+  runner.fake.SetThreadActive(empty, false);
+  runner.fake.SetThreadActive(caller, false);
+  runner.tasks.Add(201, InSyscall(202, 0x1234));
+  runner.tasks.Add(203, InSyscall(202, 0x1234));
+  absl::StatusOr<Snapshot> snapshot = runner.Take();
+  ASSERT_TRUE(snapshot.ok()) << snapshot.status();
+  const ThreadSnapshot* thread = FindThread(*snapshot, 203);
+  ASSERT_NE(thread, nullptr);
+  EXPECT_EQ(thread->interpreter_id, 0);
+  EXPECT_EQ(Functions(*thread), std::vector<std::string>{"call_exec"});
+}
+
+TEST_P(ThreadInSubinterpreterTest, WithoutTheActiveBitTheGilHolderIsCurrent) {
+  // GIVEN a layout that does not know where the active bit is, and 201 back in the main
+  // interpreter holding its GIL while its subinterpreter state still has frames
+  PythonLayout layout = *GetParam();
+  layout.thread.status_active_bit = -1;
+  ExecRunner runner(layout);
+  runner.fake.SetGilHolder(runner.main_interp, runner.caller);
+  runner.tasks.Add(201, OnCpu());
+  absl::StatusOr<Snapshot> snapshot = runner.Take();
+  ASSERT_TRUE(snapshot.ok()) << snapshot.status();
+  const ThreadSnapshot* thread = FindThread(*snapshot, 201);
+  ASSERT_NE(thread, nullptr);
+  EXPECT_FALSE(thread->active.has_value());
+  // THEN the holder's state is current, not the newest interpreter's
+  EXPECT_EQ(thread->interpreter_id, 0);
+  EXPECT_EQ(thread->state, ThreadState::kHoldingGil);
+  EXPECT_EQ(Functions(*thread).front(), "<lambda>");
+}
+
+TEST_P(ThreadInSubinterpreterTest, TheActiveStateWinsOverTheNewestInterpreter) {
+  // GIVEN 201 running in the main interpreter again (active there), its subinterpreter state
+  // left with frames
+  ExecRunner runner(*GetParam());
+  runner.fake.SetThreadActive(runner.caller, true);
+  runner.tasks.Add(201, OnCpu());
+  absl::StatusOr<Snapshot> snapshot = runner.Take();
+  ASSERT_TRUE(snapshot.ok()) << snapshot.status();
+  const ThreadSnapshot* thread = FindThread(*snapshot, 201);
+  ASSERT_NE(thread, nullptr);
+  EXPECT_EQ(thread->active, std::optional<bool>(true));
+  EXPECT_EQ(thread->interpreter_id, 0);
+  EXPECT_EQ(thread->name, "runner");
+}
+
+INSTANTIATE_TEST_SUITE_P(Folding, ThreadInSubinterpreterTest, ::testing::ValuesIn(FoldingLayouts()),
+                         LayoutName);
+
+TEST(ThreadInSubinterpreterTest312, StatesOfOneOsIdAreShownAsRead) {
+  // 3.12 runs interp.exec() on the subinterpreter's first state, which keeps its creator's OS
+  // id: folding by OS id would put the wrong thread there.
+  ExecRunner runner(*FindLayout(3, 12, 1));
+  runner.tasks.Add(201, OnCpu());
+  absl::StatusOr<Snapshot> snapshot = runner.Take();
+  ASSERT_TRUE(snapshot.ok()) << snapshot.status();
+  int shown = 0;
+  for (const ThreadSnapshot& thread : snapshot->threads) shown += thread.native_id == 201 ? 1 : 0;
+  EXPECT_EQ(shown, 2);
+}
+
+class LegacySubinterpreterTest : public ::testing::TestWithParam<const PythonLayout*> {};
+
+TEST_P(LegacySubinterpreterTest, SharesTheMainGilWhichKeepsTheMainInterpretersName) {
+  // GIVEN a legacy subinterpreter (listed first, as CPython lists the newest first) using the
+  // main interpreter's GIL, one of its threads holding it and another waiting
+  const PythonLayout& layout = *GetParam();
+  FakeCPython fake(layout);
+  const RemoteAddress main_interp = fake.AddInterpreter(0);
+  const RemoteAddress legacy = fake.AddInterpreter(1);
+  fake.ShareGil(legacy, main_interp);
+  const RemoteAddress spin = fake.AddCode("spin", "<string>", 1, 2);
+  fake.AddThread(main_interp, 100, fake.AddFrame(fake.AddCode("main", "/w.py", 1, 2), 0));
+  const RemoteAddress holder = fake.AddThread(legacy, 101, fake.AddFrame(spin, 0));
+  fake.AddThread(legacy, 102, fake.AddFrame(spin, 0));
+  fake.SetGilHolder(main_interp, holder);
+  FakeTaskReader tasks;
+  tasks.Add(100, InSyscall(230));
+  tasks.Add(101, OnCpu());
+  tasks.Add(102, InSyscall(202, GilFutex(fake, layout, main_interp)));
+  const PythonTarget target = fake.Target(100);
+  SnapshotTaker taker(target, fake.memory(), tasks);
+  absl::StatusOr<Snapshot> snapshot = taker.Take();
+  ASSERT_TRUE(snapshot.ok()) << snapshot.status();
+  // THEN one GIL, named after interpreter 0, used by both
+  ASSERT_EQ(snapshot->gils.size(), 1u);
+  EXPECT_EQ(snapshot->gils[0].interpreter_id, 0);
+  EXPECT_EQ(snapshot->gils[0].holder_native_id, 101);
+  EXPECT_EQ(snapshot->gils[0].waiters, 1);
+  ASSERT_EQ(snapshot->interpreters.size(), 2u);
+  EXPECT_EQ(snapshot->interpreters[0].id, 0);
+  EXPECT_EQ(snapshot->interpreters[1].id, 1);
+  EXPECT_EQ(snapshot->interpreters[1].gil_index, 0);
+  EXPECT_TRUE(snapshot->interpreters[0].OwnsGil(snapshot->gils));
+  EXPECT_FALSE(snapshot->interpreters[1].OwnsGil(snapshot->gils));
+  const ThreadSnapshot* waiter = FindThread(*snapshot, 102);
+  ASSERT_NE(waiter, nullptr);
+  EXPECT_EQ(waiter->state, ThreadState::kWaitingForGil);
+  EXPECT_EQ(waiter->interpreter_id, 1);
+  EXPECT_EQ(waiter->gil_index, 0);
+}
+
+TEST_P(LegacySubinterpreterTest, IsolatedOnesGetAGilEachInIdOrder) {
+  const PythonLayout& layout = *GetParam();
+  FakeCPython fake(layout);
+  fake.AddInterpreter(0);
+  fake.AddInterpreter(2);
+  fake.AddInterpreter(1);
+  FakeTaskReader tasks;
+  tasks.Add(100, InSyscall(230));
+  const PythonTarget target = fake.Target(100);
+  SnapshotTaker taker(target, fake.memory(), tasks);
+  absl::StatusOr<Snapshot> snapshot = taker.Take();
+  ASSERT_TRUE(snapshot.ok()) << snapshot.status();
+  ASSERT_EQ(snapshot->gils.size(), 3u);
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(snapshot->gils[i].interpreter_id, i);
+    EXPECT_EQ(snapshot->interpreters[i].id, i);
+    EXPECT_EQ(snapshot->interpreters[i].gil_index, i);
+    EXPECT_TRUE(snapshot->interpreters[i].OwnsGil(snapshot->gils));
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(PerInterpreterGil, LegacySubinterpreterTest,
+                         ::testing::ValuesIn(PerInterpreterGilLayouts()), LayoutName);
+
+TEST(GilDisabledTest, FreeThreadedBuildWithoutItsGilRunsThreadsWithoutIt) {
+  for (const PythonLayout* layout : AllLayouts()) {
+    if (!layout->free_threaded) continue;
+    SCOPED_TRACE(LayoutName({layout, 0}));
+    // GIVEN a free-threaded build with its GIL off and two threads running Python
+    FakeCPython fake(*layout);
+    const RemoteAddress interp = fake.AddInterpreter(0);
+    const RemoteAddress spin = fake.AddCode("spin", "/w.py", 1, 2);
+    fake.SetThreadActive(fake.AddThread(interp, 100, fake.AddFrame(spin, 0)), true);
+    fake.SetThreadActive(fake.AddThread(interp, 101, fake.AddFrame(spin, 0)), true);
+    fake.SetGilEnabled(interp, false);
+    FakeTaskReader tasks;
+    tasks.Add(100, OnCpu());
+    tasks.Add(101, OnCpu());
+    const PythonTarget target = fake.Target(100);
+    SnapshotTaker taker(target, fake.memory(), tasks);
+    absl::StatusOr<Snapshot> snapshot = taker.Take();
+    ASSERT_TRUE(snapshot.ok()) << snapshot.status();
+    // THEN the GIL reads disabled and free, and both threads run without it
+    ASSERT_EQ(snapshot->gils.size(), 1u);
+    EXPECT_FALSE(snapshot->gils[0].enabled);
+    EXPECT_FALSE(snapshot->gils[0].locked);
+    EXPECT_EQ(snapshot->gils[0].holder_native_id, 0);
+    ASSERT_EQ(snapshot->threads.size(), 2u);
+    for (const ThreadSnapshot& thread : snapshot->threads) {
+      EXPECT_EQ(thread.state, ThreadState::kRunningWithoutGil);
+    }
+  }
 }
 
 }  // namespace

@@ -56,6 +56,33 @@ TEST(ViewsTest, WallKeepsStatesApartGilViewsMergeThem) {
   EXPECT_EQ(wall[0].frames, wall[1].frames);
 }
 
+TEST(ViewsTest, StacksAreSplitByInterpreterOnlyWhenAsked) {
+  // The same code run in two subinterpreters (as code given to interp.exec() often is).
+  Profile profile;
+  for (int i = 0; i < 3; ++i) {
+    ThreadSnapshot first = Thread(1, ThreadState::kHoldingGil, "spin");
+    first.interpreter_id = 1;
+    ThreadSnapshot second = Thread(2, ThreadState::kHoldingGil, "spin");
+    second.interpreter_id = 2;
+    Snapshot snapshot = Sample({first, second});
+    snapshot.gils.push_back(GilSnapshot{});
+    snapshot.threads[0].gil_index = 0;
+    snapshot.threads[1].gil_index = 1;
+    profile.AddSample(snapshot, kStart);
+  }
+  const std::vector<ViewStack> merged = ViewStacks(profile, ProfileMode::kGil);
+  ASSERT_EQ(merged.size(), 1u);
+  EXPECT_EQ(merged[0].weight, 6);
+  EXPECT_EQ(merged[0].interpreter_id, -1);
+  const std::vector<ViewStack> split =
+      ViewStacks(profile, ProfileMode::kGil, ByInterpreter::kSplit);
+  ASSERT_EQ(split.size(), 2u);
+  EXPECT_EQ(split[0].interpreter_id, 1);
+  EXPECT_EQ(split[1].interpreter_id, 2);
+  EXPECT_EQ(split[0].weight, 3);
+  EXPECT_EQ(split[0].frames, split[1].frames);
+}
+
 TEST(ViewsTest, TopLeafFramesSumSelfWeight) {
   Profile profile;
   for (int i = 0; i < 5; ++i) {

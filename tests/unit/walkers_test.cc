@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdlib>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -198,6 +199,32 @@ TEST_P(WalkersTest, HugeNameIsCutNotCopied) {
   auto frames = WalkFrames(fake.memory(), layout(), codes, fake.AddFrame(code, 0));
   ASSERT_TRUE(frames.ok()) << frames.status();
   EXPECT_LE((*frames)[0].function.size(), kMaxNameBytes + 3);
+}
+
+TEST_P(WalkersTest, ReadsWhichThreadStateIsItsOsThreadsCurrentOne) {
+  // GIVEN one OS thread with a state in the main interpreter and one in a subinterpreter,
+  // only the second attached (3.12+ mark it in _status; older versions have no such bit)
+  FakeCPython fake(layout());
+  const RemoteAddress main_interp = fake.AddInterpreter(0);
+  const RemoteAddress sub = fake.AddInterpreter(1);
+  const RemoteAddress caller = fake.AddThread(main_interp, 100, 0);
+  const RemoteAddress inside = fake.AddThread(sub, 100, 0);
+  fake.SetThreadActive(caller, false);
+  fake.SetThreadActive(inside, true);
+  auto interpreters =
+      WalkInterpreters(fake.memory(), layout(), fake.Target(100).interpreters_head, {100});
+  ASSERT_TRUE(interpreters.ok()) << interpreters.status();
+  ASSERT_EQ(interpreters->size(), 2u);
+  // THEN the walker says so where the layout knows the bit, and nothing where it does not
+  const ThreadRecord& newest = (*interpreters)[0].threads.at(0);
+  const ThreadRecord& oldest = (*interpreters)[1].threads.at(0);
+  if (layout().thread.status.present() && layout().thread.status_active_bit >= 0) {
+    EXPECT_EQ(newest.active, std::optional<bool>(true));
+    EXPECT_EQ(oldest.active, std::optional<bool>(false));
+  } else {
+    EXPECT_FALSE(newest.active.has_value());
+    EXPECT_FALSE(oldest.active.has_value());
+  }
 }
 
 TEST_P(WalkersTest, ThreadListThatLoopsIsAnError) {

@@ -8,6 +8,7 @@
 #include <array>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -26,14 +27,16 @@ inline constexpr std::array<ProfileMode, 5> kAllModes = {ProfileMode::kBlame, Pr
 const char* ProfileModeName(ProfileMode mode);
 std::optional<ProfileMode> ParseProfileMode(absl::string_view name);
 
-// A stack and, in wall and cpu views, the state its thread was in.
+// A stack, the state its thread was in (used by wall and cpu views) and the interpreter it
+// ran in (used when stacks are split by interpreter).
 struct WeightedStackKey {
   StackId stack;
   ThreadState state;
+  int64_t interpreter_id = -1;
   bool operator==(const WeightedStackKey&) const = default;
   template <typename H>
   friend H AbslHashValue(H h, const WeightedStackKey& key) {
-    return H::combine(std::move(h), key.stack, key.state);
+    return H::combine(std::move(h), key.stack, key.state, key.interpreter_id);
   }
 };
 using StackWeights = absl::flat_hash_map<WeightedStackKey, int64_t>;
@@ -41,6 +44,7 @@ using StackWeights = absl::flat_hash_map<WeightedStackKey, int64_t>;
 struct ThreadShare {
   pid_t native_id = 0;
   std::string name;
+  int64_t interpreter_id = -1;  // the interpreter it was seen in most (-1: unknown)
   int64_t samples = 0;
   int64_t held = 0, waiting = 0, running = 0, idle = 0;
   int64_t held_in_native = 0;  // of `held`: holding the GIL in native code
@@ -51,25 +55,34 @@ enum class Verdict { kIoBound, kNativeReleasesGil, kPythonCpuBound, kNativeHolds
 const char* VerdictName(Verdict verdict);    // "io_bound", ...
 const char* VerdictAdvice(Verdict verdict);  // one sentence of what to do
 
+// The recording's GIL figures. With several GILs (subinterpreters with their own, 3.12+) a
+// sample counts as held or contended when any GIL is; per-GIL figures are in PerGilFigures.
 struct GilFigures {
   int64_t samples = 0;
   int64_t errors = 0;
   double duration_s = 0;
   double gil_held = 0;      // share of samples with a holder
   double contention = 0;    // share of samples with at least one waiter
-  double mean_waiters = 0;
-  double held_in_native = 0;  // share of held samples whose holder sat in native code
-  std::optional<double> switches_per_s;  // from CPython's switch counter, where it exists
-  std::optional<double> mean_hold_ms;
+  double mean_waiters = 0;  // waiting threads per sample, all GILs together
+  double held_in_native = 0;  // share of held GIL-samples whose holder sat in native code
+  std::optional<double> switches_per_s;  // all GILs' hand-offs, from CPython's switch counters
+  std::optional<double> mean_hold_ms;    // held time over hand-offs, all GILs together
   double gil_disabled = 0;  // share of samples in which a free-threaded build ran without a GIL
+  bool gil_never_enabled = false;  // every sample: the GIL was off (its views are empty)
 };
 
-// One GIL's figures, where a process has several (subinterpreters with their own GIL, 3.12+).
+// One GIL's figures (subinterpreters with their own GIL have one each). Shares are of the
+// samples in which the GIL existed.
 struct PerGilFigures {
-  int64_t interpreter_id = 0;  // the first interpreter using it
-  double held = 0;             // share of samples with a holder
-  double contention = 0;       // share of samples with a waiter
+  int64_t interpreter_id = 0;  // its first user: the lowest id of the interpreters using it
+  std::vector<int64_t> interpreter_ids;  // every interpreter seen using it, by id
+  int64_t samples = 0;
+  double held = 0;        // share of samples with a holder
+  double contention = 0;  // share of samples with a waiter
   double mean_waiters = 0;
+  double held_in_native = 0;  // share of held samples whose holder sat in native code
+  std::optional<double> switches_per_s;
+  std::optional<double> mean_hold_ms;
 };
 
 class Profile {
@@ -83,26 +96,35 @@ class Profile {
   const StackTable& stacks() const { return stacks_; }
   GilFigures Figures() const;
   std::vector<PerGilFigures> PerGil() const;  // by interpreter id; one entry per GIL seen
+  std::vector<int64_t> InterpreterIds() const;  // every interpreter seen, by id
   std::vector<ThreadShare> Threads() const;  // by OS id
   Verdict ComputeVerdict() const;
 
  private:
+  // One GIL's tallies over the recording.
+  struct GilCounts {
+    std::set<int64_t> users;  // interpreter ids
+    int64_t samples = 0, held = 0, held_in_native = 0, waiters = 0;
+    int64_t contended = 0, contended_in_native = 0;  // with a waiter; and a holder in native code
+    std::optional<uint64_t> first_switch, last_switch;
+    absl::Time first_switch_at, last_switch_at;
+    // Seconds between the first and last switch count read, and the hand-offs in between.
+    double SwitchWindow() const;
+    double Switches() const;
+  };
+
   StackId Intern(const ThreadSnapshot& thread);
-  void Add(ProfileMode mode, StackId stack, ThreadState state, int64_t weight);
+  void Add(ProfileMode mode, StackId stack, const ThreadSnapshot& thread, int64_t weight);
 
   bool keep_idle_in_wall_;
   StackTable stacks_;
   std::array<StackWeights, kAllModes.size()> weights_;
   std::map<pid_t, ThreadShare> threads_;
+  std::map<pid_t, std::map<int64_t, int64_t>> thread_interpreters_;  // samples per interpreter
   int64_t samples_ = 0, errors_ = 0, held_samples_ = 0, contended_samples_ = 0;
-  int64_t waiter_total_ = 0, held_in_native_ = 0, gil_disabled_samples_ = 0;
-  struct GilCounts {
-    int64_t held = 0, contended = 0, waiters = 0;
-  };
+  int64_t waiter_total_ = 0, gil_disabled_samples_ = 0;
   std::map<int64_t, GilCounts> per_gil_;  // by the interpreter id of the GIL's first user
   std::optional<absl::Time> first_at_, last_at_;
-  std::optional<uint64_t> first_switch_, last_switch_;
-  std::optional<absl::Time> first_switch_at_, last_switch_at_;
 };
 
 }  // namespace gilscope

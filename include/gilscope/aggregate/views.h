@@ -17,11 +17,17 @@ struct ViewStack {
   std::vector<FrameId> frames;  // root first; empty for a thread with no Python frames
   ThreadState state;            // meaningful where ViewTagsState(mode)
   int64_t weight;
+  int64_t interpreter_id = -1;  // with ByInterpreter::kSplit: the interpreter the stack ran in
 };
 
+// Whether stacks of different interpreters are kept apart (drawn under an "interpreter N" root).
+enum class ByInterpreter { kMerged, kSplit };
+
 // Every stack of `mode` with a positive weight, heaviest first, ties broken by frames so the
-// output is the same for the same recording. Untagged views merge stacks that differ only in state.
-std::vector<ViewStack> ViewStacks(const Profile& profile, ProfileMode mode);
+// output is the same for the same recording. Untagged views merge stacks that differ only in
+// state; unless split, stacks that differ only in interpreter are merged too.
+std::vector<ViewStack> ViewStacks(const Profile& profile, ProfileMode mode,
+                                  ByInterpreter by_interpreter = ByInterpreter::kMerged);
 int64_t TotalWeight(const std::vector<ViewStack>& stacks);
 
 // The innermost frames carrying the most weight in `mode` (self weight), heaviest first:

@@ -27,6 +27,7 @@ struct RecordOptions {
   int rate_hz = 100;
   std::optional<absl::Duration> duration;
   bool idle = false;
+  bool by_interpreter = false;  // --by-interpreter: stacks split under an "interpreter N" root
   bool nonblocking = false;
   bool native = false;         // --native
   bool keep_plumbing = false;  // --native-all

@@ -10,6 +10,7 @@
 #include <string>
 
 #include "gilscope/aggregate/profile.h"
+#include "gilscope/aggregate/views.h"
 
 namespace gilscope {
 
@@ -23,6 +24,7 @@ struct RecordingInfo {
   bool paused = true;          // false with --nonblocking
   bool idle_kept = false;      // --idle
   bool native = false;         // --native: stacks merged with native frames
+  bool by_interpreter = false;  // --by-interpreter: an "interpreter N" root frame above each stack
   int64_t late_samples = 0;    // samples taken more than one period late
   int64_t missed_samples = 0;  // schedule slots skipped because sampling fell behind
   std::string end_reason;      // "duration reached", "interrupted", "target exited"
@@ -32,6 +34,11 @@ struct RecordingInfo {
 std::string FrameLabel(const PythonFrame& frame);
 // Human words for a thread state: "holding GIL", "waiting for GIL", "running without GIL", "idle".
 const char* StateWords(ThreadState state);
+
+// How the stacks of every format are drawn from the recording.
+inline ByInterpreter StackSplit(const RecordingInfo& info) {
+  return info.by_interpreter ? ByInterpreter::kSplit : ByInterpreter::kMerged;
+}
 
 // Self-contained SVG carrying every view (blame, wait, gil, wall, cpu), opening on info.mode.
 void WriteFlameGraphSvg(const Profile& profile, const RecordingInfo& info, std::ostream& out);

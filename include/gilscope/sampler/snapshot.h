@@ -28,7 +28,9 @@ struct ThreadSnapshot {
   uint64_t thread_id = 0;       // Python's thread ident (pthread_t); 0 for non-Python threads
   int64_t interpreter_id = -1;  // -1 for threads with no Python thread state
   int gil_index = -1;           // into Snapshot::gils: the GIL its interpreter uses
-  bool swapped_out = false;     // a thread state its OS thread is not using (another one is)
+  // 3.12+: the thread state is its OS thread's current one (PyThreadState._status.active, set
+  // while attached: holding its GIL, or running in a free-threaded build); unknown before 3.12.
+  std::optional<bool> active;
   bool is_python = false;
   bool is_main = false;         // the process's main thread
   std::string name;             // Python's threading.Thread.name; empty when unknown
@@ -41,18 +43,37 @@ struct ThreadSnapshot {
 };
 
 struct GilSnapshot {
-  int64_t interpreter_id = 0;    // the (first) interpreter using this GIL
+  int64_t interpreter_id = 0;    // its first user: the lowest id of the interpreters using it
   bool enabled = true;           // false: a free-threaded build running without it
   bool locked = false;
   pid_t holder_native_id = 0;    // 0 when free or the holder's OS id is unknown
   std::optional<uint64_t> switch_number;
-  int waiters = 0;
+  int waiters = 0;  // threads waiting for this GIL
+};
+
+// One interpreter (3.12+ may have several: subinterpreters).
+struct InterpreterSnapshot {
+  int64_t id = 0;
+  int gil_index = -1;  // into Snapshot::gils; a legacy subinterpreter shares the main one's
+  // It is its GIL's first user: the main interpreter, or an isolated subinterpreter.
+  bool OwnsGil(const std::vector<GilSnapshot>& gils) const {
+    return gil_index >= 0 && static_cast<size_t>(gil_index) < gils.size() &&
+           gils[static_cast<size_t>(gil_index)].interpreter_id == id;
+  }
 };
 
 struct Snapshot {
   std::vector<ThreadSnapshot> threads;  // Python threads main first, then others by OS id
-  std::vector<GilSnapshot> gils;
+  std::vector<GilSnapshot> gils;        // by interpreter id
+  std::vector<InterpreterSnapshot> interpreters;  // by id; empty when none could be read
   int errors = 0;  // threads whose stacks could not be read
+};
+
+// A thread being read: its Python stack's detail is kept until the native stack is merged.
+struct StackRead {
+  ThreadSnapshot thread;
+  FrameWalkDetail detail;
+  bool python_ok = true;  // false: the Python stack could not be read
 };
 
 // Which threads get their native stack unwound and merged with their Python stack.
@@ -79,9 +100,11 @@ class SnapshotTaker {
 
  private:
   bool WantsNativeStack(const ThreadSnapshot& thread) const;
-  // Reads the Python stack of `record` (and its native stack when wanted) into `thread` and
-  // refines its state from them. False when the stacks could not be read.
-  bool ReadStacks(RemoteAddress top_frame, ThreadSnapshot& thread);
+  // Walks the Python stack starting at `top_frame` into `read`.
+  void ReadPythonStack(RemoteAddress top_frame, StackRead& read);
+  // Merges the thread's native stack into its Python one when wanted, and refines its state
+  // from them. Sets the thread's error when a stack could not be read, or only in part.
+  void FinishStacks(StackRead& read);
 
   const PythonTarget& target_;
   PageCache memory_;  // over the caller's memory; cleared at the start of each Take()
