@@ -18,6 +18,7 @@
 #include "gilscope/locate/python_target.h"
 #include "gilscope/memory/process_memory.h"
 #include "gilscope/proc/child_process.h"
+#include "gilscope/proc/exec_watch.h"
 #include "gilscope/proc/task_reader.h"
 #include "gilscope/render/record_output.h"
 #include "gilscope/render/safe_text.h"
@@ -167,6 +168,7 @@ int RunRecordCommand(const std::vector<std::string>& args) {
   LiveStatus live(isatty(STDERR_FILENO) == 1);
   absl::Duration paused_total;
 
+  const ExecWatch exec_watch(pid);
   SamplingHooks hooks;
   hooks.take = [&]() -> absl::StatusOr<Snapshot> {
     SnapshotCost cost;
@@ -174,6 +176,10 @@ int RunRecordCommand(const std::vector<std::string>& args) {
     paused_total += cost.paused;
     // A launched program that ended is a zombie until reaped: that is an exit, not an error.
     if (!snapshot.ok() && child && child->HasExited()) return absl::NotFoundError("exited");
+    // Nor is a program that exec'd into another: the Python target is gone, the pid stays.
+    if (!snapshot.ok() && !absl::IsNotFound(snapshot.status()) && exec_watch.Replaced()) {
+      return absl::AbortedError("exec'd");
+    }
     return snapshot;
   };
   hooks.on_sample = [&](const Snapshot& snapshot, absl::Time at) { profile.AddSample(snapshot, at); };
@@ -203,6 +209,10 @@ int RunRecordCommand(const std::vector<std::string>& args) {
   info.missed_samples = stats.missed;
   info.end_reason = SamplingEndName(end);
   if (child && child->HasExited()) info.end_reason += absl::StrCat(" (", child->ExitDescription(), ")");
+  if (end == SamplingEnd::kTargetReplaced) {
+    const std::string now = exec_watch.CurrentExecutable();
+    if (!now.empty()) info.end_reason += absl::StrCat(" (now ", now, ")");
+  }
 
   int exit_code = kExitOk;
   if (stats.taken == 0) {

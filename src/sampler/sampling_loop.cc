@@ -24,6 +24,7 @@ const char* SamplingEndName(SamplingEnd end) {
     case SamplingEnd::kDurationReached: return "duration reached";
     case SamplingEnd::kStopped: return "interrupted";
     case SamplingEnd::kTargetExited: return "target exited";
+    case SamplingEnd::kTargetReplaced: return "target exec'd another program";
     case SamplingEnd::kFailed: return "sampling failed";
   }
   return "?";
@@ -65,6 +66,8 @@ SamplingStats RunSamplingLoop(const SamplingSchedule& schedule, const SamplingHo
       if (hooks.on_sample) hooks.on_sample(*snapshot, taken_at);
     } else if (absl::IsNotFound(snapshot.status())) {
       return finish(SamplingEnd::kTargetExited);
+    } else if (absl::IsAborted(snapshot.status())) {
+      return finish(SamplingEnd::kTargetReplaced);
     } else {
       ++stats.failed;
       if (hooks.on_failed_sample) hooks.on_failed_sample();

@@ -81,6 +81,16 @@ TEST(SamplingLoopTest, TargetGoneEndsTheRecording) {
   EXPECT_EQ(run.stats.failed, 0);
 }
 
+TEST(SamplingLoopTest, TargetExecingAnotherProgramEndsTheRecording) {
+  FakeClock clock;
+  const LoopRun run = RunWith(clock, {100, std::nullopt}, absl::Microseconds(100), [](int n) {
+    return n < 30 ? absl::OkStatus() : absl::AbortedError("exec'd");
+  });
+  EXPECT_EQ(run.stats.end, SamplingEnd::kTargetReplaced);
+  EXPECT_EQ(run.stats.taken, 30);
+  EXPECT_EQ(run.stats.failed, 0);
+}
+
 TEST(SamplingLoopTest, StopRequestEndsTheRecording) {
   FakeClock clock;
   int polls = 0;

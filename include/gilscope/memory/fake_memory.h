@@ -48,6 +48,8 @@ class FakeMemory : public RemoteMemory {
   }
 
   size_t reads() const { return reads_; }
+  // Every mapped region by address, for tools that save an image (fuzz seeds).
+  const std::map<RemoteAddress, std::vector<uint8_t>>& regions() const { return regions_; }
 
  private:
   std::pair<RemoteAddress, std::vector<uint8_t>*> Locate(RemoteAddress address, size_t size) {

@@ -35,7 +35,7 @@ struct SamplingSchedule {
   std::optional<absl::Duration> duration;  // none: until stopped or the target exits
 };
 
-enum class SamplingEnd { kDurationReached, kStopped, kTargetExited, kFailed };
+enum class SamplingEnd { kDurationReached, kStopped, kTargetExited, kTargetReplaced, kFailed };
 const char* SamplingEndName(SamplingEnd end);  // "duration reached", "interrupted", ...
 
 struct SamplingStats {
@@ -63,7 +63,8 @@ struct SamplingHooks {
 // Consecutive failed samples after which the target is taken as unreadable.
 inline constexpr int kMaxConsecutiveFailures = 50;
 
-// Failure codes from `take`: NotFound ends the loop as kTargetExited; PermissionDenied and
+// Failure codes from `take`: NotFound ends the loop as kTargetExited; Aborted (the target
+// exec'd another program) as kTargetReplaced; PermissionDenied and
 // Unimplemented end it as kFailed at once; anything else is a failed sample, and
 // kMaxConsecutiveFailures of them in a row end it as kFailed.
 SamplingStats RunSamplingLoop(const SamplingSchedule& schedule, const SamplingHooks& hooks,
