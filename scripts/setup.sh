@@ -11,6 +11,7 @@ packages=(
   libgtest-dev libgmock-dev                   # unit tests
   python3 gdb procps util-linux               # an interpreter to profile; layout checks; test tools
   chromium                                    # runs the flame graph's script in the browser test
+  clang libclang-rt-14-dev                    # the fuzzer: libFuzzer and sanitizer runtimes
 )
 missing=()
 for package in "${packages[@]}"; do

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "absl/strings/str_cat.h"
+
 namespace gilscope {
 namespace {
 
@@ -182,9 +184,11 @@ void Profile::AddSample(const Snapshot& snapshot, absl::Time at) {
 
   for (const ThreadSnapshot& thread : snapshot.threads) {
     if (!thread.is_python) continue;
-    ThreadShare& share = threads_[thread.native_id];
+    ThreadTally& tally = threads_[thread.native_id];
+    ThreadShare& share = tally.share;
     share.native_id = thread.native_id;
-    ++thread_interpreters_[thread.native_id][thread.interpreter_id];
+    ++tally.interpreters[thread.interpreter_id];
+    tally.last_seen = samples_;
     // Python's name appears once the thread registers with threading; prefer it from then on.
     if (!thread.name.empty()) {
       share.name = thread.name;
@@ -215,6 +219,7 @@ void Profile::AddSample(const Snapshot& snapshot, absl::Time at) {
       if (blamed > 0) Add(ProfileMode::kBlame, stack, thread, blamed);
     }
   }
+  FoldEndedThreads();
 }
 
 GilFigures Profile::Figures() const {
@@ -276,8 +281,8 @@ std::vector<PerGilFigures> Profile::PerGil() const {
 std::vector<int64_t> Profile::InterpreterIds() const {
   std::set<int64_t> seen;
   for (const auto& [id, counts] : per_gil_) seen.insert(counts.users.begin(), counts.users.end());
-  for (const auto& [tid, interpreters] : thread_interpreters_) {
-    for (const auto& [id, samples] : interpreters) {
+  for (const auto& [tid, tally] : threads_) {
+    for (const auto& [id, samples] : tally.interpreters) {
       if (id >= 0) seen.insert(id);
     }
   }
@@ -286,20 +291,48 @@ std::vector<int64_t> Profile::InterpreterIds() const {
 
 std::vector<ThreadShare> Profile::Threads() const {
   std::vector<ThreadShare> threads;
-  for (const auto& [id, share] : threads_) {
-    threads.push_back(share);
-    const std::map<int64_t, int64_t>& seen = thread_interpreters_.at(id);
+  for (const auto& [id, tally] : threads_) {
+    threads.push_back(tally.share);
+    const std::map<int64_t, int64_t>& seen = tally.interpreters;
     threads.back().interpreter_id =
         std::max_element(seen.begin(), seen.end(), [](const auto& a, const auto& b) {
           return a.second < b.second;
         })->first;
   }
+  if (ended_thread_count_ > 0) threads.push_back(ended_threads_);
   return threads;
+}
+
+void Profile::FoldEndedThreads() {
+  if (threads_.size() <= kMaxThreadsKept) return;
+  std::vector<std::pair<int64_t, pid_t>> by_last_seen;
+  for (const auto& [id, tally] : threads_) by_last_seen.push_back({tally.last_seen, id});
+  std::sort(by_last_seen.begin(), by_last_seen.end());
+  // Down to three quarters, so folding runs once per many new threads, not every sample.
+  const size_t fold = threads_.size() - kMaxThreadsKept * 3 / 4;
+  for (size_t i = 0; i < fold; ++i) {
+    const ThreadShare& share = threads_.at(by_last_seen[i].second).share;
+    ended_threads_.samples += share.samples;
+    ended_threads_.held += share.held;
+    ended_threads_.held_in_native += share.held_in_native;
+    ended_threads_.waiting += share.waiting;
+    ended_threads_.running += share.running;
+    ended_threads_.idle += share.idle;
+    ended_threads_.in_io += share.in_io;
+    threads_.erase(by_last_seen[i].second);
+  }
+  ended_thread_count_ += static_cast<int64_t>(fold);
+  ended_threads_.native_id = 0;
+  ended_threads_.interpreter_id = -1;
+  ended_threads_.name = absl::StrCat(ended_thread_count_, " threads seen earlier, combined");
 }
 
 Verdict Profile::ComputeVerdict() const {
   int64_t held = 0, waiting = 0, running = 0, idle = 0, in_io = 0;
-  for (const auto& [id, share] : threads_) {
+  std::vector<const ThreadShare*> shares = {&ended_threads_};
+  for (const auto& [id, tally] : threads_) shares.push_back(&tally.share);
+  for (const ThreadShare* share_pointer : shares) {
+    const ThreadShare& share = *share_pointer;
     held += share.held;
     waiting += share.waiting;
     running += share.running;

@@ -116,7 +116,8 @@ void WriteThreads(std::vector<ThreadShare> threads, bool show_interpreter, std::
                                         ? absl::StrFormat(" %6d", thread.interpreter_id)
                                         : absl::StrFormat(" %6s", "?");
     out << absl::StrFormat(
-        "  %8d %s%6.1f%% %6.1f%% %6.1f%% %6.1f%% %6.1f%%  %s\n", thread.native_id, interpreter,
+        "  %8s %s%6.1f%% %6.1f%% %6.1f%% %6.1f%% %6.1f%%  %s\n",
+        thread.native_id != 0 ? absl::StrCat(thread.native_id) : "-", interpreter,
         Percent(thread.held, thread.samples), Percent(thread.held_in_native, thread.samples),
         Percent(thread.waiting, thread.samples), Percent(thread.running, thread.samples),
         Percent(thread.idle, thread.samples),

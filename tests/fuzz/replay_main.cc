@@ -1,6 +1,6 @@
-// Runs the walkers fuzz target on saved inputs without libFuzzer (any compiler): the crash
-// regressions under testdata/fuzz and the seed corpus, in the ordinary test suite.
-// Usage: walkers_fuzz_replay FILE_OR_DIR...
+// Runs a fuzz target (the LLVMFuzzerTestOneInput linked with it) on saved inputs without
+// libFuzzer, with any compiler: the crash regressions under testdata/fuzz and the seeds, in the
+// ordinary test suite. Usage: walkers_fuzz_replay|elf_fuzz_replay FILE_OR_DIR...
 #include <cstdint>
 #include <cstdio>
 #include <filesystem>
@@ -24,7 +24,7 @@ int main(int argc, char** argv) {
     }
   }
   if (inputs.empty()) {
-    std::fprintf(stderr, "walkers_fuzz_replay: no inputs\n");
+    std::fprintf(stderr, "%s: no inputs\n", argv[0]);
     return 2;
   }
   for (const auto& path : inputs) {
@@ -32,6 +32,6 @@ int main(int argc, char** argv) {
     const std::string bytes((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
     LLVMFuzzerTestOneInput(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size());
   }
-  std::printf("walkers_fuzz_replay: %zu inputs ran without a crash\n", inputs.size());
+  std::printf("%s: %zu inputs ran without a crash\n", argv[0], inputs.size());
   return 0;
 }

@@ -62,6 +62,36 @@ TEST(ProfileTest, TwoSpinnersAreCpuBoundAndBlameTheSpinner) {
   EXPECT_EQ(profile.ComputeVerdict(), Verdict::kPythonCpuBound);
 }
 
+TEST(ProfileTest, ThreadsThatCameAndWentAreCombinedBeyondTheLimit) {
+  // A long-lived spinner, and a new short-lived thread in every sample.
+  Profile profile;
+  const int kSamples = static_cast<int>(kMaxThreadsKept) * 3;
+  for (int i = 0; i < kSamples; ++i) {
+    profile.AddSample(Sample({Thread(1, ThreadState::kHoldingGil, "spin"),
+                              Thread(100 + i, ThreadState::kWaitingForGil, "short")},
+                             static_cast<uint64_t>(i)),
+                      kStart + absl::Milliseconds(10 * i));
+  }
+  const std::vector<ThreadShare> threads = profile.Threads();
+  EXPECT_LE(threads.size(), kMaxThreadsKept + 2);
+  const ThreadShare& combined = threads.back();
+  EXPECT_EQ(combined.native_id, 0);
+  int64_t samples = 0, waiting = 0;
+  for (const ThreadShare& thread : threads) {
+    samples += thread.samples;
+    waiting += thread.waiting;
+  }
+  EXPECT_EQ(samples, 2 * kSamples) << "nothing is lost by combining";
+  EXPECT_EQ(waiting, kSamples);
+  EXPECT_GT(combined.samples, 0);
+  EXPECT_NE(combined.name.find("threads seen earlier"), std::string::npos) << combined.name;
+  // The spinner, seen in every sample, keeps its own row; the newest short thread too.
+  EXPECT_EQ(threads.front().native_id, 1);
+  EXPECT_EQ(threads.front().samples, kSamples);
+  EXPECT_EQ(threads[threads.size() - 2].native_id, 100 + kSamples - 1);
+  EXPECT_EQ(profile.ComputeVerdict(), Verdict::kPythonCpuBound);
+}
+
 TEST(ProfileTest, BlameIsWeightedByWaiters) {
   Profile profile;
   profile.AddSample(Sample({Thread(1, ThreadState::kHoldingGil, "hog"),

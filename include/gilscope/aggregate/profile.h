@@ -85,6 +85,9 @@ struct PerGilFigures {
   std::optional<double> mean_hold_ms;
 };
 
+// Threads tallied one by one; beyond this, those seen longest ago are combined into one row.
+inline constexpr size_t kMaxThreadsKept = 4096;
+
 class Profile {
  public:
   explicit Profile(bool keep_idle_in_wall = false) : keep_idle_in_wall_(keep_idle_in_wall) {}
@@ -97,7 +100,8 @@ class Profile {
   GilFigures Figures() const;
   std::vector<PerGilFigures> PerGil() const;  // by interpreter id; one entry per GIL seen
   std::vector<int64_t> InterpreterIds() const;  // every interpreter seen, by id
-  std::vector<ThreadShare> Threads() const;  // by OS id
+  // By OS id; threads folded away (see kMaxThreadsKept) last, as one with native_id 0.
+  std::vector<ThreadShare> Threads() const;
   Verdict ComputeVerdict() const;
 
  private:
@@ -119,8 +123,19 @@ class Profile {
   bool keep_idle_in_wall_;
   StackTable stacks_;
   std::array<StackWeights, kAllModes.size()> weights_;
-  std::map<pid_t, ThreadShare> threads_;
-  std::map<pid_t, std::map<int64_t, int64_t>> thread_interpreters_;  // samples per interpreter
+  // What one OS thread did over the recording.
+  struct ThreadTally {
+    ThreadShare share;
+    std::map<int64_t, int64_t> interpreters;  // samples per interpreter id
+    int64_t last_seen = 0;                    // the sample it was last in
+  };
+  // Folds the threads seen longest ago into ended_threads_ once more than kMaxThreadsKept
+  // are tallied: a target that starts threads all the time must not grow gilscope forever.
+  void FoldEndedThreads();
+
+  std::map<pid_t, ThreadTally> threads_;
+  ThreadShare ended_threads_;  // the folded threads' counts, summed
+  int64_t ended_thread_count_ = 0;
   int64_t samples_ = 0, errors_ = 0, held_samples_ = 0, contended_samples_ = 0;
   int64_t waiter_total_ = 0, gil_disabled_samples_ = 0;
   std::map<int64_t, GilCounts> per_gil_;  // by the interpreter id of the GIL's first user
