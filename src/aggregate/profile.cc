@@ -309,7 +309,13 @@ void Profile::FoldEndedThreads() {
   for (const auto& [id, tally] : threads_) by_last_seen.push_back({tally.last_seen, id});
   std::sort(by_last_seen.begin(), by_last_seen.end());
   // Down to three quarters, so folding runs once per many new threads, not every sample.
-  const size_t fold = threads_.size() - kMaxThreadsKept * 3 / 4;
+  // Threads in the latest sample are never folded: a target with more live threads than the
+  // limit keeps them all (their number is bounded by the thread walker's limits).
+  size_t fold = 0;
+  while (fold < threads_.size() - kMaxThreadsKept * 3 / 4 &&
+         by_last_seen[fold].first < samples_) {
+    ++fold;
+  }
   for (size_t i = 0; i < fold; ++i) {
     const ThreadShare& share = threads_.at(by_last_seen[i].second).share;
     ended_threads_.samples += share.samples;
@@ -321,6 +327,7 @@ void Profile::FoldEndedThreads() {
     ended_threads_.in_io += share.in_io;
     threads_.erase(by_last_seen[i].second);
   }
+  if (fold == 0) return;
   ended_thread_count_ += static_cast<int64_t>(fold);
   ended_threads_.native_id = 0;
   ended_threads_.interpreter_id = -1;

@@ -92,6 +92,18 @@ TEST(ProfileTest, ThreadsThatCameAndWentAreCombinedBeyondTheLimit) {
   EXPECT_EQ(profile.ComputeVerdict(), Verdict::kPythonCpuBound);
 }
 
+TEST(ProfileTest, LiveThreadsBeyondTheLimitAreNeverCombined) {
+  Profile profile;
+  std::vector<ThreadSnapshot> threads;
+  for (int i = 0; i < static_cast<int>(kMaxThreadsKept) + 10; ++i) {
+    threads.push_back(Thread(100 + i, ThreadState::kIdle, "sleep"));
+  }
+  for (int i = 0; i < 3; ++i) profile.AddSample(Sample(threads, 0), kStart + absl::Seconds(i));
+  const std::vector<ThreadShare> shares = profile.Threads();
+  ASSERT_EQ(shares.size(), kMaxThreadsKept + 10);
+  for (const ThreadShare& share : shares) EXPECT_EQ(share.samples, 3) << share.native_id;
+}
+
 TEST(ProfileTest, BlameIsWeightedByWaiters) {
   Profile profile;
   profile.AddSample(Sample({Thread(1, ThreadState::kHoldingGil, "hog"),
