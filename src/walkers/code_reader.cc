@@ -24,6 +24,8 @@ size_t HeaderSize(const PythonLayout& layout) {
 }
 
 constexpr size_t kMaxHeaderSize = 256;
+// Longer strs than this are taken as corrupt (code object names and files are far shorter).
+constexpr int64_t kMaxStampedLength = int64_t{1} << 32;
 
 uint64_t PointerAt(const uint8_t* header, const Field& field) {
   return field.present() ? LoadAt<uint64_t>(header, field.offset) : 0;
@@ -63,7 +65,12 @@ absl::Status CodeReader::AppendStamp(RemoteAddress address, bool is_text, std::s
     const uint32_t state = LoadAt<uint32_t>(header, s.unicode_state.offset);
     const UnicodeState decoded = DecodeUnicodeState(layout_, state);
     data = static_cast<size_t>(decoded.ascii ? s.ascii_data : s.compact_data);
-    content = LoadAt<int64_t>(header, s.unicode_length.offset) * decoded.kind;
+    const int64_t length = LoadAt<int64_t>(header, s.unicode_length.offset);
+    // Checked before multiplying: garbage lengths overflow (found by walkers_fuzzer).
+    if (length < 0 || length > kMaxStampedLength) {
+      return absl::DataLossError("str object of absurd length");
+    }
+    content = length * decoded.kind;
   }
   if (content < 0) return absl::DataLossError("str or bytes object of negative size");
   out.append(reinterpret_cast<const char*>(header) + type_offset_, header_end - type_offset_);
