@@ -221,7 +221,9 @@ class SubinterpreterChecks(object):
             spinners = [b for b in blocks if b[1].strip().startswith(SPIN + " (")]
             self.assertEqual(len(spinners), 2, "two spinners under interpreter %d:\n%s"
                              % (interp, text))
-            held = [b for b in spinners if b[0].endswith("[holding GIL]")]
+            # "[holding GIL, blocked in futex]" too: caught in drop_gil's forced hand-off, the
+            # holder still owns the GIL while it waits for the taker (seen under load).
+            held = [b for b in spinners if re.search(r"\[holding GIL(, blocked in \w+)?\]$", b[0])]
             self.assertEqual(len(held), 1, text)
             self.assertTrue(held[0][0].startswith("Thread %d " % holder), text)
         self.assertFalse([b for b in sections[0][1] if b[1].strip().startswith(SPIN)], text)
