@@ -299,12 +299,17 @@ std::vector<ThreadShare> Profile::Threads() const {
           return a.second < b.second;
         })->first;
   }
-  if (ended_thread_count_ > 0) threads.push_back(ended_threads_);
+  if (ended_thread_count_ > 0) {
+    ThreadShare& ended = threads.emplace_back(ended_threads_);
+    ended.native_id = 0;
+    ended.interpreter_id = -1;
+    ended.name = absl::StrCat(ended_thread_count_, " threads seen earlier, combined");
+  }
   return threads;
 }
 
 void Profile::FoldEndedThreads() {
-  if (threads_.size() <= kMaxThreadsKept) return;
+  if (threads_.size() <= fold_above_) return;
   std::vector<std::pair<int64_t, pid_t>> by_last_seen;
   for (const auto& [id, tally] : threads_) by_last_seen.push_back({tally.last_seen, id});
   std::sort(by_last_seen.begin(), by_last_seen.end());
@@ -327,11 +332,9 @@ void Profile::FoldEndedThreads() {
     ended_threads_.in_io += share.in_io;
     threads_.erase(by_last_seen[i].second);
   }
-  if (fold == 0) return;
   ended_thread_count_ += static_cast<int64_t>(fold);
-  ended_threads_.native_id = 0;
-  ended_threads_.interpreter_id = -1;
-  ended_threads_.name = absl::StrCat(ended_thread_count_, " threads seen earlier, combined");
+  // Live threads beyond the limit could not be folded: sort again only once many more came.
+  fold_above_ = std::max(kMaxThreadsKept, threads_.size() + kMaxThreadsKept / 4);
 }
 
 Verdict Profile::ComputeVerdict() const {

@@ -178,7 +178,7 @@ absl::Status ChooseLayout(RemoteMemory& memory, PythonTarget& target) {
   const PythonVersion& v = target.version;
   std::string runtime_bytes;
   std::optional<DebugOffsetsHeader> published;
-  if ((v.major > 3 || (v.major == 3 && v.minor >= 13)) && target.runtime != 0) {
+  if (PublishesDebugOffsets(v.major, v.minor) && target.runtime != 0) {
     runtime_bytes.resize(kDebugOffsetsReadSize);
     absl::Status read = memory.Read(target.runtime, runtime_bytes.data(), runtime_bytes.size());
     if (!read.ok()) {

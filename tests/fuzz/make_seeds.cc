@@ -13,6 +13,7 @@
 
 #include "fuzz/fuzz_image.h"
 #include "fuzz/walk_image.h"
+#include "gilscope/layout/debug_offsets.h"
 #include "gilscope/layout/python_layout.h"
 #include "support/fake_cpython.h"
 
@@ -99,7 +100,7 @@ int main(int argc, char** argv) {
     const fuzz::WalkStats found =
         fuzz::WalkImage(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size());
     const bool two = layout.gil_model == GilModel::kPerInterpreter;
-    const bool publishes = layout.major == 3 && layout.minor >= 13;
+    const bool publishes = PublishesDebugOffsets(layout.major, layout.minor);
     if (found.interpreters != (two ? 2u : 1u) || found.threads != (two ? 4u : 3u) ||
         found.frames != (two ? 5u : 4u) || found.names != 2 ||
         found.gil_holders != (two ? 2u : 1u) || found.debug_offsets_applied != publishes) {

@@ -32,9 +32,8 @@ volatile size_t g_sink = 0;
 PythonLayout ChooseLayout(const FuzzImage& image, WalkStats& stats) {
   const std::vector<const PythonLayout*>& layouts = AllLayouts();
   const PythonLayout& base = *layouts[image.layout_index % layouts.size()];
-  // 3.13+ targets publish offsets at the start of _PyRuntime: the first region stands for it.
-  const bool publishes = base.major > 3 || (base.major == 3 && base.minor >= 13);
-  if (!publishes || image.regions.empty()) return base;
+  // The first region stands for _PyRuntime, where 3.13+ publishes its offsets.
+  if (!PublishesDebugOffsets(base.major, base.minor) || image.regions.empty()) return base;
   absl::string_view runtime = image.regions.front().bytes;
   if (ReadDebugOffsetsHeader(runtime).ok()) {
     absl::StatusOr<PythonLayout> applied = ApplyDebugOffsets(runtime, base);

@@ -134,8 +134,9 @@ class Profile {
   void FoldEndedThreads();
 
   std::map<pid_t, ThreadTally> threads_;
-  ThreadShare ended_threads_;  // the folded threads' counts, summed
+  ThreadShare ended_threads_;  // the folded threads' counts, summed (no id or name)
   int64_t ended_thread_count_ = 0;
+  size_t fold_above_ = kMaxThreadsKept;  // FoldEndedThreads works only above this many
   int64_t samples_ = 0, errors_ = 0, held_samples_ = 0, contended_samples_ = 0;
   int64_t waiter_total_ = 0, gil_disabled_samples_ = 0;
   std::map<int64_t, GilCounts> per_gil_;  // by the interpreter id of the GIL's first user

@@ -23,6 +23,11 @@ struct DebugOffsetsHeader {
   bool free_threaded = false;
 };
 
+// CPython 3.13+ starts _PyRuntime with _Py_DebugOffsets.
+constexpr bool PublishesDebugOffsets(int major, int minor) {
+  return major > 3 || (major == 3 && minor >= 13);
+}
+
 // Checks the cookie; InvalidArgument when `runtime_bytes` does not start with a table.
 absl::StatusOr<DebugOffsetsHeader> ReadDebugOffsetsHeader(absl::string_view runtime_bytes);
 
