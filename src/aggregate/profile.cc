@@ -21,7 +21,7 @@ bool OnCpu(const ThreadSnapshot& thread) {
 // program whose threads wait there is I/O-bound even when it hardly runs.
 bool WaitsForIo(const ThreadSnapshot& thread) {
   if (thread.state != ThreadState::kIdle || thread.blocked_in.empty()) return false;
-  static constexpr absl::string_view kNotIo[] = {"futex", "nanosleep", "clock_nanosleep",
+  static constexpr absl::string_view kNotIo[] = {"futex", "nanosleep",       "clock_nanosleep",
                                                  "pause", "rt_sigtimedwait", "rt_sigsuspend"};
   for (absl::string_view name : kNotIo) {
     if (thread.blocked_in == name) return false;
@@ -47,11 +47,16 @@ int GilSlot(const ThreadSnapshot& thread, const Snapshot& snapshot) {
 
 const char* ProfileModeName(ProfileMode mode) {
   switch (mode) {
-    case ProfileMode::kGil: return "gil";
-    case ProfileMode::kWait: return "wait";
-    case ProfileMode::kBlame: return "blame";
-    case ProfileMode::kWall: return "wall";
-    case ProfileMode::kCpu: return "cpu";
+    case ProfileMode::kGil:
+      return "gil";
+    case ProfileMode::kWait:
+      return "wait";
+    case ProfileMode::kBlame:
+      return "blame";
+    case ProfileMode::kWall:
+      return "wall";
+    case ProfileMode::kCpu:
+      return "cpu";
   }
   return "?";
 }
@@ -65,12 +70,18 @@ std::optional<ProfileMode> ParseProfileMode(absl::string_view name) {
 
 const char* VerdictName(Verdict verdict) {
   switch (verdict) {
-    case Verdict::kIoBound: return "io_bound";
-    case Verdict::kNativeReleasesGil: return "native_releases_gil";
-    case Verdict::kPythonCpuBound: return "python_cpu_bound";
-    case Verdict::kNativeHoldsGil: return "native_holds_gil";
-    case Verdict::kIdle: return "idle";
-    case Verdict::kNoGil: return "no_gil";
+    case Verdict::kIoBound:
+      return "io_bound";
+    case Verdict::kNativeReleasesGil:
+      return "native_releases_gil";
+    case Verdict::kPythonCpuBound:
+      return "python_cpu_bound";
+    case Verdict::kNativeHoldsGil:
+      return "native_holds_gil";
+    case Verdict::kIdle:
+      return "idle";
+    case Verdict::kNoGil:
+      return "no_gil";
   }
   return "?";
 }
@@ -198,14 +209,22 @@ void Profile::AddSample(const Snapshot& snapshot, absl::Time at) {
     if (WaitsForIo(thread)) ++share.in_io;
     ++share.samples;
     switch (thread.state) {
-      case ThreadState::kHoldingGil: ++share.held; break;
+      case ThreadState::kHoldingGil:
+        ++share.held;
+        break;
       case ThreadState::kHoldingGilInNative:
         ++share.held;
         ++share.held_in_native;
         break;
-      case ThreadState::kWaitingForGil: ++share.waiting; break;
-      case ThreadState::kRunningWithoutGil: ++share.running; break;
-      default: ++share.idle; break;
+      case ThreadState::kWaitingForGil:
+        ++share.waiting;
+        break;
+      case ThreadState::kRunningWithoutGil:
+        ++share.running;
+        break;
+      default:
+        ++share.idle;
+        break;
     }
     if (IsIdle(thread) && !keep_idle_in_wall_) continue;
     const StackId stack = Intern(thread);
@@ -317,8 +336,7 @@ void Profile::FoldEndedThreads() {
   // Threads in the latest sample are never folded: a target with more live threads than the
   // limit keeps them all (their number is bounded by the thread walker's limits).
   size_t fold = 0;
-  while (fold < threads_.size() - kMaxThreadsKept * 3 / 4 &&
-         by_last_seen[fold].first < samples_) {
+  while (fold < threads_.size() - kMaxThreadsKept * 3 / 4 && by_last_seen[fold].first < samples_) {
     ++fold;
   }
   for (size_t i = 0; i < fold; ++i) {

@@ -10,7 +10,8 @@ FrameId StackTable::InternFrame(const PythonFrame& frame) {
 }
 
 StackId StackTable::InternStack(const std::vector<FrameId>& frames_root_first) {
-  auto [it, inserted] = stack_ids_.try_emplace(frames_root_first, static_cast<StackId>(stacks_.size()));
+  auto [it, inserted] =
+      stack_ids_.try_emplace(frames_root_first, static_cast<StackId>(stacks_.size()));
   if (inserted) stacks_.push_back(frames_root_first);
   return it->second;
 }

@@ -6,7 +6,9 @@
 
 namespace gilscope {
 
-bool ViewTagsState(ProfileMode mode) { return mode == ProfileMode::kWall || mode == ProfileMode::kCpu; }
+bool ViewTagsState(ProfileMode mode) {
+  return mode == ProfileMode::kWall || mode == ProfileMode::kCpu;
+}
 
 std::vector<ViewStack> ViewStacks(const Profile& profile, ProfileMode mode,
                                   ByInterpreter by_interpreter) {
@@ -16,7 +18,8 @@ std::vector<ViewStack> ViewStacks(const Profile& profile, ProfileMode mode,
   std::map<std::tuple<StackId, int, int64_t>, int64_t> merged;
   for (const auto& [key, weight] : profile.weights(mode)) {
     if (weight <= 0) continue;
-    const int state = tagged ? static_cast<int>(key.state) : static_cast<int>(ThreadState::kHoldingGil);
+    const int state =
+        tagged ? static_cast<int>(key.state) : static_cast<int>(ThreadState::kHoldingGil);
     merged[{key.stack, state, split ? key.interpreter_id : -1}] += weight;
   }
   std::vector<ViewStack> stacks;

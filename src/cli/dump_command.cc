@@ -1,7 +1,6 @@
 // gilscope dump --pid PID [--json] [--native [--native-all]] [--nonblocking]
-#include <iostream>
-
 #include <boost/program_options.hpp>
+#include <iostream>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -49,13 +48,12 @@ absl::StatusOr<Snapshot> TakeDumpSnapshot(const PythonTarget& target, ProcessMem
 
 int RunDumpCommand(const std::vector<std::string>& args) {
   po::options_description options("gilscope dump options");
-  options.add_options()
-      ("help,h", "show this help")
-      ("pid,p", po::value<std::string>(), "process id of the Python program")
-      ("json", "print JSON instead of text")
-      ("native", "also show native (C/C++) frames, merged with the Python frames")
-      ("native-all", "with --native, keep CPython's own call-dispatch frames")
-      ("nonblocking", "read without pausing the target (less consistent)");
+  options.add_options()("help,h", "show this help")("pid,p", po::value<std::string>(),
+                                                    "process id of the Python program")(
+      "json", "print JSON instead of text")(
+      "native", "also show native (C/C++) frames, merged with the Python frames")(
+      "native-all", "with --native, keep CPython's own call-dispatch frames")(
+      "nonblocking", "read without pausing the target (less consistent)");
   po::variables_map values;
   try {
     po::store(po::command_line_parser(args).options(options).run(), values);
@@ -65,10 +63,11 @@ int RunDumpCommand(const std::vector<std::string>& args) {
     return kExitUsage;
   }
   if (values.count("help")) {
-    std::cout << "Usage: gilscope dump --pid PID [--json] [--native [--native-all]] [--nonblocking]\n\n"
-                 "Shows every thread of a running Python process: its Python stack, and whether it\n"
-                 "holds the GIL, waits for it, runs native code without it, or is idle.\n\n"
-              << options;
+    std::cout
+        << "Usage: gilscope dump --pid PID [--json] [--native [--native-all]] [--nonblocking]\n\n"
+           "Shows every thread of a running Python process: its Python stack, and whether it\n"
+           "holds the GIL, waits for it, runs native code without it, or is idle.\n\n"
+        << options;
     return kExitOk;
   }
   if (!values.count("pid")) {
@@ -91,7 +90,9 @@ int RunDumpCommand(const std::vector<std::string>& args) {
     return kExitUsage;
   }
   if (choices.native && !choices.pause) {
-    PrintError("--native needs the target paused (ptrace reads each thread's registers); drop --nonblocking");
+    PrintError(
+        "--native needs the target paused (ptrace reads each thread's registers); drop "
+        "--nonblocking");
     return kExitUsage;
   }
 

@@ -33,17 +33,20 @@ absl::StatusOr<OutputFile> OutputFile::Create(const std::string& path) {
   if (path == "-") return OutputFile(path, "", STDOUT_FILENO);
   struct stat info;
   if (stat(path.c_str(), &info) == 0 && S_ISDIR(info.st_mode)) {
-    return absl::FailedPreconditionError(absl::StrCat("cannot write ", path, ": it is a directory"));
+    return absl::FailedPreconditionError(
+        absl::StrCat("cannot write ", path, ": it is a directory"));
   }
   const size_t slash = path.rfind('/');
-  const std::string dir = slash == std::string::npos ? "." : (slash == 0 ? "/" : path.substr(0, slash));
+  const std::string dir =
+      slash == std::string::npos ? "." : (slash == 0 ? "/" : path.substr(0, slash));
   const std::string base = slash == std::string::npos ? path : path.substr(slash + 1);
   std::string temp = absl::StrCat(dir, "/.", base, ".gilscope-XXXXXX");
   std::vector<char> buffer(temp.begin(), temp.end());
   buffer.push_back('\0');
   const int fd = mkostemp(buffer.data(), O_CLOEXEC);
   if (fd < 0) {
-    return absl::FailedPreconditionError(absl::StrCat("cannot write ", path, ": ", strerror(errno)));
+    return absl::FailedPreconditionError(
+        absl::StrCat("cannot write ", path, ": ", strerror(errno)));
   }
   // mkstemp makes the file 0600; the output gets the permissions of any new file.
   const mode_t mask = umask(0);
@@ -53,7 +56,8 @@ absl::StatusOr<OutputFile> OutputFile::Create(const std::string& path) {
 }
 
 OutputFile::OutputFile(OutputFile&& other) noexcept
-    : path_(std::move(other.path_)), temp_path_(std::move(other.temp_path_)),
+    : path_(std::move(other.path_)),
+      temp_path_(std::move(other.temp_path_)),
       fd_(std::exchange(other.fd_, -1)) {
   other.temp_path_.clear();
 }
@@ -69,15 +73,19 @@ absl::Status OutputFile::Commit(absl::string_view content) {
   const absl::Status written = WriteAll(fd_, content);
   if (temp_path_.empty()) {  // standard output
     fd_ = -1;
-    if (!written.ok()) return absl::UnavailableError(absl::StrCat("cannot write to standard output: ", written.message()));
+    if (!written.ok())
+      return absl::UnavailableError(
+          absl::StrCat("cannot write to standard output: ", written.message()));
     return absl::OkStatus();
   }
   const bool synced = written.ok() && fsync(fd_) == 0;
   const int sync_errno = errno;
   close(fd_);
   fd_ = -1;
-  if (!written.ok()) return absl::UnavailableError(absl::StrCat("cannot write ", path_, ": ", written.message()));
-  if (!synced) return absl::UnavailableError(absl::StrCat("cannot write ", path_, ": ", strerror(sync_errno)));
+  if (!written.ok())
+    return absl::UnavailableError(absl::StrCat("cannot write ", path_, ": ", written.message()));
+  if (!synced)
+    return absl::UnavailableError(absl::StrCat("cannot write ", path_, ": ", strerror(sync_errno)));
   if (rename(temp_path_.c_str(), path_.c_str()) != 0) {
     return absl::UnavailableError(absl::StrCat("cannot write ", path_, ": ", strerror(errno)));
   }

@@ -65,9 +65,15 @@ absl::StatusOr<PythonTarget> WaitForPython(ChildProcess& child, ProcessMemory& m
 std::string Render(OutputFormat format, const Profile& profile, const RecordingInfo& info) {
   std::ostringstream out;
   switch (format) {
-    case OutputFormat::kFlameGraph: WriteFlameGraphSvg(profile, info, out); break;
-    case OutputFormat::kCollapsed: WriteCollapsed(profile, info, out); break;
-    case OutputFormat::kSpeedscope: WriteSpeedscope(profile, info, out); break;
+    case OutputFormat::kFlameGraph:
+      WriteFlameGraphSvg(profile, info, out);
+      break;
+    case OutputFormat::kCollapsed:
+      WriteCollapsed(profile, info, out);
+      break;
+    case OutputFormat::kSpeedscope:
+      WriteSpeedscope(profile, info, out);
+      break;
   }
   return out.str();
 }
@@ -86,7 +92,8 @@ void FinishChild(ChildProcess& child, bool recording_stopped_by_signal) {
   if (recording_stopped_by_signal) {
     MonotonicClock clock;
     const absl::Time deadline = clock.Now() + kChildGrace;
-    while (!child.HasExited() && clock.Now() < deadline) clock.SleepUntil(clock.Now() + absl::Milliseconds(10));
+    while (!child.HasExited() && clock.Now() < deadline)
+      clock.SleepUntil(clock.Now() + absl::Milliseconds(10));
     if (child.HasExited()) return;
     if (!StopSignalFromTerminal()) child.Signal(StopSignal());
   } else {
@@ -182,13 +189,15 @@ int RunRecordCommand(const std::vector<std::string>& args) {
     }
     return snapshot;
   };
-  hooks.on_sample = [&](const Snapshot& snapshot, absl::Time at) { profile.AddSample(snapshot, at); };
+  hooks.on_sample = [&](const Snapshot& snapshot, absl::Time at) {
+    profile.AddSample(snapshot, at);
+  };
   hooks.on_failed_sample = [&]() { profile.AddError(); };
   hooks.should_stop = [&]() { return StopSignal() != 0 || (child && child->HasExited()); };
   hooks.on_progress = [&](const SamplingStats& stats) { live.Update(stats, profile.Figures()); };
   MonotonicClock clock;
-  const SamplingStats stats =
-      RunSamplingLoop(SamplingSchedule{static_cast<double>(options.rate_hz), options.duration}, hooks, clock);
+  const SamplingStats stats = RunSamplingLoop(
+      SamplingSchedule{static_cast<double>(options.rate_hz), options.duration}, hooks, clock);
   live.Clear();
 
   const bool stopped_by_signal = stats.end == SamplingEnd::kStopped && StopSignal() != 0;
@@ -208,7 +217,8 @@ int RunRecordCommand(const std::vector<std::string>& args) {
   info.late_samples = stats.late;
   info.missed_samples = stats.missed;
   info.end_reason = SamplingEndName(end);
-  if (child && child->HasExited()) info.end_reason += absl::StrCat(" (", child->ExitDescription(), ")");
+  if (child && child->HasExited())
+    info.end_reason += absl::StrCat(" (", child->ExitDescription(), ")");
   if (end == SamplingEnd::kTargetReplaced) {
     const std::string now = exec_watch.CurrentExecutable();
     if (!now.empty()) info.end_reason += absl::StrCat(" (now ", now, ")");

@@ -1,10 +1,9 @@
 #include "gilscope/cli/record_options.h"
 
 #include <algorithm>
+#include <boost/program_options.hpp>
 #include <cmath>
 #include <sstream>
-
-#include <boost/program_options.hpp>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -32,9 +31,12 @@ std::optional<OutputFormat> ParseFormat(const std::string& name) {
 
 const char* Extension(OutputFormat format) {
   switch (format) {
-    case OutputFormat::kFlameGraph: return "svg";
-    case OutputFormat::kCollapsed: return "txt";
-    case OutputFormat::kSpeedscope: return "speedscope.json";
+    case OutputFormat::kFlameGraph:
+      return "svg";
+    case OutputFormat::kCollapsed:
+      return "txt";
+    case OutputFormat::kSpeedscope:
+      return "speedscope.json";
   }
   return "out";
 }
@@ -50,23 +52,26 @@ std::variant<RecordOptions, ShowHelp, UsageError> ParseRecordOptions(
   if (dashes != args.end()) options.command.assign(dashes + 1, args.end());
 
   po::options_description described("gilscope record options");
-  described.add_options()
-      ("help,h", "show this help")
-      ("pid,p", po::value<std::string>(), "process id of a running Python program")
-      ("output,o", po::value<std::string>(), "where to write (default gilscope-<pid>.svg; - for stdout)")
-      ("format,f", po::value<std::string>()->default_value("flamegraph"),
-       "flamegraph | collapsed | speedscope")
-      ("mode", po::value<std::string>()->default_value("blame"),
-       "blame | wait | gil | wall | cpu: the view collapsed output writes and the SVG opens on")
-      ("gil", "short for --mode gil")
-      ("rate,r", po::value<std::string>()->default_value("100"), "samples per second (1-1000)")
-      ("duration,d", po::value<std::string>(), "seconds to record (default: until Ctrl-C or the program exits)")
-      ("idle", "keep idle threads in the wall view")
-      ("by-interpreter", "put an \"interpreter N\" root frame above each stack (subinterpreters, 3.12+)")
-      ("native", "merge native (C/C++) frames into the stacks of the GIL holder and of threads on a CPU")
-      ("native-all", "with --native, keep CPython's own call-dispatch frames")
-      ("nonblocking", "read without pausing the target (cheaper for it, less consistent)")
-      ("summary", po::value<std::string>(), "also write the summary as JSON to this file");
+  described.add_options()("help,h", "show this help")("pid,p", po::value<std::string>(),
+                                                      "process id of a running Python program")(
+      "output,o", po::value<std::string>(),
+      "where to write (default gilscope-<pid>.svg; - for stdout)")(
+      "format,f", po::value<std::string>()->default_value("flamegraph"),
+      "flamegraph | collapsed | speedscope")(
+      "mode", po::value<std::string>()->default_value("blame"),
+      "blame | wait | gil | wall | cpu: the view collapsed output writes and the SVG opens on")(
+      "gil", "short for --mode gil")("rate,r", po::value<std::string>()->default_value("100"),
+                                     "samples per second (1-1000)")(
+      "duration,d", po::value<std::string>(),
+      "seconds to record (default: until Ctrl-C or the program exits)")(
+      "idle", "keep idle threads in the wall view")(
+      "by-interpreter",
+      "put an \"interpreter N\" root frame above each stack (subinterpreters, 3.12+)")(
+      "native",
+      "merge native (C/C++) frames into the stacks of the GIL holder and of threads on a CPU")(
+      "native-all", "with --native, keep CPython's own call-dispatch frames")(
+      "nonblocking", "read without pausing the target (cheaper for it, less consistent)")(
+      "summary", po::value<std::string>(), "also write the summary as JSON to this file");
   po::variables_map values;
   try {
     po::store(po::command_line_parser(own).options(described).run(), values);
@@ -83,21 +88,24 @@ std::variant<RecordOptions, ShowHelp, UsageError> ParseRecordOptions(
   if (values.count("pid")) {
     const std::string text = values["pid"].as<std::string>();
     if (!absl::SimpleAtoi(text, &options.pid) || options.pid <= 0) {
-      return UsageError{absl::StrCat("--pid takes a process id (a positive number), not '", text, "'")};
+      return UsageError{
+          absl::StrCat("--pid takes a process id (a positive number), not '", text, "'")};
     }
   }
   if (options.pid != 0 && !options.command.empty()) {
     return UsageError{"give either --pid PID or a program to launch after --, not both"};
   }
   if (options.pid == 0 && options.command.empty()) {
-    return UsageError{dashes != args.end() ? "nothing to launch after --"
-                                           : "record needs --pid PID or -- COMMAND (see gilscope record --help)"};
+    return UsageError{dashes != args.end()
+                          ? "nothing to launch after --"
+                          : "record needs --pid PID or -- COMMAND (see gilscope record --help)"};
   }
 
   const std::string format = values["format"].as<std::string>();
   std::optional<OutputFormat> parsed_format = ParseFormat(format);
   if (!parsed_format) {
-    return UsageError{absl::StrCat("unknown format '", format, "' (flamegraph, collapsed or speedscope)")};
+    return UsageError{
+        absl::StrCat("unknown format '", format, "' (flamegraph, collapsed or speedscope)")};
   }
   options.format = *parsed_format;
 
@@ -115,7 +123,8 @@ std::variant<RecordOptions, ShowHelp, UsageError> ParseRecordOptions(
   }
 
   const std::string rate = values["rate"].as<std::string>();
-  if (!absl::SimpleAtoi(rate, &options.rate_hz) || options.rate_hz < 1 || options.rate_hz > kMaxRateHz) {
+  if (!absl::SimpleAtoi(rate, &options.rate_hz) || options.rate_hz < 1 ||
+      options.rate_hz > kMaxRateHz) {
     return UsageError{absl::StrCat("--rate takes a whole number of samples per second from 1 to ",
                                    kMaxRateHz, ", not '", rate, "'")};
   }
@@ -124,7 +133,8 @@ std::variant<RecordOptions, ShowHelp, UsageError> ParseRecordOptions(
     double seconds = 0;
     if (!absl::SimpleAtod(text, &seconds) || !std::isfinite(seconds) || seconds <= 0 ||
         seconds > kMaxDurationSeconds) {
-      return UsageError{absl::StrCat("--duration takes a number of seconds above 0, not '", text, "'")};
+      return UsageError{
+          absl::StrCat("--duration takes a number of seconds above 0, not '", text, "'")};
     }
     options.duration = absl::Seconds(seconds);
   }
@@ -133,12 +143,16 @@ std::variant<RecordOptions, ShowHelp, UsageError> ParseRecordOptions(
   options.nonblocking = values.count("nonblocking") > 0;
   options.native = values.count("native") > 0;
   options.keep_plumbing = values.count("native-all") > 0;
-  if (options.keep_plumbing && !options.native) return UsageError{"--native-all goes with --native"};
+  if (options.keep_plumbing && !options.native)
+    return UsageError{"--native-all goes with --native"};
   if (options.native && options.nonblocking) {
-    return UsageError{"--native needs the target paused (ptrace reads each thread's registers); drop --nonblocking"};
+    return UsageError{
+        "--native needs the target paused (ptrace reads each thread's registers); drop "
+        "--nonblocking"};
   }
   if (values.count("summary")) options.summary_path = values["summary"].as<std::string>();
-  options.output = values.count("output") ? values["output"].as<std::string>() : DefaultOutputPath(options);
+  options.output =
+      values.count("output") ? values["output"].as<std::string>() : DefaultOutputPath(options);
   if (options.output.empty()) return UsageError{"-o needs a file name"};
   if (options.summary_path == options.output && options.output != "-") {
     return UsageError{"--summary and -o name the same file"};

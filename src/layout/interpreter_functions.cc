@@ -16,8 +16,8 @@ const std::vector<absl::string_view>& CallPlumbingFunctions() {
       "PyObject_Call", "_PyObject_Call", "PyObject_CallObject", "PyEval_CallObjectWithKeywords",
       "PyObject_CallNoArgs", "PyObject_CallOneArg", "PyObject_CallFunctionObjArgs",
       "PyObject_CallMethodObjArgs", "object_vacall", "PyObject_Vectorcall",
-      "_PyObject_Vectorcall",        // 3.8
-      "_PyObject_VectorcallTstate",  // out of line in 3.9, 3.10
+      "_PyObject_Vectorcall",         // 3.8
+      "_PyObject_VectorcallTstate",   // out of line in 3.9, 3.10
       "_PyObject_VectorcallPrepend",  // 3.14: a bound call's self put in front
       "context_run",                  // 3.14: threading runs a thread's target in a Context
       "_Py_VectorCallInstrumentation_StackRefSteal",  // 3.15: the CALL path of the eval loop
@@ -70,8 +70,8 @@ const std::vector<absl::string_view>& CallPlumbingFunctions() {
 // exported), so they would add nothing but wrong matches.
 const std::vector<absl::string_view>& GilAcquireFunctions() {
   static const auto* const names = new std::vector<absl::string_view>{
-      "take_gil", "PyEval_RestoreThread", "PyEval_AcquireThread", "PyEval_AcquireLock",
-      "PyGILState_Ensure", "_PyEval_AcquireLock", "_PyThreadState_Attach"};
+      "take_gil",          "PyEval_RestoreThread", "PyEval_AcquireThread", "PyEval_AcquireLock",
+      "PyGILState_Ensure", "_PyEval_AcquireLock",  "_PyThreadState_Attach"};
   return *names;
 }
 

@@ -264,7 +264,10 @@ constexpr const char* kEvalFunction27 = "PyEval_EvalFrameEx";
 constexpr const char* kEvalFunction36 = "_PyEval_EvalFrameDefault";
 
 constexpr PythonLayout kPython27 = {
-    .major = 2, .minor = 7, .min_micro = 0, .tested_on = "2.7.18",
+    .major = 2,
+    .minor = 7,
+    .min_micro = 0,
+    .tested_on = "2.7.18",
     .gil_model = GilModel::kSemaphore27,
     .frame_model = FrameModel::kFrameObject,
     .line_table = LineTableFormat::kLnotabUnsigned,
@@ -302,7 +305,10 @@ constexpr PythonLayout kPython27 = {
 };
 
 constexpr PythonLayout kPython36 = {
-    .major = 3, .minor = 6, .min_micro = 0, .tested_on = "3.6.15",
+    .major = 3,
+    .minor = 6,
+    .min_micro = 0,
+    .tested_on = "3.6.15",
     .gil_model = GilModel::kStatics36,
     .frame_model = FrameModel::kFrameObject,
     .line_table = LineTableFormat::kLnotabSigned,
@@ -340,7 +346,10 @@ constexpr PythonLayout kPython36 = {
 
 // 3.7.0-3.7.3 laid _PyRuntime out differently (bpo-36710 era changes); 3.7.4+ only.
 constexpr PythonLayout kPython37 = {
-    .major = 3, .minor = 7, .min_micro = 4, .tested_on = "3.7.16",
+    .major = 3,
+    .minor = 7,
+    .min_micro = 4,
+    .tested_on = "3.7.16",
     .gil_model = GilModel::kInRuntime,
     .frame_model = FrameModel::kFrameObject,
     .line_table = LineTableFormat::kLnotabSigned,
@@ -380,7 +389,10 @@ constexpr PythonLayout kPython37 = {
 };
 
 constexpr PythonLayout kPython38 = {
-    .major = 3, .minor = 8, .min_micro = 0, .tested_on = "3.8.18",
+    .major = 3,
+    .minor = 8,
+    .min_micro = 0,
+    .tested_on = "3.8.18",
     .gil_model = GilModel::kInRuntime,
     .frame_model = FrameModel::kFrameObject,
     .line_table = LineTableFormat::kLnotabSigned,
@@ -420,7 +432,10 @@ constexpr PythonLayout kPython38 = {
 };
 
 constexpr PythonLayout kPython39 = {
-    .major = 3, .minor = 9, .min_micro = 0, .tested_on = "3.9.18",
+    .major = 3,
+    .minor = 9,
+    .min_micro = 0,
+    .tested_on = "3.9.18",
     .gil_model = GilModel::kInRuntime,
     .frame_model = FrameModel::kFrameObject,
     .line_table = LineTableFormat::kLnotabSigned,
@@ -460,7 +475,10 @@ constexpr PythonLayout kPython39 = {
 };
 
 constexpr PythonLayout kPython310 = {
-    .major = 3, .minor = 10, .min_micro = 0, .tested_on = "3.10.13",
+    .major = 3,
+    .minor = 10,
+    .min_micro = 0,
+    .tested_on = "3.10.13",
     .gil_model = GilModel::kInRuntime,
     .frame_model = FrameModel::kFrameObject,
     .line_table = LineTableFormat::kLinetable310,
@@ -500,7 +518,10 @@ constexpr PythonLayout kPython310 = {
 };
 
 constexpr PythonLayout kPython311 = {
-    .major = 3, .minor = 11, .min_micro = 0, .tested_on = "3.11.7",
+    .major = 3,
+    .minor = 11,
+    .min_micro = 0,
+    .tested_on = "3.11.7",
     .gil_model = GilModel::kInRuntime,
     .frame_model = FrameModel::kInterpreterFrame,
     .line_table = LineTableFormat::kLocations311,
@@ -547,7 +568,10 @@ constexpr PythonLayout kPython311 = {
 };
 
 constexpr PythonLayout kPython312 = {
-    .major = 3, .minor = 12, .min_micro = 0, .tested_on = "3.12.1",
+    .major = 3,
+    .minor = 12,
+    .min_micro = 0,
+    .tested_on = "3.12.1",
     .gil_model = GilModel::kPerInterpreter,
     .frame_model = FrameModel::kInterpreterFrame,
     .line_table = LineTableFormat::kLocations311,
@@ -594,7 +618,10 @@ constexpr PythonLayout kPython312 = {
 };
 
 constexpr PythonLayout kPython313 = {
-    .major = 3, .minor = 13, .min_micro = 0, .tested_on = "3.13.0",
+    .major = 3,
+    .minor = 13,
+    .min_micro = 0,
+    .tested_on = "3.13.0",
     .gil_model = GilModel::kPerInterpreter,
     .frame_model = FrameModel::kInterpreterFrame,
     .line_table = LineTableFormat::kLocations311,
@@ -733,13 +760,14 @@ constexpr PythonLayout Python314(bool free_threaded) {
             .line_table = {136 + ft, "PyCodeObject::co_linetable"},
             .code_adaptive = {free_threaded ? 232 : 208, "PyCodeObject::co_code_adaptive"},
             .tlbc = {free_threaded ? 224 : -1, "PyCodeObject::co_tlbc"}};
-  l.objects = {.ob_type = {8 + ft, "PyObject::ob_type"},
-               .interp_modules = {free_threaded ? 7712 : 7688, "PyInterpreterState::imports.modules"},
-               .module_dict = {16 + ft, "PyModuleObject::md_dict"},
-               .type_basicsize = {32 + ft, "PyTypeObject::tp_basicsize"},
-               .type_flags = {168 + ft, "PyTypeObject::tp_flags"},
-               .heap_type_cached_keys = {880 + ft, "PyHeapTypeObject::ht_cached_keys"},
-               .thread_name_attribute = "_name"};
+  l.objects = {
+      .ob_type = {8 + ft, "PyObject::ob_type"},
+      .interp_modules = {free_threaded ? 7712 : 7688, "PyInterpreterState::imports.modules"},
+      .module_dict = {16 + ft, "PyModuleObject::md_dict"},
+      .type_basicsize = {32 + ft, "PyTypeObject::tp_basicsize"},
+      .type_flags = {168 + ft, "PyTypeObject::tp_flags"},
+      .heap_type_cached_keys = {880 + ft, "PyHeapTypeObject::ht_cached_keys"},
+      .thread_name_attribute = "_name"};
   l.dict = free_threaded ? kDict314FreeThreaded : kDict313;
   l.strings = free_threaded ? kStrings314FreeThreaded : kStrings312;
   l.native_call_opcodes = kCallOpcodes314;
@@ -775,15 +803,15 @@ constexpr PythonLayout kPython315t = Python315(true);
 
 const std::vector<const PythonLayout*>& AllLayouts() {
   static const std::vector<const PythonLayout*> layouts = {
-      &kPython27, &kPython36, &kPython37, &kPython38, &kPython39,
-      &kPython310, &kPython311, &kPython312, &kPython313, &kPython314, &kPython314t,
-      &kPython315, &kPython315t};
+      &kPython27,  &kPython36,  &kPython37,  &kPython38,   &kPython39,  &kPython310, &kPython311,
+      &kPython312, &kPython313, &kPython314, &kPython314t, &kPython315, &kPython315t};
   return layouts;
 }
 
 const PythonLayout* FindLayout(int major, int minor, int micro, bool free_threaded) {
   for (const PythonLayout* layout : AllLayouts()) {
-    if (layout->major == major && layout->minor == minor && layout->free_threaded == free_threaded) {
+    if (layout->major == major && layout->minor == minor &&
+        layout->free_threaded == free_threaded) {
       return micro >= layout->min_micro ? layout : nullptr;
     }
   }
@@ -795,36 +823,87 @@ std::string SupportedVersionsText() {
   for (const PythonLayout* layout : AllLayouts()) {
     const std::string minor =
         absl::StrCat(layout->major, ".", layout->minor, layout->free_threaded ? "t" : "");
-    names.push_back(layout->min_micro > 0 ? absl::StrCat(minor, " (", minor, ".", layout->min_micro, "+)")
-                                          : minor);
+    names.push_back(layout->min_micro > 0
+                        ? absl::StrCat(minor, " (", minor, ".", layout->min_micro, "+)")
+                        : minor);
   }
   return absl::StrJoin(names, ", ");
 }
 
 std::vector<Field> AllFields(const PythonLayout& l) {
-  std::vector<Field> all = {
-      l.objects.ob_type, l.gil.enabled, l.thread.status, l.thread.holds_gil,
-      l.thread.gil_requested, l.interpreter_frame.tlbc_index, l.code.tlbc,
-      l.runtime.interpreters_head, l.runtime.ceval_gil, l.runtime.tstate_current,
-      l.interpreter.next, l.interpreter.threads_head, l.interpreter.id, l.interpreter.ceval_gil,
-      l.gil.last_holder, l.gil.locked, l.gil.switch_number, l.gil.cond, l.gil.mutex,
-      l.gil.switch_cond, l.gil.switch_mutex,
-      l.thread.next, l.thread.interp, l.thread.frame, l.thread.cframe,
-      l.thread.cframe_current_frame, l.thread.current_frame, l.thread.thread_id,
-      l.thread.native_thread_id,
-      l.frame_object.back, l.frame_object.code, l.frame_object.lasti,
-      l.interpreter_frame.code, l.interpreter_frame.previous, l.interpreter_frame.instr_ptr,
-      l.interpreter_frame.owner, l.interpreter_frame.is_entry,
-      l.code.firstlineno, l.code.filename, l.code.name, l.code.qualname, l.code.code,
-      l.code.line_table, l.code.code_adaptive,
-      l.objects.interp_modules, l.objects.module_dict, l.objects.type_basicsize,
-      l.objects.type_flags, l.objects.type_dictoffset, l.objects.heap_type_cached_keys,
-      l.dict.used, l.dict.table, l.dict.mask, l.dict.keys, l.dict.values, l.dict.keys_size,
-      l.dict.keys_log2_size, l.dict.keys_log2_index_bytes, l.dict.keys_kind, l.dict.keys_nentries,
-      l.dict.keys_indices, l.dict.entry_hash, l.dict.entry_key, l.dict.entry_value,
-      l.dict.unicode_entry_key, l.dict.unicode_entry_value, l.dict.values_array,
-      l.dict.values_capacity, l.dict.values_valid,
-      l.strings.bytes_size, l.strings.bytes_data, l.strings.unicode_length, l.strings.unicode_state};
+  std::vector<Field> all = {l.objects.ob_type,
+                            l.gil.enabled,
+                            l.thread.status,
+                            l.thread.holds_gil,
+                            l.thread.gil_requested,
+                            l.interpreter_frame.tlbc_index,
+                            l.code.tlbc,
+                            l.runtime.interpreters_head,
+                            l.runtime.ceval_gil,
+                            l.runtime.tstate_current,
+                            l.interpreter.next,
+                            l.interpreter.threads_head,
+                            l.interpreter.id,
+                            l.interpreter.ceval_gil,
+                            l.gil.last_holder,
+                            l.gil.locked,
+                            l.gil.switch_number,
+                            l.gil.cond,
+                            l.gil.mutex,
+                            l.gil.switch_cond,
+                            l.gil.switch_mutex,
+                            l.thread.next,
+                            l.thread.interp,
+                            l.thread.frame,
+                            l.thread.cframe,
+                            l.thread.cframe_current_frame,
+                            l.thread.current_frame,
+                            l.thread.thread_id,
+                            l.thread.native_thread_id,
+                            l.frame_object.back,
+                            l.frame_object.code,
+                            l.frame_object.lasti,
+                            l.interpreter_frame.code,
+                            l.interpreter_frame.previous,
+                            l.interpreter_frame.instr_ptr,
+                            l.interpreter_frame.owner,
+                            l.interpreter_frame.is_entry,
+                            l.code.firstlineno,
+                            l.code.filename,
+                            l.code.name,
+                            l.code.qualname,
+                            l.code.code,
+                            l.code.line_table,
+                            l.code.code_adaptive,
+                            l.objects.interp_modules,
+                            l.objects.module_dict,
+                            l.objects.type_basicsize,
+                            l.objects.type_flags,
+                            l.objects.type_dictoffset,
+                            l.objects.heap_type_cached_keys,
+                            l.dict.used,
+                            l.dict.table,
+                            l.dict.mask,
+                            l.dict.keys,
+                            l.dict.values,
+                            l.dict.keys_size,
+                            l.dict.keys_log2_size,
+                            l.dict.keys_log2_index_bytes,
+                            l.dict.keys_kind,
+                            l.dict.keys_nentries,
+                            l.dict.keys_indices,
+                            l.dict.entry_hash,
+                            l.dict.entry_key,
+                            l.dict.entry_value,
+                            l.dict.unicode_entry_key,
+                            l.dict.unicode_entry_value,
+                            l.dict.values_array,
+                            l.dict.values_capacity,
+                            l.dict.values_valid,
+                            l.strings.bytes_size,
+                            l.strings.bytes_data,
+                            l.strings.unicode_length,
+                            l.strings.unicode_state};
   std::vector<Field> present;
   for (const Field& field : all) {
     if (field.present()) present.push_back(field);

@@ -40,7 +40,8 @@ absl::StatusOr<std::string> ReadLink(const std::string& path, pid_t pid) {
     if (errno == EACCES || errno == EPERM) {
       return absl::PermissionDeniedError(DiagnosePtraceDenied(pid));
     }
-    return absl::UnavailableError(absl::StrFormat("cannot read %s: %s", path, std::strerror(errno)));
+    return absl::UnavailableError(
+        absl::StrFormat("cannot read %s: %s", path, std::strerror(errno)));
   }
   return std::string(buffer, static_cast<size_t>(length));
 }
@@ -74,9 +75,9 @@ std::optional<std::pair<int, int>> VersionFromName(absl::string_view path) {
 std::optional<uint64_t> LoadBias(const ElfFile& elf, const std::vector<MemoryMapping>& maps,
                                  const std::string& path) {
   if (elf.load_segments().empty()) return std::nullopt;
-  const ElfRange& first = *std::min_element(
-      elf.load_segments().begin(), elf.load_segments().end(),
-      [](const ElfRange& a, const ElfRange& b) { return a.address < b.address; });
+  const ElfRange& first =
+      *std::min_element(elf.load_segments().begin(), elf.load_segments().end(),
+                        [](const ElfRange& a, const ElfRange& b) { return a.address < b.address; });
   for (const MemoryMapping& mapping : maps) {
     if (mapping.path == path && mapping.file_offset == (first.file_offset & kPageMask)) {
       return mapping.start - (first.address & kPageMask);
@@ -99,7 +100,8 @@ std::optional<PythonVersion> ScanForVersion(RemoteMemory& memory, const ElfFile&
     if (!memory.Read(segment.address + bias, bytes.data(), size).ok()) continue;
     for (size_t at = bytes.find(needle); at != std::string::npos; at = bytes.find(needle, at + 1)) {
       if (at > 0 && bytes[at - 1] != '\0') continue;
-      absl::StatusOr<PythonVersion> version = ParseVersionText(absl::string_view(bytes).substr(at, 64));
+      absl::StatusOr<PythonVersion> version =
+          ParseVersionText(absl::string_view(bytes).substr(at, 64));
       if (version.ok() && absl::StrContains(absl::string_view(bytes).substr(at, 64), " (")) {
         return *version;
       }
@@ -114,7 +116,8 @@ bool AnyThreadAlive(pid_t pid) {
   if (!tids.ok()) return false;
   for (pid_t tid : *tids) {
     // stat is readable without ptrace permission, so this check cannot hide a permission error.
-    absl::StatusOr<std::string> text = ReadProcFile(absl::StrFormat("/proc/%d/task/%d/stat", pid, tid));
+    absl::StatusOr<std::string> text =
+        ReadProcFile(absl::StrFormat("/proc/%d/task/%d/stat", pid, tid));
     if (!text.ok()) continue;
     absl::StatusOr<TaskStat> stat = ParseStat(*text);
     if (stat.ok() && stat->state != 'Z' && stat->state != 'X') return true;
@@ -182,8 +185,9 @@ absl::Status ChooseLayout(RemoteMemory& memory, PythonTarget& target) {
     runtime_bytes.resize(kDebugOffsetsReadSize);
     absl::Status read = memory.Read(target.runtime, runtime_bytes.data(), runtime_bytes.size());
     if (!read.ok()) {
-      return absl::FailedPreconditionError(absl::StrFormat(
-          "cannot read Python %s's runtime state at 0x%x: %s", v.text, target.runtime, read.message()));
+      return absl::FailedPreconditionError(
+          absl::StrFormat("cannot read Python %s's runtime state at 0x%x: %s", v.text,
+                          target.runtime, read.message()));
     }
     absl::StatusOr<DebugOffsetsHeader> header = ReadDebugOffsetsHeader(runtime_bytes);
     if (!header.ok()) {
@@ -205,9 +209,9 @@ absl::Status ChooseLayout(RemoteMemory& memory, PythonTarget& target) {
     const bool newer = newest != nullptr && (v.major > newest->major ||
                                              (v.major == newest->major && v.minor > newest->minor));
     if (!newer || !published) {
-      return absl::UnimplementedError(absl::StrFormat(
-          "Python %s%s is not supported (gilscope supports %s)", v.text, build,
-          SupportedVersionsText()));
+      return absl::UnimplementedError(
+          absl::StrFormat("Python %s%s is not supported (gilscope supports %s)", v.text, build,
+                          SupportedVersionsText()));
     }
     layout = *newest;
     layout.major = v.major;
@@ -222,31 +226,36 @@ absl::Status ChooseLayout(RemoteMemory& memory, PythonTarget& target) {
     if (!applied.ok() && layout.untested) {
       return absl::UnimplementedError(absl::StrFormat(
           "Python %s%s is not supported (gilscope supports %s), and the offsets it publishes "
-          "do not make sense: %s", v.text, build, SupportedVersionsText(),
-          applied.status().message()));
+          "do not make sense: %s",
+          v.text, build, SupportedVersionsText(), applied.status().message()));
     }
     if (!applied.ok()) {
-      return absl::FailedPreconditionError(absl::StrFormat(
-          "Python %s%s publishes debug offsets gilscope cannot use: %s", v.text, build,
-          applied.status().message()));
+      return absl::FailedPreconditionError(
+          absl::StrFormat("Python %s%s publishes debug offsets gilscope cannot use: %s", v.text,
+                          build, applied.status().message()));
     }
     layout = *std::move(applied);
   }
   if (layout.untested) {
     target.warning = absl::StrFormat(
         "Python %s%s is newer than any version gilscope was tested with; using the offsets it "
-        "publishes (untested)", v.text, build);
+        "publishes (untested)",
+        v.text, build);
   }
   target.owned_layout = std::make_shared<const PythonLayout>(std::move(layout));
   target.layout = target.owned_layout.get();
   return absl::OkStatus();
 }
 
-absl::StatusOr<RemoteAddress> Symbol(const Candidate& c, absl::string_view name, const PythonVersion& v) {
+absl::StatusOr<RemoteAddress> Symbol(const Candidate& c, absl::string_view name,
+                                     const PythonVersion& v) {
   if (auto symbol = c.elf.FindSymbol(name)) return symbol->address + c.bias;
   return absl::FailedPreconditionError(absl::StrFormat(
-      "%s has no symbol %s, which gilscope needs for Python %d.%d%s", c.path, name, v.major, v.minor,
-      c.elf.has_symtab() ? "" : " (the binary is stripped; install its debug symbols or an unstripped build)"));
+      "%s has no symbol %s, which gilscope needs for Python %d.%d%s", c.path, name, v.major,
+      v.minor,
+      c.elf.has_symtab()
+          ? ""
+          : " (the binary is stripped; install its debug symbols or an unstripped build)"));
 }
 
 absl::Status FillAddresses(const Candidate& c, PythonTarget& target) {
@@ -284,7 +293,8 @@ absl::Status FillAddresses(const Candidate& c, PythonTarget& target) {
   if (auto take_gil = c.elf.FindSymbol("take_gil")) {
     target.take_gil = {take_gil->address + c.bias, take_gil->address + c.bias + take_gil->size};
   }
-  if (auto code_type = c.elf.FindSymbol("PyCode_Type")) target.code_type = code_type->address + c.bias;
+  if (auto code_type = c.elf.FindSymbol("PyCode_Type"))
+    target.code_type = code_type->address + c.bias;
   return absl::OkStatus();
 }
 
@@ -306,7 +316,8 @@ PythonVersion VersionFromHex(uint32_t hex) {
 
 absl::StatusOr<PythonVersion> ParseVersionText(absl::string_view text) {
   size_t end = 0;
-  while (end < text.size() && (absl::ascii_isalnum(text[end]) || text[end] == '.' || text[end] == '+')) {
+  while (end < text.size() &&
+         (absl::ascii_isalnum(text[end]) || text[end] == '.' || text[end] == '+')) {
     ++end;
   }
   absl::string_view word = text.substr(0, end);
@@ -345,13 +356,15 @@ absl::StatusOr<PythonTarget> LocatePython(pid_t pid, RemoteMemory& memory) {
     // /proc/PID/exe and /proc/PID/maps vanish with the main thread even while others run.
     return absl::UnimplementedError(absl::StrFormat(
         "the main thread of process %d has exited while other threads run on; gilscope cannot "
-        "inspect a process in that state yet", pid));
+        "inspect a process in that state yet",
+        pid));
   }
   if (!executable.ok()) return executable.status();
   target.executable = *std::move(executable);
   absl::StatusOr<std::string> cmdline = ReadProcFile(proc + "/cmdline");
   if (cmdline.ok()) {
-    target.command_line = absl::StrReplaceAll(absl::StripTrailingAsciiWhitespace(*cmdline), {{std::string(1, '\0'), " "}});
+    target.command_line = absl::StrReplaceAll(absl::StripTrailingAsciiWhitespace(*cmdline),
+                                              {{std::string(1, '\0'), " "}});
     absl::StripTrailingAsciiWhitespace(&target.command_line);
   }
   absl::StatusOr<std::string> maps_text = ReadProcFile(proc + "/maps");
@@ -387,24 +400,27 @@ absl::StatusOr<PythonTarget> LocatePython(pid_t pid, RemoteMemory& memory) {
   if (!found) {
     return absl::InvalidArgumentError(absl::StrFormat(
         "process %d (%s) is not Python: no libpython is mapped and the executable has no CPython "
-        "runtime symbols", pid, target.executable));
+        "runtime symbols",
+        pid, target.executable));
   }
   target.python_binary = found->path;
   ASSIGN_OR_RETURN(target.version, DetectVersion(memory, *found, target.executable));
   target.runtime = RuntimeAddress(*found);
   RETURN_IF_ERROR(ChooseLayout(memory, target));
   RETURN_IF_ERROR(FillAddresses(*found, target));
-  absl::StatusOr<RemoteAddress> first_interpreter = ReadValue<uint64_t>(memory, target.interpreters_head);
+  absl::StatusOr<RemoteAddress> first_interpreter =
+      ReadValue<uint64_t>(memory, target.interpreters_head);
   if (!first_interpreter.ok()) {
     if (!AnyThreadAlive(pid)) return ProcessGone(pid);
     return absl::FailedPreconditionError(absl::StrFormat(
         "cannot read Python %s's interpreter list at 0x%x (%s): the layout gilscope uses for "
-        "this version does not fit this process", target.version.text, target.interpreters_head,
-        first_interpreter.status().message()));
+        "this version does not fit this process",
+        target.version.text, target.interpreters_head, first_interpreter.status().message()));
   }
   if (*first_interpreter == 0) {
     return absl::FailedPreconditionError(absl::StrFormat(
-        "the Python interpreter in process %d is not running (not started yet, or shut down)", pid));
+        "the Python interpreter in process %d is not running (not started yet, or shut down)",
+        pid));
   }
   return target;
 }

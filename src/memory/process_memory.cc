@@ -18,8 +18,8 @@ absl::Status ReadError(pid_t pid, RemoteAddress address, size_t size, int error)
     return absl::PermissionDeniedError(
         absl::StrFormat("no permission to read the memory of process %d", pid));
   }
-  return absl::DataLossError(absl::StrFormat("cannot read %u bytes at 0x%x in process %d: %s",
-                                             size, address, pid, std::strerror(error)));
+  return absl::DataLossError(absl::StrFormat("cannot read %u bytes at 0x%x in process %d: %s", size,
+                                             address, pid, std::strerror(error)));
 }
 
 }  // namespace
@@ -27,8 +27,8 @@ absl::Status ReadError(pid_t pid, RemoteAddress address, size_t size, int error)
 absl::Status ProcessMemory::Read(RemoteAddress address, void* out, size_t size) {
   if (size == 0) return absl::OkStatus();
   if (address < kLowestValidAddress) {
-    return absl::DataLossError(absl::StrFormat("read of %u bytes at invalid address 0x%x", size,
-                                               address));
+    return absl::DataLossError(
+        absl::StrFormat("read of %u bytes at invalid address 0x%x", size, address));
   }
   if (use_proc_mem_) return ReadThroughProcMem(address, out, size);
   iovec local{out, size};

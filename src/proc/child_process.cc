@@ -46,7 +46,8 @@ absl::StatusOr<ChildProcess> ChildProcess::Start(const std::vector<std::string>&
   } while (got < 0 && errno == EINTR);
   if (got == static_cast<ssize_t>(sizeof exec_errno)) {
     waitpid(pid, nullptr, 0);
-    const std::string message = absl::StrFormat("cannot run '%s': %s", argv[0], strerror(exec_errno));
+    const std::string message =
+        absl::StrFormat("cannot run '%s': %s", argv[0], strerror(exec_errno));
     if (exec_errno == ENOENT) return absl::NotFoundError(message);
     if (exec_errno == EACCES || exec_errno == EPERM) return absl::PermissionDeniedError(message);
     return absl::FailedPreconditionError(message);
@@ -55,7 +56,9 @@ absl::StatusOr<ChildProcess> ChildProcess::Start(const std::vector<std::string>&
 }
 
 ChildProcess::ChildProcess(ChildProcess&& other) noexcept
-    : pid_(other.pid_), exited_(other.exited_), exit_code_(other.exit_code_),
+    : pid_(other.pid_),
+      exited_(other.exited_),
+      exit_code_(other.exit_code_),
       exit_signal_(other.exit_signal_) {
   other.pid_ = 0;
   other.exited_ = true;
@@ -93,7 +96,8 @@ void ChildProcess::Signal(int signal) {
 
 std::string ChildProcess::ExitDescription() const {
   if (exit_code_) return absl::StrCat("exited with status ", *exit_code_);
-  if (exit_signal_) return absl::StrCat("killed by signal ", *exit_signal_, " (", strsignal(*exit_signal_), ")");
+  if (exit_signal_)
+    return absl::StrCat("killed by signal ", *exit_signal_, " (", strsignal(*exit_signal_), ")");
   return exited_ ? "ended" : "";
 }
 

@@ -74,7 +74,8 @@ absl::StatusOr<TaskSyscall> ParseSyscall(absl::string_view text) {
   }
   if (result.number == -1 && count == 3) {
     result.kind = TaskSyscall::Kind::kUserSpace;
-    if (!ParseHex(fields[1], &result.stack_pointer) || !ParseHex(fields[2], &result.program_counter)) {
+    if (!ParseHex(fields[1], &result.stack_pointer) ||
+        !ParseHex(fields[2], &result.program_counter)) {
       return absl::DataLossError(absl::StrCat("bad syscall line: ", text));
     }
     return result;
@@ -86,7 +87,8 @@ absl::StatusOr<TaskSyscall> ParseSyscall(absl::string_view text) {
       return absl::DataLossError(absl::StrCat("bad syscall line: ", text));
     }
   }
-  if (!ParseHex(fields[7], &result.stack_pointer) || !ParseHex(fields[8], &result.program_counter)) {
+  if (!ParseHex(fields[7], &result.stack_pointer) ||
+      !ParseHex(fields[8], &result.program_counter)) {
     return absl::DataLossError(absl::StrCat("bad syscall line: ", text));
   }
   return result;
@@ -105,33 +107,60 @@ std::optional<int> ParseTracerPid(absl::string_view status_text) {
 std::string SyscallName(int64_t number) {
   // The x86_64 numbers a blocked thread commonly sits in (arch/x86/entry/syscalls/syscall_64.tbl).
   switch (number) {
-    case 0: return "read";
-    case 1: return "write";
-    case 7: return "poll";
-    case 17: return "pread64";
-    case 19: return "readv";
-    case 23: return "select";
-    case 34: return "pause";
-    case 35: return "nanosleep";
-    case 43: return "accept";
-    case 44: return "sendto";
-    case 45: return "recvfrom";
-    case 46: return "sendmsg";
-    case 47: return "recvmsg";
-    case 61: return "wait4";
-    case 128: return "rt_sigtimedwait";
-    case 130: return "rt_sigsuspend";
-    case 202: return "futex";
-    case 230: return "clock_nanosleep";
-    case 232: return "epoll_wait";
-    case 247: return "waitid";
-    case 270: return "pselect6";
-    case 271: return "ppoll";
-    case 281: return "epoll_pwait";
-    case 288: return "accept4";
-    case 299: return "recvmmsg";
-    case 441: return "epoll_pwait2";
-    default: return absl::StrCat("syscall ", number);
+    case 0:
+      return "read";
+    case 1:
+      return "write";
+    case 7:
+      return "poll";
+    case 17:
+      return "pread64";
+    case 19:
+      return "readv";
+    case 23:
+      return "select";
+    case 34:
+      return "pause";
+    case 35:
+      return "nanosleep";
+    case 43:
+      return "accept";
+    case 44:
+      return "sendto";
+    case 45:
+      return "recvfrom";
+    case 46:
+      return "sendmsg";
+    case 47:
+      return "recvmsg";
+    case 61:
+      return "wait4";
+    case 128:
+      return "rt_sigtimedwait";
+    case 130:
+      return "rt_sigsuspend";
+    case 202:
+      return "futex";
+    case 230:
+      return "clock_nanosleep";
+    case 232:
+      return "epoll_wait";
+    case 247:
+      return "waitid";
+    case 270:
+      return "pselect6";
+    case 271:
+      return "ppoll";
+    case 281:
+      return "epoll_pwait";
+    case 288:
+      return "accept4";
+    case 299:
+      return "recvmmsg";
+    case 441:
+      return "epoll_pwait2";
+    default:
+      return absl::StrCat("syscall ", number);
   }
 }
 

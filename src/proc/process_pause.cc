@@ -35,7 +35,8 @@ bool HasEffectiveCapSysPtrace() {
 
 // An exiting thread refuses PTRACE_SEIZE with EPERM; that is not a permission problem.
 bool ThreadIsExiting(pid_t pid, pid_t tid) {
-  absl::StatusOr<std::string> text = ReadProcFile(absl::StrFormat("/proc/%d/task/%d/stat", pid, tid));
+  absl::StatusOr<std::string> text =
+      ReadProcFile(absl::StrFormat("/proc/%d/task/%d/stat", pid, tid));
   if (!text.ok()) return true;
   absl::StatusOr<TaskStat> stat = ParseStat(*text);
   return !stat.ok() || stat->state == 'Z' || stat->state == 'X';
@@ -49,9 +50,9 @@ std::string DiagnosePtraceDenied(pid_t pid) {
     std::optional<int> tracer = ParseTracerPid(*status);
     if (tracer && *tracer != 0 && *tracer != ::getpid()) {
       absl::StatusOr<std::string> comm = ReadProcFile(absl::StrFormat("/proc/%d/comm", *tracer));
-      return absl::StrFormat("process %d is already traced by process %d (%s); only one tracer may attach",
-                             pid, *tracer,
-                             comm.ok() ? std::string(absl::StripAsciiWhitespace(*comm)) : "unknown");
+      return absl::StrFormat(
+          "process %d is already traced by process %d (%s); only one tracer may attach", pid,
+          *tracer, comm.ok() ? std::string(absl::StripAsciiWhitespace(*comm)) : "unknown");
     }
   }
   std::string reason = absl::StrFormat("no permission to ptrace process %d", pid);
@@ -61,13 +62,15 @@ std::string DiagnosePtraceDenied(pid_t pid) {
                     " (run as root, or set it to 0)");
   }
   if (!HasEffectiveCapSysPtrace()) {
-    absl::StrAppend(&reason, "; gilscope lacks CAP_SYS_PTRACE (run as root or as the target's user,"
-                             " or grant the capability; in a container add --cap-add SYS_PTRACE)");
+    absl::StrAppend(&reason,
+                    "; gilscope lacks CAP_SYS_PTRACE (run as root or as the target's user,"
+                    " or grant the capability; in a container add --cap-add SYS_PTRACE)");
   }
   return reason;
 }
 
-absl::StatusOr<std::unique_ptr<ProcessPause>> ProcessPause::Pause(pid_t pid, absl::Duration timeout) {
+absl::StatusOr<std::unique_ptr<ProcessPause>> ProcessPause::Pause(pid_t pid,
+                                                                  absl::Duration timeout) {
   std::unique_ptr<ProcessPause> pause(new ProcessPause(pid));
   RETURN_IF_ERROR(pause->StopAll(timeout));
   if (pause->stopped_threads().empty()) {
@@ -271,9 +274,9 @@ absl::Status ProcessPause::WaitForStops(absl::Time deadline, absl::Duration time
     if (!pending()) break;
     const absl::Time now = absl::Now();
     if (now > deadline) {
-      return absl::DeadlineExceededError(absl::StrFormat(
-          "threads of process %d did not stop within %s (uninterruptible sleep?)", pid_,
-          absl::FormatDuration(timeout)));
+      return absl::DeadlineExceededError(
+          absl::StrFormat("threads of process %d did not stop within %s (uninterruptible sleep?)",
+                          pid_, absl::FormatDuration(timeout)));
     }
     if (!waiter.armed()) {
       waiter.Arm();
@@ -282,9 +285,9 @@ absl::Status ProcessPause::WaitForStops(absl::Time deadline, absl::Duration time
     waiter.ResetTimeout();
     waiter.Sleep(deadline - now);
   }
-  tracees_.erase(std::remove_if(tracees_.begin(), tracees_.end(),
-                                [](const Tracee& t) { return t.tid == 0; }),
-                 tracees_.end());
+  tracees_.erase(
+      std::remove_if(tracees_.begin(), tracees_.end(), [](const Tracee& t) { return t.tid == 0; }),
+      tracees_.end());
   return absl::OkStatus();
 }
 
@@ -306,8 +309,10 @@ void ProcessPause::Resume() {
         int status = 0;
         pid_t got = ::waitpid(tracee.tid, &status, __WALL | WNOHANG);
         if (got < 0 || (got > 0 && !WIFSTOPPED(status))) break;
-        if (got > 0) tracee.stopped = true;
-        else ::usleep(100);
+        if (got > 0)
+          tracee.stopped = true;
+        else
+          ::usleep(100);
       }
     }
     ::ptrace(PTRACE_DETACH, tracee.tid, nullptr,

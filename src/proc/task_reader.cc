@@ -22,7 +22,8 @@ constexpr size_t kDirentsBuffer = 32 << 10;
 
 absl::Status FileError(const std::string& path, int error) {
   if (error == ENOENT || error == ESRCH) return absl::NotFoundError(path + " is gone");
-  if (error == EACCES || error == EPERM) return absl::PermissionDeniedError("no permission to read " + path);
+  if (error == EACCES || error == EPERM)
+    return absl::PermissionDeniedError("no permission to read " + path);
   return absl::UnavailableError(absl::StrFormat("cannot read %s: %s", path, std::strerror(error)));
 }
 
@@ -53,7 +54,8 @@ absl::StatusOr<size_t> ReadSmallOpenFile(int fd, char* buffer, size_t size) {
       if (errno == EINTR) continue;
       return FileError("open /proc file", errno);
     }
-    if (static_cast<size_t>(got) >= size) return absl::OutOfRangeError("file larger than the buffer");
+    if (static_cast<size_t>(got) >= size)
+      return absl::OutOfRangeError("file larger than the buffer");
     return static_cast<size_t>(got);
   }
 }
@@ -121,14 +123,16 @@ absl::StatusOr<TaskActivity> ProcTaskReader::ReadTask(pid_t tid) {
   char stat_buffer[kTaskFileBuffer];
   char syscall_buffer[kTaskFileBuffer];
   std::string stat_spill, syscall_spill;
-  auto read_file = [](int fd, char* buffer, std::string& spill) -> absl::StatusOr<absl::string_view> {
+  auto read_file = [](int fd, char* buffer,
+                      std::string& spill) -> absl::StatusOr<absl::string_view> {
     absl::StatusOr<size_t> got = ReadSmallOpenFile(fd, buffer, kTaskFileBuffer);
     if (got.ok()) return absl::string_view(buffer, *got);
     if (!absl::IsOutOfRange(got.status())) return got.status();
     ASSIGN_OR_RETURN(spill, ReadOpenFile(fd));
     return absl::string_view(spill);
   };
-  absl::StatusOr<absl::string_view> stat_text = read_file(files.stat.get(), stat_buffer, stat_spill);
+  absl::StatusOr<absl::string_view> stat_text =
+      read_file(files.stat.get(), stat_buffer, stat_spill);
   absl::StatusOr<absl::string_view> syscall_text =
       stat_text.ok() ? read_file(files.syscall.get(), syscall_buffer, syscall_spill) : stat_text;
   if (!stat_text.ok() || !syscall_text.ok() || stat_text->empty()) {

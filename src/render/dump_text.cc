@@ -11,11 +11,13 @@ namespace {
 std::string StateLabel(const ThreadSnapshot& thread) {
   switch (thread.state) {
     case ThreadState::kHoldingGil:
-      return thread.blocked_in.empty() ? "holding GIL"
-                                       : absl::StrFormat("holding GIL, blocked in %s", thread.blocked_in);
+      return thread.blocked_in.empty()
+                 ? "holding GIL"
+                 : absl::StrFormat("holding GIL, blocked in %s", thread.blocked_in);
     case ThreadState::kHoldingGilInNative: {
       std::string label = "holding GIL in native code";
-      if (!thread.native_function.empty()) absl::StrAppend(&label, " ", TerminalSafe(thread.native_function));
+      if (!thread.native_function.empty())
+        absl::StrAppend(&label, " ", TerminalSafe(thread.native_function));
       if (!thread.blocked_in.empty()) absl::StrAppend(&label, ", blocked in ", thread.blocked_in);
       return label;
     }
@@ -104,8 +106,9 @@ void WriteThread(const ThreadSnapshot& thread, std::ostream& out) {
 void WriteDumpText(const DumpContext& dump, std::ostream& out) {
   const PythonTarget& target = dump.target;
   const Snapshot& snapshot = dump.snapshot;
-  out << absl::StrFormat("Process %d: %s\n", target.pid,
-                         TerminalSafe(target.command_line.empty() ? target.executable : target.command_line));
+  out << absl::StrFormat(
+      "Process %d: %s\n", target.pid,
+      TerminalSafe(target.command_line.empty() ? target.executable : target.command_line));
   out << absl::StrFormat("Python %s%s (%s)\n", TerminalSafe(target.version.text),
                          target.free_threaded ? " free-threaded" : "",
                          TerminalSafe(target.python_binary));

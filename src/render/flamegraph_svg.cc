@@ -10,11 +10,10 @@
 // (SafeText), then escaped for where it goes: XML text, or JSON inside a CDATA section.
 #include <algorithm>
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <tuple>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
@@ -127,12 +126,18 @@ struct Rgb {
 
 Rgb StateBaseColor(ThreadState state) {
   switch (state) {
-    case ThreadState::kHoldingGil: return {232, 96, 60};
-    case ThreadState::kHoldingGilInNative: return {178, 34, 80};
-    case ThreadState::kWaitingForGil: return {156, 104, 214};
-    case ThreadState::kRunningWithoutGil: return {64, 170, 104};
-    case ThreadState::kIdle: return {150, 162, 178};
-    case ThreadState::kUnknown: return {196, 196, 196};
+    case ThreadState::kHoldingGil:
+      return {232, 96, 60};
+    case ThreadState::kHoldingGilInNative:
+      return {178, 34, 80};
+    case ThreadState::kWaitingForGil:
+      return {156, 104, 214};
+    case ThreadState::kRunningWithoutGil:
+      return {64, 170, 104};
+    case ThreadState::kIdle:
+      return {150, 162, 178};
+    case ThreadState::kUnknown:
+      return {196, 196, 196};
   }
   return {196, 196, 196};
 }
@@ -154,9 +159,12 @@ const char* ViewAbout(ProfileMode mode) {
   switch (mode) {
     case ProfileMode::kBlame:
       return "blame: what the GIL holder ran while others waited, weighted by how many waited";
-    case ProfileMode::kWait: return "wait: where threads waited to take the GIL";
-    case ProfileMode::kGil: return "gil: what ran while holding the GIL";
-    case ProfileMode::kWall: return "wall: what every thread did, coloured by its state";
+    case ProfileMode::kWait:
+      return "wait: where threads waited to take the GIL";
+    case ProfileMode::kGil:
+      return "gil: what ran while holding the GIL";
+    case ProfileMode::kWall:
+      return "wall: what every thread did, coloured by its state";
     case ProfileMode::kCpu:
       return "cpu: what ran on a CPU, with or without the GIL, coloured by state";
   }
@@ -166,9 +174,12 @@ const char* ViewAbout(ProfileMode mode) {
 // What one unit of weight is in each view.
 const char* ViewUnit(ProfileMode mode) {
   switch (mode) {
-    case ProfileMode::kBlame: return "waiter-samples";
-    case ProfileMode::kGil: return "samples";
-    default: return "thread-samples";
+    case ProfileMode::kBlame:
+      return "waiter-samples";
+    case ProfileMode::kGil:
+      return "samples";
+    default:
+      return "thread-samples";
   }
 }
 
@@ -431,9 +442,9 @@ void DrawSwitchAndControls(std::ostream& out, ProfileMode opening) {
 void DrawLegend(std::ostream& out, ProfileMode opening) {
   out << "<g id=\"legend\"" << (ViewTagsState(opening) ? "" : " display=\"none\"") << ">\n";
   int x = kPad;
-  for (ThreadState state : {ThreadState::kHoldingGil, ThreadState::kHoldingGilInNative,
-                            ThreadState::kWaitingForGil, ThreadState::kRunningWithoutGil,
-                            ThreadState::kIdle}) {
+  for (ThreadState state :
+       {ThreadState::kHoldingGil, ThreadState::kHoldingGilInNative, ThreadState::kWaitingForGil,
+        ThreadState::kRunningWithoutGil, ThreadState::kIdle}) {
     const Rgb color = StateBaseColor(state);
     out << absl::StrFormat(
         "<rect x=\"%d\" y=\"103\" width=\"12\" height=\"12\" fill=\"rgb(%d,%d,%d)\"/>"
@@ -512,8 +523,13 @@ nlohmann::json FlameData(const std::vector<FlameView>& views, const RecordingInf
       {"rootLabel", kRootLabel},
       {"rootColor", kRootColor},
       {"layout",
-       {{"width", kWidth}, {"pad", kPad}, {"frameHeight", kFrameHeight}, {"fontSize", kFontSize},
-        {"charWidth", kCharWidth}, {"framesBottom", frames_bottom}, {"centerX", kWidth / 2},
+       {{"width", kWidth},
+        {"pad", kPad},
+        {"frameHeight", kFrameHeight},
+        {"fontSize", kFontSize},
+        {"charWidth", kCharWidth},
+        {"framesBottom", frames_bottom},
+        {"centerX", kWidth / 2},
         {"messageTop", kMessageTop},
         {"messageLineHeight", kMessageLineHeight}}},
   };

@@ -10,12 +10,18 @@ std::string FrameLabel(const PythonFrame& frame) {
 
 const char* StateWords(ThreadState state) {
   switch (state) {
-    case ThreadState::kHoldingGil: return "holding GIL";
-    case ThreadState::kHoldingGilInNative: return "holding GIL in native code";
-    case ThreadState::kWaitingForGil: return "waiting for GIL";
-    case ThreadState::kRunningWithoutGil: return "running without GIL";
-    case ThreadState::kIdle: return "idle";
-    case ThreadState::kUnknown: return "unknown";
+    case ThreadState::kHoldingGil:
+      return "holding GIL";
+    case ThreadState::kHoldingGilInNative:
+      return "holding GIL in native code";
+    case ThreadState::kWaitingForGil:
+      return "waiting for GIL";
+    case ThreadState::kRunningWithoutGil:
+      return "running without GIL";
+    case ThreadState::kIdle:
+      return "idle";
+    case ThreadState::kUnknown:
+      return "unknown";
   }
   return "unknown";
 }

@@ -11,17 +11,25 @@ size_t Utf8SequenceLength(absl::string_view text, size_t i) {
   const unsigned char lead = byte(i);
   size_t length = 0;
   uint32_t minimum = 0;
-  if (lead >= 0xC2 && lead <= 0xDF) { length = 2; minimum = 0x80; }
-  else if (lead >= 0xE0 && lead <= 0xEF) { length = 3; minimum = 0x800; }
-  else if (lead >= 0xF0 && lead <= 0xF4) { length = 4; minimum = 0x10000; }
-  else return 0;
+  if (lead >= 0xC2 && lead <= 0xDF) {
+    length = 2;
+    minimum = 0x80;
+  } else if (lead >= 0xE0 && lead <= 0xEF) {
+    length = 3;
+    minimum = 0x800;
+  } else if (lead >= 0xF0 && lead <= 0xF4) {
+    length = 4;
+    minimum = 0x10000;
+  } else
+    return 0;
   if (i + length > text.size()) return 0;
   uint32_t code_point = lead & (0x7F >> length);
   for (size_t k = 1; k < length; ++k) {
     if ((byte(i + k) & 0xC0) != 0x80) return 0;
     code_point = (code_point << 6) | (byte(i + k) & 0x3F);
   }
-  if (code_point < minimum || code_point > 0x10FFFF || (code_point >= 0xD800 && code_point <= 0xDFFF)) {
+  if (code_point < minimum || code_point > 0x10FFFF ||
+      (code_point >= 0xD800 && code_point <= 0xDFFF)) {
     return 0;
   }
   if (code_point >= 0x80 && code_point <= 0x9F) return 0;  // C1 controls (U+009B is CSI)

@@ -59,8 +59,9 @@ void WriteGilFigures(const GilFigures& figures, std::ostream& out) {
       "GIL held in %.1f%% of samples; contended in %.1f%% (mean %.2f threads waiting)\n",
       100 * figures.gil_held, 100 * figures.contention, figures.mean_waiters);
   if (figures.held_in_native > 0) {
-    out << absl::StrFormat("  holder in native code (a C call or a system call) in %.1f%% of held samples\n",
-                           100 * figures.held_in_native);
+    out << absl::StrFormat(
+        "  holder in native code (a C call or a system call) in %.1f%% of held samples\n",
+        100 * figures.held_in_native);
   }
   if (figures.switches_per_s) {
     std::string line = absl::StrFormat("GIL hand-offs: %.1f/s", *figures.switches_per_s);

@@ -21,11 +21,16 @@ void MonotonicClock::SleepUntil(absl::Time deadline) {
 
 const char* SamplingEndName(SamplingEnd end) {
   switch (end) {
-    case SamplingEnd::kDurationReached: return "duration reached";
-    case SamplingEnd::kStopped: return "interrupted";
-    case SamplingEnd::kTargetExited: return "target exited";
-    case SamplingEnd::kTargetReplaced: return "target exec'd another program";
-    case SamplingEnd::kFailed: return "sampling failed";
+    case SamplingEnd::kDurationReached:
+      return "duration reached";
+    case SamplingEnd::kStopped:
+      return "interrupted";
+    case SamplingEnd::kTargetExited:
+      return "target exited";
+    case SamplingEnd::kTargetReplaced:
+      return "target exec'd another program";
+    case SamplingEnd::kFailed:
+      return "sampling failed";
   }
   return "?";
 }
@@ -71,8 +76,8 @@ SamplingStats RunSamplingLoop(const SamplingSchedule& schedule, const SamplingHo
     } else {
       ++stats.failed;
       if (hooks.on_failed_sample) hooks.on_failed_sample();
-      const bool fatal = absl::IsPermissionDenied(snapshot.status()) ||
-                         absl::IsUnimplemented(snapshot.status());
+      const bool fatal =
+          absl::IsPermissionDenied(snapshot.status()) || absl::IsUnimplemented(snapshot.status());
       if (fatal || ++consecutive_failures >= kMaxConsecutiveFailures) {
         stats.failure = snapshot.status();
         return finish(SamplingEnd::kFailed);

@@ -103,8 +103,10 @@ absl::Status SnapshotTaker::EnableNativeStacks(NativeStacks which, bool keep_plu
 
 bool SnapshotTaker::WantsNativeStack(const ThreadSnapshot& thread) const {
   switch (native_stacks_) {
-    case NativeStacks::kNone: return false;
-    case NativeStacks::kAll: return true;
+    case NativeStacks::kNone:
+      return false;
+    case NativeStacks::kAll:
+      return true;
     case NativeStacks::kOnCpu:
       return HoldsGil(thread.state) || thread.state == ThreadState::kRunningWithoutGil;
   }
@@ -150,7 +152,7 @@ void SnapshotTaker::FinishStacks(StackRead& read) {
 }
 
 absl::StatusOr<Snapshot> SnapshotTaker::Take() {
-  memory_.Clear();  // the target may have run since the last sample
+  memory_.Clear();       // the target may have run since the last sample
   codes_.BeginSample();  // reads through memory_ stand still until the next Clear()
   absl::StatusOr<std::vector<pid_t>> tids = tasks_.ListThreads();
   if (!tids.ok()) {
@@ -171,8 +173,8 @@ absl::StatusOr<Snapshot> SnapshotTaker::Take() {
     if (live.empty() || absl::IsNotFound(interpreters.status())) {
       return absl::NotFoundError(absl::StrFormat("process %d has exited", target_.pid));
     }
-    return absl::DataLossError(absl::StrCat("cannot read the interpreter's threads: ",
-                                            interpreters.status().message()));
+    return absl::DataLossError(
+        absl::StrCat("cannot read the interpreter's threads: ", interpreters.status().message()));
   }
 
   // One GIL for the process, or (3.12+) one per interpreter that has its own. Walked by id, so
@@ -258,7 +260,8 @@ absl::StatusOr<Snapshot> SnapshotTaker::Take() {
     if (covered.contains(tid)) continue;
     auto activity = activities.find(tid);
     if (activity == activities.end()) continue;  // exited meanwhile
-    Classification classified = ClassifyThread(false, &activity->second, main_gil, target_.take_gil);
+    Classification classified =
+        ClassifyThread(false, &activity->second, main_gil, target_.take_gil);
     StackRead read;
     read.thread.native_id = tid;
     read.thread.is_main = tid == target_.pid;

@@ -53,7 +53,8 @@ NativeLeaf ReadLeaf(const NativeStack& native, size_t end, bool ends_at_eval) {
   // the eval loop through unnamed interpreter code alone is the loop handing the GIL over and
   // taking it back. Where interpreter frames have names, take_gil would be among them: a
   // named path (lock_PyThread_acquire_lock, PyThread_acquire_lock_timed) is another lock.
-  if (ends_at_eval && any_lock_wait && only_interpreter_and_lock_waits && !names_interpreter_frames) {
+  if (ends_at_eval && any_lock_wait && only_interpreter_and_lock_waits &&
+      !names_interpreter_frames) {
     leaf.taking_gil = true;
   }
   return leaf;

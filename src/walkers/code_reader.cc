@@ -19,8 +19,8 @@ constexpr size_t kStampContent = 64;
 size_t HeaderSize(const PythonLayout& layout) {
   const PythonLayout::Code& c = layout.code;
   const Field ob_type = layout.objects.ob_type.present() ? layout.objects.ob_type : kObjectType;
-  return BytesToCover({ob_type, c.firstlineno, c.filename, c.name, c.qualname, c.code, c.line_table,
-                       c.tlbc});
+  return BytesToCover(
+      {ob_type, c.firstlineno, c.filename, c.name, c.qualname, c.code, c.line_table, c.tlbc});
 }
 
 constexpr size_t kMaxHeaderSize = 256;
@@ -43,7 +43,10 @@ int CodeInfo::LineAt(LineTableFormat format, int byte_offset) const {
 }
 
 CodeReader::CodeReader(RemoteMemory& memory, const PythonLayout& layout, RemoteAddress code_type)
-    : memory_(memory), layout_(layout), code_type_(code_type), header_size_(HeaderSize(layout)),
+    : memory_(memory),
+      layout_(layout),
+      code_type_(code_type),
+      header_size_(HeaderSize(layout)),
       type_offset_(static_cast<size_t>(ObjectTypeOffset(layout))) {}
 
 absl::Status CodeReader::AppendStamp(RemoteAddress address, bool is_text, std::string& out) {
@@ -104,7 +107,7 @@ absl::StatusOr<const CodeInfo*> CodeReader::Read(RemoteAddress address) {
   const PythonLayout::Code& c = layout_.code;
   Identity identity{PointerAt(header, c.filename), PointerAt(header, c.name),
                     PointerAt(header, c.qualname), PointerAt(header, c.line_table),
-                    PointerAt(header, c.code), LoadAt<int32_t>(header, c.firstlineno.offset)};
+                    PointerAt(header, c.code),     LoadAt<int32_t>(header, c.firstlineno.offset)};
   RETURN_IF_ERROR(Stamp(identity, stamps_));
   if (cached != cache_.end() && cached->second.identity == identity &&
       cached->second.stamps == stamps_) {

@@ -15,7 +15,7 @@ struct RawFrame {
   int64_t lasti = -1;
   RemoteAddress instr_ptr = 0;
   bool skip = false;
-  bool is_entry = false;  // 3.11
+  bool is_entry = false;   // 3.11
   int32_t tlbc_index = 0;  // free-threaded 3.14+
 };
 
@@ -32,7 +32,8 @@ RemoteAddress ThreadLocalBytecode(RemoteMemory& memory, RemoteAddress tlbc, int3
   if (tlbc < kLowestValidAddress || index <= 0 || index >= kMaxTlbcIndex) return 0;
   absl::StatusOr<int64_t> size = ReadValue<int64_t>(memory, tlbc);
   if (!size.ok() || index >= *size) return 0;
-  absl::StatusOr<uint64_t> entry = ReadValue<uint64_t>(memory, tlbc + 8 + 8 * static_cast<uint64_t>(index));
+  absl::StatusOr<uint64_t> entry =
+      ReadValue<uint64_t>(memory, tlbc + 8 + 8 * static_cast<uint64_t>(index));
   return entry.ok() ? *entry : 0;
 }
 
@@ -58,10 +59,9 @@ absl::StatusOr<std::vector<PythonFrame>> Walk(RemoteMemory& memory, const Python
   const bool frame_objects = layout.frame_model == FrameModel::kFrameObject;
   const auto& fo = layout.frame_object;
   const auto& fi = layout.interpreter_frame;
-  const size_t frame_bytes =
-      frame_objects ? BytesToCover({fo.back, fo.code, fo.lasti})
-                    : BytesToCover({fi.code, fi.previous, fi.instr_ptr, fi.owner, fi.is_entry,
-                                    fi.tlbc_index});
+  const size_t frame_bytes = frame_objects ? BytesToCover({fo.back, fo.code, fo.lasti})
+                                           : BytesToCover({fi.code, fi.previous, fi.instr_ptr,
+                                                           fi.owner, fi.is_entry, fi.tlbc_index});
   // Where the innermost frame's current instruction is, once known (0: unknown).
   RemoteAddress innermost_instruction = 0;
   uint8_t buffer[256];
@@ -121,8 +121,8 @@ absl::StatusOr<std::vector<PythonFrame>> Walk(RemoteMemory& memory, const Python
       if (raw.instr_ptr < start || byte_offset > (int64_t{1} << 30)) byte_offset = -1;
       bytecode_start = start;
     }
-    frames.push_back(
-        {code->qualname, code->filename, code->LineAt(layout.line_table, static_cast<int>(byte_offset))});
+    frames.push_back({code->qualname, code->filename,
+                      code->LineAt(layout.line_table, static_cast<int>(byte_offset))});
     if (detail != nullptr) {
       // <= 3.10: each frame is a call of the loop of its own; 3.11: the frame says so.
       detail->starts_eval_call.push_back(frame_objects || raw.is_entry);
@@ -146,8 +146,9 @@ absl::StatusOr<std::vector<PythonFrame>> Walk(RemoteMemory& memory, const Python
 
 }  // namespace
 
-absl::StatusOr<std::vector<PythonFrame>> WalkFrames(RemoteMemory& memory, const PythonLayout& layout,
-                                                    CodeReader& codes, RemoteAddress top_frame,
+absl::StatusOr<std::vector<PythonFrame>> WalkFrames(RemoteMemory& memory,
+                                                    const PythonLayout& layout, CodeReader& codes,
+                                                    RemoteAddress top_frame,
                                                     FrameWalkDetail* detail) {
   // Reset (keeping the vector's capacity for the next walk), and again when the walk fails
   // part way: detail describes the frames returned, none then.

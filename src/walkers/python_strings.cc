@@ -38,7 +38,8 @@ absl::StatusOr<std::string> ReadPythonBytes(RemoteMemory& memory, const PythonLa
     return absl::DataLossError(absl::StrFormat("bytes object of absurd size %d", size));
   }
   std::string bytes(static_cast<size_t>(size), '\0');
-  RETURN_IF_ERROR(memory.Read(address + layout.strings.bytes_data.offset, bytes.data(), bytes.size()));
+  RETURN_IF_ERROR(
+      memory.Read(address + layout.strings.bytes_data.offset, bytes.data(), bytes.size()));
   return bytes;
 }
 
@@ -52,7 +53,8 @@ absl::StatusOr<std::string> ReadPythonText(RemoteMemory& memory, const PythonLay
   if (address < kLowestValidAddress) return absl::DataLossError("null str object");
   // PyASCIIObject header: length, hash, state bits (Include/cpython/unicodeobject.h).
   uint8_t header[64];
-  const size_t header_size = BytesToCover({layout.strings.unicode_length, layout.strings.unicode_state});
+  const size_t header_size =
+      BytesToCover({layout.strings.unicode_length, layout.strings.unicode_state});
   if (header_size > sizeof header) return absl::InternalError("str layout larger than expected");
   RETURN_IF_ERROR(memory.Read(address, header, header_size));
   const int64_t length = LoadAt<int64_t>(header, layout.strings.unicode_length.offset);

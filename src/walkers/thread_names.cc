@@ -44,7 +44,9 @@ uint64_t IdentHash(const PythonLayout& layout, uint64_t ident) {
 }  // namespace
 
 ThreadNameReader::ThreadNameReader(RemoteMemory& memory, const PythonLayout& layout)
-    : memory_(memory), layout_(layout), type_offset_(static_cast<size_t>(ObjectTypeOffset(layout))) {}
+    : memory_(memory),
+      layout_(layout),
+      type_offset_(static_cast<size_t>(ObjectTypeOffset(layout))) {}
 
 std::vector<std::string> ThreadNameReader::ReadNames(const InterpreterRecord& interpreter) {
   std::vector<std::string> names(interpreter.threads.size());
@@ -137,8 +139,7 @@ absl::StatusOr<std::string> ThreadNameReader::ReadThreadName(RemoteAddress threa
   ASSIGN_OR_RETURN(const RemoteAddress name,
                    InstanceAttribute(thread_object, layout_.objects.thread_name_attribute));
   // Thread.name's setter stores str(name): anything else is not the name.
-  ASSIGN_OR_RETURN(const RemoteAddress type,
-                   ReadValue<uint64_t>(memory_, name + type_offset_));
+  ASSIGN_OR_RETURN(const RemoteAddress type, ReadValue<uint64_t>(memory_, name + type_offset_));
   if (str_type_ == 0 || type != str_type_) return absl::DataLossError("thread name is not a str");
   return ReadPythonText(memory_, layout_, name);
 }
@@ -146,8 +147,7 @@ absl::StatusOr<std::string> ThreadNameReader::ReadThreadName(RemoteAddress threa
 absl::StatusOr<RemoteAddress> ThreadNameReader::InstanceAttribute(RemoteAddress object,
                                                                   absl::string_view name) {
   if (object < kLowestValidAddress) return absl::DataLossError("null object");
-  ASSIGN_OR_RETURN(const RemoteAddress type,
-                   ReadValue<uint64_t>(memory_, object + type_offset_));
+  ASSIGN_OR_RETURN(const RemoteAddress type, ReadValue<uint64_t>(memory_, object + type_offset_));
   if (type < kLowestValidAddress) return absl::DataLossError("object without a type");
   const PythonLayout::Objects& o = layout_.objects;
   uint64_t flags = 0;
@@ -216,8 +216,11 @@ absl::StatusOr<ThreadNameReader::DictHeader> ThreadNameReader::ReadDictHeader(Re
   if (dict < kLowestValidAddress) return absl::DataLossError("null dict");
   const PythonLayout::Dict& d = layout_.dict;
   DictHeader header;
-  header.size = BytesToCover({layout_.objects.ob_type.present() ? layout_.objects.ob_type : kObjectType, d.used, d.table, d.mask, d.keys, d.values});
-  if (header.size > sizeof header.bytes) return absl::InternalError("dict layout larger than expected");
+  header.size =
+      BytesToCover({layout_.objects.ob_type.present() ? layout_.objects.ob_type : kObjectType,
+                    d.used, d.table, d.mask, d.keys, d.values});
+  if (header.size > sizeof header.bytes)
+    return absl::InternalError("dict layout larger than expected");
   RETURN_IF_ERROR(memory_.Read(dict, header.bytes, header.size));
   return header;
 }

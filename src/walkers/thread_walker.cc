@@ -32,8 +32,8 @@ size_t ThreadStateBytes(const PythonLayout& layout) {
 
 }  // namespace
 
-pid_t TidFromPthread(RemoteMemory& memory, uint64_t pthread, const absl::flat_hash_set<pid_t>& live_tids,
-                     int* known_offset) {
+pid_t TidFromPthread(RemoteMemory& memory, uint64_t pthread,
+                     const absl::flat_hash_set<pid_t>& live_tids, int* known_offset) {
   if (pthread < kLowestValidAddress) return 0;
   const int first_guess = *known_offset > 0 ? *known_offset : kGlibcTidOffset;
   absl::StatusOr<int32_t> tid = ReadValue<int32_t>(memory, pthread + first_guess);
@@ -84,7 +84,8 @@ absl::StatusOr<std::vector<InterpreterRecord>> WalkInterpreters(
     if (il.ceval_gil.present()) {
       ASSIGN_OR_RETURN(record.gil, ReadValue<uint64_t>(memory, interp + il.ceval_gil.offset));
     }
-    ASSIGN_OR_RETURN(RemoteAddress thread, ReadValue<uint64_t>(memory, interp + il.threads_head.offset));
+    ASSIGN_OR_RETURN(RemoteAddress thread,
+                     ReadValue<uint64_t>(memory, interp + il.threads_head.offset));
     while (thread != 0) {
       if (record.threads.size() >= kMaxThreadsPerInterpreter) {
         return absl::DataLossError("thread list longer than any real one (corrupt or looping)");
@@ -93,14 +94,16 @@ absl::StatusOr<std::vector<InterpreterRecord>> WalkInterpreters(
       if (!seen.insert(thread).second) return absl::DataLossError("thread list loops");
       RETURN_IF_ERROR(memory.Read(thread, thread_state.data(), thread_bytes));
       if (LoadAt<uint64_t>(thread_state.data(), tl.interp.offset) != interp) {
-        return absl::DataLossError("thread state does not belong to its interpreter (list changed?)");
+        return absl::DataLossError(
+            "thread state does not belong to its interpreter (list changed?)");
       }
       ThreadRecord entry;
       entry.thread_state = thread;
       entry.thread_id = LoadAt<uint64_t>(thread_state.data(), tl.thread_id.offset);
       ASSIGN_OR_RETURN(entry.top_frame, TopFrame(memory, layout, thread_state.data()));
       if (tl.native_thread_id.present()) {
-        entry.native_id = static_cast<pid_t>(LoadAt<uint64_t>(thread_state.data(), tl.native_thread_id.offset));
+        entry.native_id =
+            static_cast<pid_t>(LoadAt<uint64_t>(thread_state.data(), tl.native_thread_id.offset));
       } else {
         entry.native_id = TidFromPthread(memory, entry.thread_id, live_tids, &tid_offset);
       }

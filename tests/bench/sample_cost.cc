@@ -50,11 +50,11 @@
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "gilscope/base/status_macros.h"
 #include "gilscope/locate/python_target.h"
 #include "gilscope/memory/process_memory.h"
 #include "gilscope/proc/process_pause.h"
 #include "gilscope/proc/task_reader.h"
-#include "gilscope/base/status_macros.h"
 #include "gilscope/sampler/snapshot.h"
 
 #ifndef GILSCOPE_BENCH_WORKLOAD
@@ -77,11 +77,16 @@ enum class Mode { kBlocking, kNonblocking, kPauseOnly, kNative, kNativeAll };
 
 const char* ModeName(Mode mode) {
   switch (mode) {
-    case Mode::kBlocking: return "blocking";
-    case Mode::kNonblocking: return "nonblocking";
-    case Mode::kPauseOnly: return "pause";
-    case Mode::kNative: return "native";
-    case Mode::kNativeAll: return "native-all";
+    case Mode::kBlocking:
+      return "blocking";
+    case Mode::kNonblocking:
+      return "nonblocking";
+    case Mode::kPauseOnly:
+      return "pause";
+    case Mode::kNative:
+      return "native";
+    case Mode::kNativeAll:
+      return "native-all";
   }
   return "?";
 }
@@ -101,7 +106,8 @@ struct Options {
 constexpr char kUsage[] =
     "usage: gilscope_sample_bench [--python PATH]... [--threads 1,10,50] [--samples 500]\n"
     "                             [--warmup 50] [--depth 15] [--gap-us 2000] [--workload FILE]\n"
-    "                             [--modes blocking,nonblocking,pause,native,native-all] [--json]\n";
+    "                             [--modes blocking,nonblocking,pause,native,native-all] "
+    "[--json]\n";
 
 // Returns an error message, empty when the arguments are fine.
 std::string ParseOptions(int argc, char** argv, Options& options) {
@@ -164,8 +170,7 @@ class Workload {
     if (::pipe2(pipe_fds, O_CLOEXEC) != 0) return absl::InternalError("pipe failed");
     const std::string threads_text = absl::StrCat(threads);
     const std::string depth_text = absl::StrCat(depth);
-    std::vector<char*> args = {const_cast<char*>(python.c_str()),
-                               const_cast<char*>(script.c_str()),
+    std::vector<char*> args = {const_cast<char*>(python.c_str()), const_cast<char*>(script.c_str()),
                                const_cast<char*>(threads_text.c_str()),
                                const_cast<char*>(depth_text.c_str()), nullptr};
     const pid_t parent = ::getpid();
@@ -385,7 +390,7 @@ class Bench {
   const Options& options_;
   const PythonTarget& target_;
   SnapshotTaker taker_;
-  SnapshotTaker native_taker_;      // caches kept apart, as in a recording with --native
+  SnapshotTaker native_taker_;  // caches kept apart, as in a recording with --native
   SnapshotTaker native_all_taker_;
   absl::Status last_error_;
 };
@@ -403,7 +408,8 @@ absl::Status RunOne(const Options& options, const std::string& python, int threa
   ProcTaskReader tasks(pid);
   Bench bench(options, *target, memory, tasks);
   if (std::find(options.modes.begin(), options.modes.end(), Mode::kNative) != options.modes.end() ||
-      std::find(options.modes.begin(), options.modes.end(), Mode::kNativeAll) != options.modes.end()) {
+      std::find(options.modes.begin(), options.modes.end(), Mode::kNativeAll) !=
+          options.modes.end()) {
     RETURN_IF_ERROR(bench.EnableNative());
   }
   for (Mode mode : options.modes) bench.Measure(mode, threads, options.warmup);
@@ -411,7 +417,8 @@ absl::Status RunOne(const Options& options, const std::string& python, int threa
     Row row = bench.Measure(mode, threads, options.samples);
     if (stop_requested) return absl::CancelledError("interrupted");
     if (row.samples == 0) {
-      return absl::UnavailableError(absl::StrCat("every sample failed: ", bench.last_error().message()));
+      return absl::UnavailableError(
+          absl::StrCat("every sample failed: ", bench.last_error().message()));
     }
     row.python = python;
     row.version = target->version.text;
@@ -433,12 +440,12 @@ void PrintTable(const Options& options, const std::vector<Row>& rows) {
       std::cout << "# " << row.python << "\n";
       previous = row.python;
     }
-    const std::string stopped =
-        row.mode != Mode::kNonblocking ? absl::StrFormat("%.1f", row.stopped.median)
-                                       : std::string("-");
+    const std::string stopped = row.mode != Mode::kNonblocking
+                                    ? absl::StrFormat("%.1f", row.stopped.median)
+                                    : std::string("-");
     std::cout << absl::StrFormat("%-9s %7d  %-11s %10.1f %10.1f %10.1f %10.1f %11s %8.1f%% %6d\n",
-                                 row.version, row.threads, ModeName(row.mode),
-                                 row.cost.median, row.cost.p90, row.cost.mean, row.cpu.median, stopped,
+                                 row.version, row.threads, ModeName(row.mode), row.cost.median,
+                                 row.cost.p90, row.cost.mean, row.cpu.median, stopped,
                                  100.0 * row.complete / std::max(1, row.samples), row.failed);
   }
 }
@@ -470,9 +477,10 @@ void PrintJson(const Options& options, const std::vector<Row>& rows) {
                      "\"samples\": %d, \"failed\": %d, \"complete\": %d, \"median_us\": %.2f, "
                      "\"p90_us\": %.2f, \"mean_us\": %.2f, \"cpu_median_us\": %.2f",
                      JsonString(row.python), JsonString(row.version), row.threads,
-                     ModeName(row.mode), row.samples, row.failed,
-                     row.complete, row.cost.median, row.cost.p90, row.cost.mean, row.cpu.median);
-    if (row.mode != Mode::kNonblocking) std::cout << absl::StrFormat(", \"stopped_median_us\": %.2f", row.stopped.median);
+                     ModeName(row.mode), row.samples, row.failed, row.complete, row.cost.median,
+                     row.cost.p90, row.cost.mean, row.cpu.median);
+    if (row.mode != Mode::kNonblocking)
+      std::cout << absl::StrFormat(", \"stopped_median_us\": %.2f", row.stopped.median);
     std::cout << "}";
   }
   std::cout << "\n]}\n";

@@ -14,9 +14,9 @@ volatile uint64_t g_sink = 0;
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using gilscope::ElfFile;
-  absl::StatusOr<ElfFile> file = ElfFile::OpenImage(
-      "fuzz input", std::string(reinterpret_cast<const char*>(data), size),
-      {.symbols_by_name = true, .function_table = true});
+  absl::StatusOr<ElfFile> file =
+      ElfFile::OpenImage("fuzz input", std::string(reinterpret_cast<const char*>(data), size),
+                         {.symbols_by_name = true, .function_table = true});
   if (!file.ok()) return 0;
   for (const char* name : {"_PyRuntime", "Py_Version", "PyCode_Type", "_PyThreadState_Current"}) {
     if (auto symbol = file->FindSymbol(name)) g_sink = g_sink + symbol->address;

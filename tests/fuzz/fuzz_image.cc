@@ -32,9 +32,9 @@ void Append(std::string& out, T value) {
 }
 
 RemoteAddress* GilFields(GilLocation& gil, size_t index) {
-  RemoteAddress* fields[] = {&gil.gil_struct, &gil.tstate_current, &gil.interpreter_lock,
-                             &gil.locked,     &gil.last_holder,    &gil.switch_number,
-                             &gil.cond,       &gil.mutex,          &gil.switch_cond,
+  RemoteAddress* fields[] = {&gil.gil_struct,  &gil.tstate_current, &gil.interpreter_lock,
+                             &gil.locked,      &gil.last_holder,    &gil.switch_number,
+                             &gil.cond,        &gil.mutex,          &gil.switch_cond,
                              &gil.switch_mutex};
   return fields[index];
 }

@@ -36,13 +36,15 @@ FuzzImage BuildImage(const PythonLayout& layout, size_t layout_index,
   const RemoteAddress middle = fake.AddFrame(fake.AddCode("Worker.run", "app.py", 20, 25), outer);
   const RemoteAddress inner = fake.AddFrame(fake.AddCode("spin", "lib/spin.py", 40, 42), middle);
   const RemoteAddress main_thread = fake.AddThread(interp, 100, inner);
-  const RemoteAddress worker = fake.AddThread(interp, 101, fake.AddFrame(
-      fake.AddCode("wait", "lib/wait.py", 5, 6), 0));
+  const RemoteAddress worker =
+      fake.AddThread(interp, 101, fake.AddFrame(fake.AddCode("wait", "lib/wait.py", 5, 6), 0));
   fake.AddThread(interp, 102, 0);
   fake.SetGilHolder(interp, main_thread);
   fake.AddThreadingModule(
-      interp, {{fake.Ident(main_thread), fake.AddThreadObject("MainThread", FakeCPython::Attributes::kDict)},
-               {fake.Ident(worker), fake.AddThreadObject("worker-1", FakeCPython::Attributes::kDict)}});
+      interp,
+      {{fake.Ident(main_thread),
+        fake.AddThreadObject("MainThread", FakeCPython::Attributes::kDict)},
+       {fake.Ident(worker), fake.AddThreadObject("worker-1", FakeCPython::Attributes::kDict)}});
   if (layout.gil_model == GilModel::kPerInterpreter) {
     const RemoteAddress sub = fake.AddInterpreter(1);
     const RemoteAddress sub_thread =
@@ -66,8 +68,8 @@ FuzzImage BuildImage(const PythonLayout& layout, size_t layout_index,
   image.live_tids = {100, 101, 102, 103};
   // The heap first (it starts with _PyRuntime), cut to what was allocated.
   for (const auto& [address, bytes] : fake.memory().regions()) {
-    const size_t used = address == FakeCPython::kHeap ? fake.HeapEnd() - FakeCPython::kHeap
-                                                      : bytes.size();
+    const size_t used =
+        address == FakeCPython::kHeap ? fake.HeapEnd() - FakeCPython::kHeap : bytes.size();
     Region region{address, std::string(bytes.begin(), bytes.begin() + used)};
     if (address == FakeCPython::kHeap) {
       image.regions.insert(image.regions.begin(), std::move(region));
@@ -96,7 +98,8 @@ int main(int argc, char** argv) {
   for (size_t i = 0; i < layouts.size(); ++i) {
     const PythonLayout& layout = *layouts[i];
     const std::string bytes = fuzz::SerializeFuzzImage(fuzz::BuildImage(layout, i, argv[2]));
-    const std::string name = std::string("seed-") + layout.tested_on + (layout.free_threaded ? "t" : "");
+    const std::string name =
+        std::string("seed-") + layout.tested_on + (layout.free_threaded ? "t" : "");
     const fuzz::WalkStats found =
         fuzz::WalkImage(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size());
     const bool two = layout.gil_model == GilModel::kPerInterpreter;

@@ -73,9 +73,8 @@ void WalkSample(FakeMemory& memory, const PythonLayout& layout, const FuzzImage&
 void DecodeLineTables(const FuzzImage& image) {
   if (image.regions.empty()) return;
   const absl::string_view table = image.regions.back().bytes;
-  for (LineTableFormat format :
-       {LineTableFormat::kLnotabUnsigned, LineTableFormat::kLnotabSigned,
-        LineTableFormat::kLinetable310, LineTableFormat::kLocations311}) {
+  for (LineTableFormat format : {LineTableFormat::kLnotabUnsigned, LineTableFormat::kLnotabSigned,
+                                 LineTableFormat::kLinetable310, LineTableFormat::kLocations311}) {
     for (int offset = 0; offset < 256; offset += 2) {
       g_sink = g_sink + LineForOffset(format, table, 1, offset);
     }

@@ -87,7 +87,8 @@ std::string FakeCPython::LineTable(int delta) const {
       return std::string{static_cast<char>(254), static_cast<char>(delta)};
     case LineTableFormat::kLocations311: {
       // One "no column" entry (code 13) covering 8 code units, line delta as a signed varint.
-      const unsigned zigzag = delta < 0 ? (static_cast<unsigned>(-delta) << 1) | 1 : static_cast<unsigned>(delta) << 1;
+      const unsigned zigzag =
+          delta < 0 ? (static_cast<unsigned>(-delta) << 1) | 1 : static_cast<unsigned>(delta) << 1;
       return std::string{static_cast<char>(0x80 | (13 << 3) | 7), static_cast<char>(zigzag)};
     }
   }
@@ -101,7 +102,8 @@ RemoteAddress FakeCPython::AddCode(const std::string& qualname, const std::strin
   Put<uint64_t>(code + TypeOffset(), kCodeType);
   Put<int32_t>(code + c.firstlineno.offset, first_line);
   const size_t dot = qualname.rfind('.');
-  Put<uint64_t>(code + c.name.offset, AddString(dot == std::string::npos ? qualname : qualname.substr(dot + 1)));
+  Put<uint64_t>(code + c.name.offset,
+                AddString(dot == std::string::npos ? qualname : qualname.substr(dot + 1)));
   if (c.qualname.present()) Put<uint64_t>(code + c.qualname.offset, AddString(qualname));
   Put<uint64_t>(code + c.filename.offset, AddString(filename));
   Put<uint64_t>(code + c.line_table.offset, AddBytes(LineTable(line - first_line)));
@@ -178,7 +180,8 @@ RemoteAddress FakeCPython::AddInterpreter(int64_t id) {
   return interp;
 }
 
-RemoteAddress FakeCPython::AddThread(RemoteAddress interpreter, pid_t native_id, RemoteAddress top_frame) {
+RemoteAddress FakeCPython::AddThread(RemoteAddress interpreter, pid_t native_id,
+                                     RemoteAddress top_frame) {
   const auto& t = layout_.thread;
   const RemoteAddress thread = Allocate(512);
   Put<uint64_t>(thread + t.interp.offset, interpreter);
@@ -205,10 +208,13 @@ RemoteAddress FakeCPython::AddThread(RemoteAddress interpreter, pid_t native_id,
 RemoteAddress FakeCPython::GilStruct(RemoteAddress interpreter) const {
   if (layout_.gil_model == GilModel::kPerInterpreter) {
     uint64_t gil = 0;
-    const_cast<FakeMemory&>(memory_).Read(interpreter + layout_.interpreter.ceval_gil.offset, &gil, 8).IgnoreError();
+    const_cast<FakeMemory&>(memory_)
+        .Read(interpreter + layout_.interpreter.ceval_gil.offset, &gil, 8)
+        .IgnoreError();
     return gil;
   }
-  return layout_.gil_model == GilModel::kInRuntime ? runtime_ + layout_.runtime.ceval_gil.offset : 0;
+  return layout_.gil_model == GilModel::kInRuntime ? runtime_ + layout_.runtime.ceval_gil.offset
+                                                   : 0;
 }
 
 void FakeCPython::SetGilHolder(RemoteAddress interpreter, RemoteAddress thread) {

@@ -112,7 +112,9 @@ class FakeCPython {
   FakeMemory& memory() { return memory_; }
   uint8_t* Raw(RemoteAddress address) { return heap_ + (address - kHeap); }
   template <typename T>
-  void Put(RemoteAddress address, T value) { memory_.Put(address, value); }
+  void Put(RemoteAddress address, T value) {
+    memory_.Put(address, value);
+  }
 
   // A line table that maps every offset to first_line + delta, in the layout's format.
   std::string LineTable(int delta) const;

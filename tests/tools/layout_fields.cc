@@ -36,8 +36,7 @@ int main() {
     }
     if (layout->major >= 3) {
       PrintSize(version, layout->tested_on, "PyASCIIObject", layout->strings.ascii_data);
-      PrintSize(version, layout->tested_on, "PyCompactUnicodeObject",
-                layout->strings.compact_data);
+      PrintSize(version, layout->tested_on, "PyCompactUnicodeObject", layout->strings.compact_data);
     }
     if (layout->thread.status.present() && layout->thread.status_active_bit >= 0) {
       std::printf("%s %s bit PyThreadState::_status.active %d\n", version.c_str(),

@@ -23,8 +23,8 @@ struct Fixture {
 };
 
 constexpr Fixture kFixtures[] = {
-    {"3.13.0.bin", 3, 13, 0, false},      {"3.14.7.bin", 3, 14, 7, false},
-    {"3.14.7t.bin", 3, 14, 7, true},      {"3.15.0rc1.bin", 3, 15, 0, false},
+    {"3.13.0.bin", 3, 13, 0, false},    {"3.14.7.bin", 3, 14, 7, false},
+    {"3.14.7t.bin", 3, 14, 7, true},    {"3.15.0rc1.bin", 3, 15, 0, false},
     {"3.15.0rc1t.bin", 3, 15, 0, true},
 };
 
@@ -41,22 +41,38 @@ std::string ReadFixture(const char* name) {
 // every field the reader leaves alone shows.
 PythonLayout Scrambled(const PythonLayout& layout) {
   PythonLayout scrambled = layout;
-  std::vector<Field*> covered = {
-      &scrambled.runtime.interpreters_head, &scrambled.interpreter.next,
-      &scrambled.interpreter.id, &scrambled.interpreter.threads_head,
-      &scrambled.interpreter.ceval_gil, &scrambled.thread.next,
-      &scrambled.thread.interp, &scrambled.thread.current_frame,
-      &scrambled.thread.thread_id, &scrambled.thread.native_thread_id,
-      &scrambled.thread.status, &scrambled.interpreter_frame.previous,
-      &scrambled.interpreter_frame.code, &scrambled.interpreter_frame.instr_ptr,
-      &scrambled.interpreter_frame.owner, &scrambled.code.filename,
-      &scrambled.code.name, &scrambled.code.qualname, &scrambled.code.line_table,
-      &scrambled.code.firstlineno, &scrambled.code.code_adaptive,
-      &scrambled.objects.ob_type, &scrambled.objects.interp_modules,
-      &scrambled.objects.type_flags, &scrambled.dict.keys, &scrambled.dict.values,
-      &scrambled.strings.bytes_size, &scrambled.strings.bytes_data,
-      &scrambled.strings.unicode_state, &scrambled.strings.unicode_length,
-      &scrambled.gil.locked, &scrambled.gil.last_holder};
+  std::vector<Field*> covered = {&scrambled.runtime.interpreters_head,
+                                 &scrambled.interpreter.next,
+                                 &scrambled.interpreter.id,
+                                 &scrambled.interpreter.threads_head,
+                                 &scrambled.interpreter.ceval_gil,
+                                 &scrambled.thread.next,
+                                 &scrambled.thread.interp,
+                                 &scrambled.thread.current_frame,
+                                 &scrambled.thread.thread_id,
+                                 &scrambled.thread.native_thread_id,
+                                 &scrambled.thread.status,
+                                 &scrambled.interpreter_frame.previous,
+                                 &scrambled.interpreter_frame.code,
+                                 &scrambled.interpreter_frame.instr_ptr,
+                                 &scrambled.interpreter_frame.owner,
+                                 &scrambled.code.filename,
+                                 &scrambled.code.name,
+                                 &scrambled.code.qualname,
+                                 &scrambled.code.line_table,
+                                 &scrambled.code.firstlineno,
+                                 &scrambled.code.code_adaptive,
+                                 &scrambled.objects.ob_type,
+                                 &scrambled.objects.interp_modules,
+                                 &scrambled.objects.type_flags,
+                                 &scrambled.dict.keys,
+                                 &scrambled.dict.values,
+                                 &scrambled.strings.bytes_size,
+                                 &scrambled.strings.bytes_data,
+                                 &scrambled.strings.unicode_state,
+                                 &scrambled.strings.unicode_length,
+                                 &scrambled.gil.locked,
+                                 &scrambled.gil.last_holder};
   if (layout.free_threaded) {  // published as 0 by default builds
     covered.insert(covered.end(), {&scrambled.gil.enabled, &scrambled.interpreter_frame.tlbc_index,
                                    &scrambled.code.tlbc});

@@ -1,13 +1,13 @@
 // WriteFlameGraphSvg: every view embedded, the opening view drawn, hostile names contained.
 // flamegraph_browser_test.py runs the script in a real browser; these check the bytes.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
 #include <algorithm>
+#include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
 #include <vector>
-
-#include <gmock/gmock.h>
-#include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_split.h"

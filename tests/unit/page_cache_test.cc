@@ -91,7 +91,7 @@ TEST_F(PageCacheTest, ReadsEachPageOncePerGeneration) {
 
 TEST_F(PageCacheTest, ClearForgetsTheCopies) {
   ReadThrough(kBase + 8, 8);
-  backing_.Put<uint64_t>(kBase + 8, 0x1122334455667788);  // the target ran
+  backing_.Put<uint64_t>(kBase + 8, 0x1122334455667788);         // the target ran
   EXPECT_EQ(ReadThrough(kBase + 8, 8), Expected(kBase + 8, 8));  // same generation: the copy
   cache_.Clear();
   uint64_t now = 0;

@@ -16,7 +16,8 @@ class ProcessMemoryTest : public ::testing::Test {
   void SetUp() override {
     page_ = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
     // Three pages, the middle one unmapped: a hole between two readable pages.
-    void* map = ::mmap(nullptr, 3 * page_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    void* map =
+        ::mmap(nullptr, 3 * page_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     ASSERT_NE(map, MAP_FAILED);
     base_ = static_cast<uint8_t*>(map);
     for (size_t i = 0; i < 3 * page_; ++i) base_[i] = static_cast<uint8_t>(i * 7);
@@ -37,10 +38,10 @@ TEST_F(ProcessMemoryTest, ReadManyReadsWhatItCanAndSaysWhichFailed) {
   uint8_t first[64], hole[8], across[16], last[32], low[8];
   ReadRequest requests[] = {
       {At(8), first, sizeof first},
-      {At(page_ + 8), hole, sizeof hole},              // unmapped
-      {At(page_ - 8), across, sizeof across},          // runs into the hole
-      {At(2 * page_ + 100), last, sizeof last},        // after failures: still read
-      {0x10, low, sizeof low},                         // the zero page: never valid
+      {At(page_ + 8), hole, sizeof hole},        // unmapped
+      {At(page_ - 8), across, sizeof across},    // runs into the hole
+      {At(2 * page_ + 100), last, sizeof last},  // after failures: still read
+      {0x10, low, sizeof low},                   // the zero page: never valid
   };
   memory_.ReadMany(absl::MakeSpan(requests));
   EXPECT_TRUE(requests[0].ok);

@@ -102,14 +102,16 @@ std::vector<pid_t> Threads(pid_t pid) {
 
 // The thread's state letter, or 'X' when it is gone.
 char State(pid_t pid, pid_t tid) {
-  absl::StatusOr<std::string> text = ReadProcFile(absl::StrFormat("/proc/%d/task/%d/stat", pid, tid));
+  absl::StatusOr<std::string> text =
+      ReadProcFile(absl::StrFormat("/proc/%d/task/%d/stat", pid, tid));
   if (!text.ok()) return 'X';
   absl::StatusOr<TaskStat> stat = ParseStat(*text);
   return stat.ok() ? stat->state : 'X';
 }
 
 int TracerOf(pid_t pid, pid_t tid) {
-  absl::StatusOr<std::string> text = ReadProcFile(absl::StrFormat("/proc/%d/task/%d/status", pid, tid));
+  absl::StatusOr<std::string> text =
+      ReadProcFile(absl::StrFormat("/proc/%d/task/%d/status", pid, tid));
   if (!text.ok()) return 0;
   return ParseTracerPid(*text).value_or(0);
 }

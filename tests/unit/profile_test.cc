@@ -30,7 +30,8 @@ int64_t WeightOf(const Profile& profile, ProfileMode mode, const std::string& fu
   int64_t total = 0;
   for (const auto& [key, weight] : profile.weights(mode)) {
     const auto& frames = profile.stacks().stack(key.stack);
-    if (!frames.empty() && profile.stacks().frame(frames.back()).function == function) total += weight;
+    if (!frames.empty() && profile.stacks().frame(frames.back()).function == function)
+      total += weight;
   }
   return total;
 }
@@ -109,7 +110,8 @@ TEST(ProfileTest, BlameIsWeightedByWaiters) {
   profile.AddSample(Sample({Thread(1, ThreadState::kHoldingGil, "hog"),
                             Thread(2, ThreadState::kWaitingForGil, "a"),
                             Thread(3, ThreadState::kWaitingForGil, "b"),
-                            Thread(4, ThreadState::kWaitingForGil, "c")}, 0),
+                            Thread(4, ThreadState::kWaitingForGil, "c")},
+                           0),
                     kStart);
   EXPECT_EQ(WeightOf(profile, ProfileMode::kBlame, "hog"), 3);
   EXPECT_EQ(WeightOf(profile, ProfileMode::kGil, "hog"), 1);
@@ -120,8 +122,9 @@ TEST(ProfileTest, HolderInNativeCodeIsBlamedCountedAndOnCpu) {
   Profile profile;
   for (int i = 0; i < 4; ++i) {
     const ThreadState holder = i < 3 ? ThreadState::kHoldingGilInNative : ThreadState::kHoldingGil;
-    profile.AddSample(Sample({Thread(1, holder, "match"), Thread(2, ThreadState::kWaitingForGil, "w")}, 0),
-                      kStart + absl::Milliseconds(i));
+    profile.AddSample(
+        Sample({Thread(1, holder, "match"), Thread(2, ThreadState::kWaitingForGil, "w")}, 0),
+        kStart + absl::Milliseconds(i));
   }
   EXPECT_EQ(WeightOf(profile, ProfileMode::kBlame, "match"), 4);
   EXPECT_EQ(WeightOf(profile, ProfileMode::kGil, "match"), 4);
@@ -152,17 +155,21 @@ TEST(ProfileTest, VerdictTable) {
       {"all asleep", {Thread(1, ThreadState::kIdle, "s", "clock_nanosleep")}, Verdict::kIdle},
       {"all on locks", {Thread(1, ThreadState::kIdle, "w", "futex")}, Verdict::kIdle},
       {"server waiting for clients, nothing else",
-       {Thread(1, ThreadState::kIdle, "accept", "accept4"), Thread(2, ThreadState::kIdle, "s", "clock_nanosleep")},
+       {Thread(1, ThreadState::kIdle, "accept", "accept4"),
+        Thread(2, ThreadState::kIdle, "s", "clock_nanosleep")},
        Verdict::kIoBound},
       {"mostly I/O",
-       {Thread(1, ThreadState::kIdle, "recv", "recvfrom"), Thread(2, ThreadState::kIdle, "recv", "recvfrom"),
+       {Thread(1, ThreadState::kIdle, "recv", "recvfrom"),
+        Thread(2, ThreadState::kIdle, "recv", "recvfrom"),
         Thread(3, ThreadState::kHoldingGil, "parse")},
        Verdict::kIoBound},
       {"hashing outside the GIL",
-       {Thread(1, ThreadState::kRunningWithoutGil, "hash"), Thread(2, ThreadState::kRunningWithoutGil, "hash")},
+       {Thread(1, ThreadState::kRunningWithoutGil, "hash"),
+        Thread(2, ThreadState::kRunningWithoutGil, "hash")},
        Verdict::kNativeReleasesGil},
       {"spinners",
-       {Thread(1, ThreadState::kHoldingGil, "spin"), Thread(2, ThreadState::kWaitingForGil, "spin")},
+       {Thread(1, ThreadState::kHoldingGil, "spin"),
+        Thread(2, ThreadState::kWaitingForGil, "spin")},
        Verdict::kPythonCpuBound},
       {"C call sleeping with the GIL",
        {Thread(1, ThreadState::kHoldingGilInNative, "c_call", "nanosleep"),
@@ -175,8 +182,10 @@ TEST(ProfileTest, VerdictTable) {
   };
   for (const VerdictCase& c : cases) {
     Profile profile;
-    for (int i = 0; i < 10; ++i) profile.AddSample(Sample(c.threads, 0), kStart + absl::Milliseconds(i));
-    EXPECT_EQ(profile.ComputeVerdict(), c.expected) << c.name << ": got " << VerdictName(profile.ComputeVerdict());
+    for (int i = 0; i < 10; ++i)
+      profile.AddSample(Sample(c.threads, 0), kStart + absl::Milliseconds(i));
+    EXPECT_EQ(profile.ComputeVerdict(), c.expected)
+        << c.name << ": got " << VerdictName(profile.ComputeVerdict());
   }
 }
 

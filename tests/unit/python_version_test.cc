@@ -51,7 +51,8 @@ TEST(FindLayoutTest, EveryLayoutIsComplete) {
     if (layout->frame_model == FrameModel::kInterpreterFrame) {
       EXPECT_TRUE(layout->code.code_adaptive.present());
     }
-    if (layout->gil_model == GilModel::kInRuntime || layout->gil_model == GilModel::kPerInterpreter) {
+    if (layout->gil_model == GilModel::kInRuntime ||
+        layout->gil_model == GilModel::kPerInterpreter) {
       // struct _gil_runtime_state; free-threaded builds put an `enabled` word first.
       EXPECT_EQ(layout->gil.size, layout->free_threaded ? 216 : 208);
       EXPECT_EQ(layout->gil.enabled.present(), layout->free_threaded);

@@ -28,7 +28,8 @@ struct LoopRun {
 
 // Every sample costs `cost` of fake time; `result` decides what sample n returns.
 LoopRun RunWith(FakeClock& clock, SamplingSchedule schedule, absl::Duration cost,
-            std::function<absl::Status(int)> result = nullptr, std::function<bool()> stop = nullptr) {
+                std::function<absl::Status(int)> result = nullptr,
+                std::function<bool()> stop = nullptr) {
   LoopRun run;
   int n = 0;
   SamplingHooks hooks;
@@ -95,7 +96,7 @@ TEST(SamplingLoopTest, StopRequestEndsTheRecording) {
   FakeClock clock;
   int polls = 0;
   const LoopRun run = RunWith(clock, {100, std::nullopt}, absl::Microseconds(100), nullptr,
-                          [&]() { return ++polls > 12; });
+                              [&]() { return ++polls > 12; });
   EXPECT_EQ(run.stats.end, SamplingEnd::kStopped);
   EXPECT_GE(run.stats.taken, 5);
   EXPECT_LE(run.stats.taken, 12);
@@ -114,7 +115,7 @@ TEST(SamplingLoopTest, OccasionalFailuresAreCountedAndSamplingGoesOn) {
 TEST(SamplingLoopTest, PersistentFailuresGiveUp) {
   FakeClock clock;
   const LoopRun run = RunWith(clock, {100, std::nullopt}, absl::Microseconds(100),
-                          [](int) { return absl::DataLossError("garbage"); });
+                              [](int) { return absl::DataLossError("garbage"); });
   EXPECT_EQ(run.stats.end, SamplingEnd::kFailed);
   EXPECT_EQ(run.stats.failed, kMaxConsecutiveFailures);
   EXPECT_TRUE(absl::IsDataLoss(run.stats.failure));
@@ -123,7 +124,7 @@ TEST(SamplingLoopTest, PersistentFailuresGiveUp) {
 TEST(SamplingLoopTest, PermissionDeniedGivesUpAtOnce) {
   FakeClock clock;
   const LoopRun run = RunWith(clock, {100, std::nullopt}, absl::Microseconds(100),
-                          [](int) { return absl::PermissionDeniedError("yama"); });
+                              [](int) { return absl::PermissionDeniedError("yama"); });
   EXPECT_EQ(run.stats.end, SamplingEnd::kFailed);
   EXPECT_EQ(run.stats.failed, 1);
 }

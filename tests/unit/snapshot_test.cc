@@ -78,11 +78,11 @@ TEST_P(SnapshotTest, ClassifiesHolderWaiterIdleAndNativeThreads) {
   const RemoteAddress gil_futex = gil->wait_ranges[0].start + 4;
 
   FakeTaskReader tasks;
-  tasks.Add(100, InSyscall(230));            // clock_nanosleep
-  tasks.Add(101, OnCpu());                   // the holder, running
-  tasks.Add(102, InSyscall(202, gil_futex)); // futex on the GIL
-  tasks.Add(103, OnCpu());                   // runnable without the GIL
-  tasks.Add(104, InSyscall(7));              // a native thread in poll
+  tasks.Add(100, InSyscall(230));             // clock_nanosleep
+  tasks.Add(101, OnCpu());                    // the holder, running
+  tasks.Add(102, InSyscall(202, gil_futex));  // futex on the GIL
+  tasks.Add(103, OnCpu());                    // runnable without the GIL
+  tasks.Add(104, InSyscall(7));               // a native thread in poll
 
   SnapshotTaker taker(target, fake.memory(), tasks);
   auto snapshot = taker.Take();
@@ -148,7 +148,8 @@ TEST_P(SnapshotTest, NoInterpreterLeftIsNotACrash) {
 
 INSTANTIATE_TEST_SUITE_P(AllVersions, SnapshotTest, ::testing::ValuesIn(AllLayouts()),
                          [](const auto& info) {
-                           return absl::StrCat("Python", info.param->major, info.param->minor, info.param->free_threaded ? "t" : "");
+                           return absl::StrCat("Python", info.param->major, info.param->minor,
+                                               info.param->free_threaded ? "t" : "");
                          });
 
 TEST(PerInterpreterGilTest, EachInterpreterHasItsOwnHolder) {

@@ -19,12 +19,15 @@ const PythonLayout& Layout(int major, int minor) {
 constexpr char kLibpython[] = "/usr/lib/libpython3.12.so.1.0";
 
 NativeFrame Interp(const std::string& function) {
-  return NativeFrame{.ip = 0x1000, .function = function, .object = kLibpython, .in_interpreter = true};
+  return NativeFrame{
+      .ip = 0x1000, .function = function, .object = kLibpython, .in_interpreter = true};
 }
 NativeFrame Other(const std::string& function, const std::string& object) {
   return NativeFrame{.ip = 0x2000, .function = function, .object = object};
 }
-PythonFrame Py(const std::string& function, int line) { return PythonFrame{function, "app.py", line}; }
+PythonFrame Py(const std::string& function, int line) {
+  return PythonFrame{function, "app.py", line};
+}
 PythonFrame C(const std::string& function, const std::string& object) {
   return PythonFrame{function, object, -1, true};
 }
@@ -35,16 +38,20 @@ TEST(MergeStacks, ReplacesEachEvalFrameWithItsGroupOfPythonFrames) {
   FrameWalkDetail detail;
   detail.starts_eval_call = {true, false, true};  // 3.11+: two eval calls
   NativeStack native;
-  native.frames = {Other("crunch", "/ext/_fast.so"), Interp("cfunction_call"),
-                   Interp("_PyEval_EvalFrameDefault"), Interp("_PyObject_VectorcallTstate"),
-                   Interp("_PyEval_EvalFrameDefault"), Interp("PyEval_EvalCode"),
-                   Interp("Py_BytesMain"), Other("main", "/usr/bin/python3.12"),
+  native.frames = {Other("crunch", "/ext/_fast.so"),
+                   Interp("cfunction_call"),
+                   Interp("_PyEval_EvalFrameDefault"),
+                   Interp("_PyObject_VectorcallTstate"),
+                   Interp("_PyEval_EvalFrameDefault"),
+                   Interp("PyEval_EvalCode"),
+                   Interp("Py_BytesMain"),
+                   Other("main", "/usr/bin/python3.12"),
                    Other("__libc_start_call_main", "/lib/libc.so.6")};
   const MergedStack merged = MergeStacks(python, detail, native, Layout(3, 12), false);
   EXPECT_THAT(merged.frames,
-              ElementsAre(C("crunch", "_fast.so"), Py("inner", 30), Py("middle", 20), Py("outer", 10),
-                          C("Py_BytesMain", "libpython3.12.so.1.0"), C("main", "python3.12"),
-                          C("__libc_start_call_main", "libc.so.6")));
+              ElementsAre(C("crunch", "_fast.so"), Py("inner", 30), Py("middle", 20),
+                          Py("outer", 10), C("Py_BytesMain", "libpython3.12.so.1.0"),
+                          C("main", "python3.12"), C("__libc_start_call_main", "libc.so.6")));
   EXPECT_FALSE(merged.mismatched);
   EXPECT_EQ(merged.leaf.frames, 2);  // crunch and cfunction_call, plumbing included
   EXPECT_TRUE(merged.leaf.outside_interpreter);
@@ -57,9 +64,11 @@ TEST(MergeStacks, LibcAndTheDynamicLinkerAreNobodysOwnCode) {
                    Interp("_PyTuple_FromArray"), Interp("_PyEval_EvalFrameDefault")};
   FrameWalkDetail detail;
   detail.starts_eval_call = {true};
-  EXPECT_FALSE(MergeStacks({Py("f", 1)}, detail, native, Layout(3, 13), false).leaf.outside_interpreter);
+  EXPECT_FALSE(
+      MergeStacks({Py("f", 1)}, detail, native, Layout(3, 13), false).leaf.outside_interpreter);
   native.frames[0] = Other("memcpy", "/lib/x86_64-linux-gnu/libc.so.6");
-  EXPECT_FALSE(MergeStacks({Py("f", 1)}, detail, native, Layout(3, 13), false).leaf.outside_interpreter);
+  EXPECT_FALSE(
+      MergeStacks({Py("f", 1)}, detail, native, Layout(3, 13), false).leaf.outside_interpreter);
 }
 
 TEST(MergeStacks, KeepsPlumbingWhenAsked) {
@@ -67,7 +76,8 @@ TEST(MergeStacks, KeepsPlumbingWhenAsked) {
   FrameWalkDetail detail;
   detail.starts_eval_call = {true};
   NativeStack native;
-  native.frames = {Interp("cfunction_call"), Interp("_PyEval_EvalFrameDefault"), Interp("PyEval_EvalCode")};
+  native.frames = {Interp("cfunction_call"), Interp("_PyEval_EvalFrameDefault"),
+                   Interp("PyEval_EvalCode")};
   EXPECT_THAT(MergeStacks(python, detail, native, Layout(3, 12), true).frames,
               ElementsAre(C("cfunction_call", "libpython3.12.so.1.0"), Py("f", 1),
                           C("PyEval_EvalCode", "libpython3.12.so.1.0")));
@@ -90,7 +100,8 @@ TEST(MergeStacks, TwoSevenEvalFunction) {
   detail.starts_eval_call = {true};
   NativeStack native;
   native.frames = {Interp("PyEval_EvalFrameEx"), Interp("PyEval_EvalCodeEx")};
-  EXPECT_THAT(MergeStacks(python, detail, native, Layout(2, 7), false).frames, ElementsAre(Py("f", 1)));
+  EXPECT_THAT(MergeStacks(python, detail, native, Layout(2, 7), false).frames,
+              ElementsAre(Py("f", 1)));
 }
 
 TEST(MergeStacks, MatchesGccClonesOfTheEvalLoop) {
@@ -99,7 +110,8 @@ TEST(MergeStacks, MatchesGccClonesOfTheEvalLoop) {
   detail.starts_eval_call = {true};
   NativeStack native;
   native.frames = {Interp("_PyEval_EvalFrameDefault.cold")};
-  EXPECT_THAT(MergeStacks(python, detail, native, Layout(3, 12), false).frames, ElementsAre(Py("f", 1)));
+  EXPECT_THAT(MergeStacks(python, detail, native, Layout(3, 12), false).frames,
+              ElementsAre(Py("f", 1)));
 }
 
 TEST(MergeStacks, LeftoverPythonFramesGoOutermostAndAreFlagged) {
@@ -121,13 +133,15 @@ TEST(MergeStacks, SurplusEvalFramesStayNative) {
   NativeStack native;
   native.frames = {Interp("_PyEval_EvalFrameDefault"), Interp("_PyEval_EvalFrameDefault")};
   const MergedStack merged = MergeStacks(python, detail, native, Layout(3, 12), false);
-  EXPECT_THAT(merged.frames, ElementsAre(Py("f", 1), C("_PyEval_EvalFrameDefault", "libpython3.12.so.1.0")));
+  EXPECT_THAT(merged.frames,
+              ElementsAre(Py("f", 1), C("_PyEval_EvalFrameDefault", "libpython3.12.so.1.0")));
   EXPECT_TRUE(merged.mismatched);
 }
 
 TEST(MergeStacks, NoNativeStackGivesThePythonStack) {
   const std::vector<PythonFrame> python = {Py("g", 2), Py("f", 1)};
-  const MergedStack merged = MergeStacks(python, FrameWalkDetail{}, NativeStack{}, Layout(3, 12), false);
+  const MergedStack merged =
+      MergeStacks(python, FrameWalkDetail{}, NativeStack{}, Layout(3, 12), false);
   EXPECT_THAT(merged.frames, ElementsAre(Py("g", 2), Py("f", 1)));
   EXPECT_FALSE(merged.mismatched);
   EXPECT_EQ(merged.leaf.frames, 0);
@@ -144,8 +158,10 @@ TEST(MergeStacks, UnnamedFramesShowObjectAndOffset) {
 TEST(MergeStacks, LeafSeesTakeGilByName) {
   NativeStack native;
   native.frames = {Other("__futex_abstimed_wait_common", "/lib/libc.so.6"),
-                   Other("pthread_cond_timedwait", "/lib/libc.so.6"), Interp("take_gil"),
-                   Interp("PyEval_RestoreThread"), Other("hash_update", "/ext/_hashlib.so"),
+                   Other("pthread_cond_timedwait", "/lib/libc.so.6"),
+                   Interp("take_gil"),
+                   Interp("PyEval_RestoreThread"),
+                   Other("hash_update", "/ext/_hashlib.so"),
                    Interp("_PyEval_EvalFrameDefault")};
   FrameWalkDetail detail;
   detail.starts_eval_call = {true};
@@ -159,7 +175,8 @@ TEST(MergeStacks, LeafSeesTheEvalLoopTakingTheGilInAStrippedInterpreter) {
   NativeStack native;
   native.frames = {Other("", "/lib/libc.so.6"),  // Debian's libc names no internal function
                    Other("pthread_cond_timedwait", "/lib/libc.so.6"), unnamed, unnamed,
-                   NativeFrame{.function = "_PyEval_EvalFrameDefault", .object = "/usr/bin/python3.11",
+                   NativeFrame{.function = "_PyEval_EvalFrameDefault",
+                               .object = "/usr/bin/python3.11",
                                .in_interpreter = true}};
   FrameWalkDetail detail;
   detail.starts_eval_call = {true};
@@ -212,9 +229,11 @@ TEST(RefineWithStacks, HolderWithoutPythonFramesRunsNativeCode) {
 TEST(RefineWithStacks, RunnableThreadTakingTheGilWaits) {
   NativeLeaf leaf{.frames = 3, .taking_gil = true};
   StackSignals signals{.has_python_frames = true, .leaf = &leaf};
-  EXPECT_EQ(RefineWithStacks(ThreadState::kRunningWithoutGil, signals), ThreadState::kWaitingForGil);
+  EXPECT_EQ(RefineWithStacks(ThreadState::kRunningWithoutGil, signals),
+            ThreadState::kWaitingForGil);
   leaf.taking_gil = false;
-  EXPECT_EQ(RefineWithStacks(ThreadState::kRunningWithoutGil, signals), ThreadState::kRunningWithoutGil);
+  EXPECT_EQ(RefineWithStacks(ThreadState::kRunningWithoutGil, signals),
+            ThreadState::kRunningWithoutGil);
   // Idle and waiting threads are left alone.
   leaf.taking_gil = true;
   EXPECT_EQ(RefineWithStacks(ThreadState::kIdle, signals), ThreadState::kIdle);

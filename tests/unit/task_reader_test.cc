@@ -75,7 +75,7 @@ TEST(ProcTaskReaderTest, ReadsWhatAThreadIsDoing) {
   finish.set_value();
   thread.join();
   absl::Status status;
-  for (int i = 0; i < 1000; ++i) {  // gone from its group a moment after join() returns
+  for (int i = 0; i < 1000; ++i) {       // gone from its group a moment after join() returns
     reader.ListThreads().IgnoreError();  // forgets the files of threads gone
     status = reader.ReadTask(tid).status();
     if (absl::IsNotFound(status)) break;

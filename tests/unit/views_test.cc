@@ -28,10 +28,12 @@ TEST(ViewsTest, StacksAreRootFirstHeaviestFirst) {
   Profile profile;
   for (int i = 0; i < 3; ++i) {
     profile.AddSample(Sample({Thread(1, ThreadState::kHoldingGil, "hog"),
-                              Thread(2, ThreadState::kWaitingForGil, "queue")}), kStart);
+                              Thread(2, ThreadState::kWaitingForGil, "queue")}),
+                      kStart);
   }
   profile.AddSample(Sample({Thread(1, ThreadState::kHoldingGil, "light"),
-                            Thread(2, ThreadState::kWaitingForGil, "queue")}), kStart);
+                            Thread(2, ThreadState::kWaitingForGil, "queue")}),
+                    kStart);
   const std::vector<ViewStack> blame = ViewStacks(profile, ProfileMode::kBlame);
   ASSERT_EQ(blame.size(), 2u);
   EXPECT_EQ(blame[0].weight, 3);
@@ -88,7 +90,8 @@ TEST(ViewsTest, TopLeafFramesSumSelfWeight) {
   for (int i = 0; i < 5; ++i) {
     profile.AddSample(Sample({Thread(1, ThreadState::kHoldingGil, i < 4 ? "hog" : "light"),
                               Thread(2, ThreadState::kWaitingForGil, "queue"),
-                              Thread(3, ThreadState::kWaitingForGil, "queue2")}), kStart);
+                              Thread(3, ThreadState::kWaitingForGil, "queue2")}),
+                      kStart);
   }
   const std::vector<SiteWeight> top = TopLeafFrames(profile, ProfileMode::kBlame, 1);
   ASSERT_EQ(top.size(), 1u);

@@ -33,14 +33,17 @@ TEST_P(WalkersTest, WalksThreadsAndFramesInnermostFirst) {
   FakeCPython fake(layout());
   const RemoteAddress interp = fake.AddInterpreter(0);
   const RemoteAddress outer = fake.AddFrame(fake.AddCode("<module>", "/app/main.py", 1, 5), 0);
-  const RemoteAddress inner = fake.AddFrame(fake.AddCode("Worker.spin", "/app/work.py", 10, 12), outer);
-  const RemoteAddress main_thread = fake.AddThread(interp, 100, fake.AddFrame(fake.AddCode("main", "/app/main.py", 30, 31), 0));
+  const RemoteAddress inner =
+      fake.AddFrame(fake.AddCode("Worker.spin", "/app/work.py", 10, 12), outer);
+  const RemoteAddress main_thread =
+      fake.AddThread(interp, 100, fake.AddFrame(fake.AddCode("main", "/app/main.py", 30, 31), 0));
   const RemoteAddress worker = fake.AddThread(interp, 101, inner);
   fake.SetGilHolder(interp, worker);
   const PythonTarget target = fake.Target(100);
 
   // WHEN the walkers read it
-  auto interpreters = WalkInterpreters(fake.memory(), layout(), target.interpreters_head, {100, 101});
+  auto interpreters =
+      WalkInterpreters(fake.memory(), layout(), target.interpreters_head, {100, 101});
   ASSERT_TRUE(interpreters.ok()) << interpreters.status();
   ASSERT_EQ(interpreters->size(), 1u);
   const auto& threads = (*interpreters)[0].threads;
@@ -116,7 +119,8 @@ TEST_P(WalkersTest, CodeObjectReplacedAtTheSameAddressesIsDecodedAgain) {
   if (c.qualname.present()) fake.memory().PutBytes(text_of(c.qualname), "gamma", 5);
   const std::string table = fake.LineTable(5);
   const RemoteAddress line_table = *ReadValue<uint64_t>(fake.memory(), code + c.line_table.offset);
-  fake.memory().PutBytes(line_table + layout().strings.bytes_data.offset, table.data(), table.size());
+  fake.memory().PutBytes(line_table + layout().strings.bytes_data.offset, table.data(),
+                         table.size());
 
   codes.BeginSample();
   auto after = WalkFrames(fake.memory(), layout(), codes, frame);
@@ -136,7 +140,8 @@ TEST_P(WalkersTest, NewCodeObjectWithAReusedStringAddressGetsItsOwnName) {
   const RemoteAddress name = *ReadValue<uint64_t>(fake.memory(), first + c.name.offset);
   const bool bytes27 = layout().string_model == StringModel::kPyString27;
   fake.memory().PutBytes(
-      name + (bytes27 ? layout().strings.bytes_data.offset : layout().strings.ascii_data), "omega", 5);
+      name + (bytes27 ? layout().strings.bytes_data.offset : layout().strings.ascii_data), "omega",
+      5);
   fake.Put<uint64_t>(second + c.name.offset, name);
   if (c.qualname.present()) fake.Put<uint64_t>(second + c.qualname.offset, name);
   auto frames = WalkFrames(fake.memory(), layout(), codes, fake.AddFrame(second, 0));
@@ -149,8 +154,9 @@ TEST_P(WalkersTest, FrameChainThatLoopsIsAnError) {
   const RemoteAddress code = fake.AddCode("f", "/f.py", 1, 1);
   const RemoteAddress a = fake.AddFrame(code, 0);
   const RemoteAddress b = fake.AddFrame(code, a);
-  const Field& back = layout().frame_model == FrameModel::kFrameObject ? layout().frame_object.back
-                                                                        : layout().interpreter_frame.previous;
+  const Field& back = layout().frame_model == FrameModel::kFrameObject
+                          ? layout().frame_object.back
+                          : layout().interpreter_frame.previous;
   fake.Put<uint64_t>(a + back.offset, b);  // a -> b -> a
   CodeReader codes(fake.memory(), layout());
   auto frames = WalkFrames(fake.memory(), layout(), codes, b);
@@ -164,8 +170,9 @@ TEST_P(WalkersTest, LongLoopAfterAPrefixIsAnError) {
   std::vector<RemoteAddress> chain;  // chain[i] calls chain[i - 1]
   RemoteAddress frame = 0;
   for (int i = 0; i < 40; ++i) chain.push_back(frame = fake.AddFrame(code, frame));
-  const Field& back = layout().frame_model == FrameModel::kFrameObject ? layout().frame_object.back
-                                                                        : layout().interpreter_frame.previous;
+  const Field& back = layout().frame_model == FrameModel::kFrameObject
+                          ? layout().frame_object.back
+                          : layout().interpreter_frame.previous;
   fake.Put<uint64_t>(chain[0] + back.offset, chain[25]);  // 39 -> ... -> 0 -> 25 -> ... -> 0
   CodeReader codes(fake.memory(), layout());
   auto frames = WalkFrames(fake.memory(), layout(), codes, chain.back());
@@ -233,7 +240,8 @@ TEST_P(WalkersTest, ThreadListThatLoopsIsAnError) {
   const RemoteAddress first = fake.AddThread(interp, 1, 0);
   const RemoteAddress second = fake.AddThread(interp, 2, 0);
   fake.Put<uint64_t>(first + layout().thread.next.offset, second);
-  auto interpreters = WalkInterpreters(fake.memory(), layout(), fake.Target(1).interpreters_head, {1, 2});
+  auto interpreters =
+      WalkInterpreters(fake.memory(), layout(), fake.Target(1).interpreters_head, {1, 2});
   EXPECT_FALSE(interpreters.ok());
 }
 
@@ -344,7 +352,8 @@ TEST_P(WalkersTest, EvalFunctionAndCallOpcodesAreSet) {
 
 INSTANTIATE_TEST_SUITE_P(AllVersions, WalkersTest, ::testing::ValuesIn(AllLayouts()),
                          [](const auto& info) {
-                           return absl::StrCat("Python", info.param->major, info.param->minor, info.param->free_threaded ? "t" : "");
+                           return absl::StrCat("Python", info.param->major, info.param->minor,
+                                               info.param->free_threaded ? "t" : "");
                          });
 
 TEST(ShimFrameTest, CStackShimFramesAreSkipped) {
@@ -501,8 +510,8 @@ TEST(NativeFunctionsTest, GilAcquireMatchesNamesAndTheirClones) {
       {"PyEval_AcquireThread", true},
       {"PyGILState_Ensure", true},
       {"_PyThreadState_Attach", true},
-      {"drop_gil", false},           // the holder handing over
-      {"_Py_HandlePending", false},  // also runs signal handlers and the GC
+      {"drop_gil", false},               // the holder handing over
+      {"_Py_HandlePending", false},      // also runs signal handlers and the GC
       {"PyThread_acquire_lock", false},  // every lock, not only 2.7's GIL
       {"take_gil_", false},
       {"PyEval_SaveThread", false},

@@ -51,7 +51,14 @@ struct ThreadShare {
   int64_t in_io = 0;  // of `idle`: blocked in I/O (read, recv, poll...), not asleep or on a lock
 };
 
-enum class Verdict { kIoBound, kNativeReleasesGil, kPythonCpuBound, kNativeHoldsGil, kIdle, kNoGil };
+enum class Verdict {
+  kIoBound,
+  kNativeReleasesGil,
+  kPythonCpuBound,
+  kNativeHoldsGil,
+  kIdle,
+  kNoGil
+};
 const char* VerdictName(Verdict verdict);    // "io_bound", ...
 const char* VerdictAdvice(Verdict verdict);  // one sentence of what to do
 
@@ -61,9 +68,9 @@ struct GilFigures {
   int64_t samples = 0;
   int64_t errors = 0;
   double duration_s = 0;
-  double gil_held = 0;      // share of samples with a holder
-  double contention = 0;    // share of samples with at least one waiter
-  double mean_waiters = 0;  // waiting threads per sample, all GILs together
+  double gil_held = 0;        // share of samples with a holder
+  double contention = 0;      // share of samples with at least one waiter
+  double mean_waiters = 0;    // waiting threads per sample, all GILs together
   double held_in_native = 0;  // share of held GIL-samples whose holder sat in native code
   std::optional<double> switches_per_s;  // all GILs' hand-offs, from CPython's switch counters
   std::optional<double> mean_hold_ms;    // held time over hand-offs, all GILs together
@@ -95,10 +102,12 @@ class Profile {
   void AddSample(const Snapshot& snapshot, absl::Time at);
   void AddError() { ++errors_; }
 
-  const StackWeights& weights(ProfileMode mode) const { return weights_[static_cast<size_t>(mode)]; }
+  const StackWeights& weights(ProfileMode mode) const {
+    return weights_[static_cast<size_t>(mode)];
+  }
   const StackTable& stacks() const { return stacks_; }
   GilFigures Figures() const;
-  std::vector<PerGilFigures> PerGil() const;  // by interpreter id; one entry per GIL seen
+  std::vector<PerGilFigures> PerGil() const;    // by interpreter id; one entry per GIL seen
   std::vector<int64_t> InterpreterIds() const;  // every interpreter seen, by id
   // By OS id; threads folded away (see kMaxThreadsKept) last, as one with native_id 0.
   std::vector<ThreadShare> Threads() const;

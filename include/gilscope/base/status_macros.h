@@ -9,9 +9,9 @@
 #define GILSCOPE_CONCAT_(a, b) GILSCOPE_CONCAT_INNER_(a, b)
 
 // Returns from the enclosing function if `expr` yields a non-OK status.
-#define RETURN_IF_ERROR(expr)                    \
-  do {                                           \
-    ::absl::Status gilscope_status_ = (expr);    \
+#define RETURN_IF_ERROR(expr)                            \
+  do {                                                   \
+    ::absl::Status gilscope_status_ = (expr);            \
     if (!gilscope_status_.ok()) return gilscope_status_; \
   } while (0)
 

@@ -31,7 +31,7 @@ struct RecordOptions {
   bool nonblocking = false;
   bool native = false;         // --native
   bool keep_plumbing = false;  // --native-all
-  std::string summary_path;  // empty: no JSON summary
+  std::string summary_path;    // empty: no JSON summary
 };
 
 struct ShowHelp {

@@ -26,10 +26,10 @@ struct Field {
 
 // How the GIL is found and who holds it.
 enum class GilModel {
-  kSemaphore27,      // 2.7: `interpreter_lock` -> sem_t; holder is _PyThreadState_Current
-  kStatics36,        // 3.6: gil_locked, gil_last_holder, gil_cond... as separate statics
-  kInRuntime,        // 3.7-3.11: _PyRuntime.ceval.gil
-  kPerInterpreter,   // 3.12+: interp->ceval.gil points at the GIL the interpreter uses
+  kSemaphore27,     // 2.7: `interpreter_lock` -> sem_t; holder is _PyThreadState_Current
+  kStatics36,       // 3.6: gil_locked, gil_last_holder, gil_cond... as separate statics
+  kInRuntime,       // 3.7-3.11: _PyRuntime.ceval.gil
+  kPerInterpreter,  // 3.12+: interp->ceval.gil points at the GIL the interpreter uses
 };
 
 enum class FrameModel {
@@ -89,8 +89,8 @@ enum class InstanceDictModel {
 struct PythonLayout {
   int major = 0;
   int minor = 0;
-  int min_micro = 0;        // older patch releases of this minor have another layout
-  const char* tested_on;    // the exact release whose debug info the table was checked against
+  int min_micro = 0;      // older patch releases of this minor have another layout
+  const char* tested_on;  // the exact release whose debug info the table was checked against
   // A free-threaded (--disable-gil) build: objects have a bigger header, the GIL struct starts
   // with an `enabled` flag, and the GIL can be off.
   bool free_threaded = false;
@@ -156,12 +156,12 @@ struct PythonLayout {
   } frame_object;
 
   struct InterpreterFrame {  // kInterpreterFrame
-    Field code;          // f_code (3.11, 3.12), f_executable (3.13)
+    Field code;              // f_code (3.11, 3.12), f_executable (3.13)
     Field previous;
-    Field instr_ptr;     // prev_instr (3.11, 3.12) or instr_ptr (3.13)
+    Field instr_ptr;  // prev_instr (3.11, 3.12) or instr_ptr (3.13)
     Field owner;
-    Field is_entry;      // 3.11: the first frame one call of the evaluation loop pushed
-    Field tlbc_index;    // free-threaded 3.14+: which thread-local bytecode copy instr_ptr is in
+    Field is_entry;    // 3.11: the first frame one call of the evaluation loop pushed
+    Field tlbc_index;  // free-threaded 3.14+: which thread-local bytecode copy instr_ptr is in
     // Frames whose owner is this value or above belong to C code or to the interpreter (3.12,
     // 3.13 FRAME_OWNED_BY_CSTACK; 3.14+ FRAME_OWNED_BY_INTERPRETER and _CSTACK): each marks
     // where one call of the evaluation loop starts, and none is shown.
@@ -173,8 +173,8 @@ struct PythonLayout {
     Field filename;
     Field name;
     Field qualname;
-    Field code;        // <= 3.10: co_code bytes object
-    Field line_table;  // co_lnotab or co_linetable
+    Field code;           // <= 3.10: co_code bytes object
+    Field line_table;     // co_lnotab or co_linetable
     Field code_adaptive;  // 3.11+: where the bytecode starts, inline in the code object
     Field tlbc;           // free-threaded 3.14+: co_tlbc, the per-thread bytecode copies
   } code;

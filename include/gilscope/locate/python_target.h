@@ -28,7 +28,7 @@ struct PythonTarget {
   std::string command_line;   // /proc/PID/cmdline, spaces between arguments
   std::string python_binary;  // the ELF object holding the runtime
   PythonVersion version;
-  bool free_threaded = false;  // a --disable-gil build (its GIL may still be on)
+  bool free_threaded = false;            // a --disable-gil build (its GIL may still be on)
   const PythonLayout* layout = nullptr;  // points into owned_layout, or at a static table
   std::shared_ptr<const PythonLayout> owned_layout;  // built from the target's debug offsets
   std::string warning;  // one line for the user, e.g. a version newer than any tested

@@ -78,9 +78,9 @@ class PageCache : public RemoteMemory {
 
   RemoteMemory& backing_;
   uint64_t generation_ = 1;
-  bool replayed_ = true;        // nothing to replay before the first Clear()
-  size_t used_ = 0;             // pages_[0, used_) hold this generation's pages
-  std::deque<Page> pages_;      // a deque: growing never moves a page
+  bool replayed_ = true;    // nothing to replay before the first Clear()
+  size_t used_ = 0;         // pages_[0, used_) hold this generation's pages
+  std::deque<Page> pages_;  // a deque: growing never moves a page
   absl::flat_hash_map<RemoteAddress, Slot> index_;
   std::vector<RemoteAddress> replay_;  // pages lately used, for the next generation
   std::vector<ReadRequest> requests_;

@@ -5,10 +5,10 @@
 #include <cstdint>
 #include <optional>
 #include <string>
-#include "absl/strings/string_view.h"
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 
 namespace gilscope {
 
@@ -38,11 +38,11 @@ absl::StatusOr<TaskStat> ParseStat(absl::string_view text);
 // What /proc/PID/task/TID/syscall says a thread is doing.
 struct TaskSyscall {
   enum class Kind { kRunning, kInSyscall, kUserSpace };
-  Kind kind = Kind::kRunning;  // kRunning: on a CPU, no registers shown
-  int64_t number = -1;          // with kInSyscall
-  uint64_t args[6] = {};        // with kInSyscall
-  uint64_t stack_pointer = 0;   // with kInSyscall and kUserSpace
-  uint64_t program_counter = 0; // with kInSyscall and kUserSpace
+  Kind kind = Kind::kRunning;    // kRunning: on a CPU, no registers shown
+  int64_t number = -1;           // with kInSyscall
+  uint64_t args[6] = {};         // with kInSyscall
+  uint64_t stack_pointer = 0;    // with kInSyscall and kUserSpace
+  uint64_t program_counter = 0;  // with kInSyscall and kUserSpace
 };
 
 // Parses /proc/PID/task/TID/syscall: "running", "-1 SP PC" (stopped outside a syscall) or

@@ -26,8 +26,8 @@ class ProcessPause {
   // returns once a listing of the threads, taken while every thread seized so far is stopped,
   // shows no other.
   // Fails with PermissionDenied (with the reason), NotFound (gone) or DeadlineExceeded.
-  static absl::StatusOr<std::unique_ptr<ProcessPause>> Pause(pid_t pid,
-                                                             absl::Duration timeout = absl::Seconds(1));
+  static absl::StatusOr<std::unique_ptr<ProcessPause>> Pause(
+      pid_t pid, absl::Duration timeout = absl::Seconds(1));
   ~ProcessPause();  // resumes every thread
   ProcessPause(const ProcessPause&) = delete;
   ProcessPause& operator=(const ProcessPause&) = delete;

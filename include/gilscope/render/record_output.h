@@ -17,17 +17,17 @@ namespace gilscope {
 // What the outputs say about the recording itself, besides its samples.
 struct RecordingInfo {
   pid_t pid = 0;
-  std::string command_line;    // from the target: untrusted
-  std::string python_version;  // "3.12.1"
+  std::string command_line;                // from the target: untrusted
+  std::string python_version;              // "3.12.1"
   ProfileMode mode = ProfileMode::kBlame;  // the view collapsed output writes and the SVG opens on
   double rate_hz = 100;
-  bool paused = true;          // false with --nonblocking
-  bool idle_kept = false;      // --idle
-  bool native = false;         // --native: stacks merged with native frames
+  bool paused = true;           // false with --nonblocking
+  bool idle_kept = false;       // --idle
+  bool native = false;          // --native: stacks merged with native frames
   bool by_interpreter = false;  // --by-interpreter: an "interpreter N" root frame above each stack
-  int64_t late_samples = 0;    // samples taken more than one period late
-  int64_t missed_samples = 0;  // schedule slots skipped because sampling fell behind
-  std::string end_reason;      // "duration reached", "interrupted", "target exited"
+  int64_t late_samples = 0;     // samples taken more than one period late
+  int64_t missed_samples = 0;   // schedule slots skipped because sampling fell behind
+  std::string end_reason;       // "duration reached", "interrupted", "target exited"
 };
 
 // "function (file:line)", as py-spy labels frames; the line is left out when unknown.

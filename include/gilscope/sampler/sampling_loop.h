@@ -39,13 +39,13 @@ enum class SamplingEnd { kDurationReached, kStopped, kTargetExited, kTargetRepla
 const char* SamplingEndName(SamplingEnd end);  // "duration reached", "interrupted", ...
 
 struct SamplingStats {
-  int64_t taken = 0;           // samples that produced a snapshot
-  int64_t failed = 0;          // samples that failed (counted as errors)
-  int64_t late = 0;            // samples started more than one period after their slot
-  int64_t missed = 0;          // slots skipped because the previous sample ran past them
-  absl::Duration elapsed;      // from the first slot to the end
+  int64_t taken = 0;       // samples that produced a snapshot
+  int64_t failed = 0;      // samples that failed (counted as errors)
+  int64_t late = 0;        // samples started more than one period after their slot
+  int64_t missed = 0;      // slots skipped because the previous sample ran past them
+  absl::Duration elapsed;  // from the first slot to the end
   SamplingEnd end = SamplingEnd::kStopped;
-  absl::Status failure;        // why sampling gave up, when end == kFailed
+  absl::Status failure;  // why sampling gave up, when end == kFailed
 };
 
 struct SamplingHooks {

@@ -32,9 +32,9 @@ struct ThreadSnapshot {
   // while attached: holding its GIL, or running in a free-threaded build); unknown before 3.12.
   std::optional<bool> active;
   bool is_python = false;
-  bool is_main = false;         // the process's main thread
-  std::string name;             // Python's threading.Thread.name; empty when unknown
-  std::string os_name;          // /proc comm
+  bool is_main = false;  // the process's main thread
+  std::string name;      // Python's threading.Thread.name; empty when unknown
+  std::string os_name;   // /proc comm
   ThreadState state = ThreadState::kUnknown;
   std::string blocked_in;
   std::vector<PythonFrame> frames;  // innermost first; with native stacks, merged
@@ -43,10 +43,10 @@ struct ThreadSnapshot {
 };
 
 struct GilSnapshot {
-  int64_t interpreter_id = 0;    // its first user: the lowest id of the interpreters using it
-  bool enabled = true;           // false: a free-threaded build running without it
+  int64_t interpreter_id = 0;  // its first user: the lowest id of the interpreters using it
+  bool enabled = true;         // false: a free-threaded build running without it
   bool locked = false;
-  pid_t holder_native_id = 0;    // 0 when free or the holder's OS id is unknown
+  pid_t holder_native_id = 0;  // 0 when free or the holder's OS id is unknown
   std::optional<uint64_t> switch_number;
   int waiters = 0;  // threads waiting for this GIL
 };
@@ -63,10 +63,10 @@ struct InterpreterSnapshot {
 };
 
 struct Snapshot {
-  std::vector<ThreadSnapshot> threads;  // Python threads main first, then others by OS id
-  std::vector<GilSnapshot> gils;        // by interpreter id
+  std::vector<ThreadSnapshot> threads;            // Python threads main first, then others by OS id
+  std::vector<GilSnapshot> gils;                  // by interpreter id
   std::vector<InterpreterSnapshot> interpreters;  // by id; empty when none could be read
-  int errors = 0;  // threads whose stacks could not be read
+  int errors = 0;                                 // threads whose stacks could not be read
 };
 
 // A thread being read: its Python stack's detail is kept until the native stack is merged.

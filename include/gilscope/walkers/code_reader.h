@@ -67,8 +67,8 @@ class CodeReader {
   };
   struct Entry {
     Identity identity;
-    std::string stamps;        // what Stamp() gave for the identity's objects when decoded
-    uint64_t checked_in = 0;   // the sample it was last checked in (0: none)
+    std::string stamps;       // what Stamp() gave for the identity's objects when decoded
+    uint64_t checked_in = 0;  // the sample it was last checked in (0: none)
     CodeInfo info;
   };
   // Appends the identifying bytes of the str/bytes object at `address`: its header past the
@@ -80,7 +80,7 @@ class CodeReader {
   const PythonLayout& layout_;
   RemoteAddress code_type_;
   size_t header_size_;
-  size_t type_offset_;  // of PyObject::ob_type in every object read
+  size_t type_offset_;   // of PyObject::ob_type in every object read
   uint64_t sample_ = 0;  // 0: no BeginSample() yet, every Read() checks
   std::string stamps_;   // scratch, reused
   absl::flat_hash_map<RemoteAddress, Entry> cache_;

@@ -21,7 +21,7 @@ inline constexpr int kMaxFrames = 4096;
 struct PythonFrame {
   std::string function;  // qualified name where the version has one
   std::string file;
-  int line = -1;         // -1 when the line table gives none
+  int line = -1;  // -1 when the line table gives none
   bool native = false;
   bool operator==(const PythonFrame&) const = default;
 };
@@ -42,8 +42,9 @@ struct FrameWalkDetail {
 // `top_frame` is the innermost frame: a PyFrameObject (<= 3.10) or a _PyInterpreterFrame
 // (3.11+). Fails on unreadable memory, a chain that loops, or one deeper than kMaxFrames.
 // `detail`, when given, is filled for the frames returned.
-absl::StatusOr<std::vector<PythonFrame>> WalkFrames(RemoteMemory& memory, const PythonLayout& layout,
-                                                    CodeReader& codes, RemoteAddress top_frame,
+absl::StatusOr<std::vector<PythonFrame>> WalkFrames(RemoteMemory& memory,
+                                                    const PythonLayout& layout, CodeReader& codes,
+                                                    RemoteAddress top_frame,
                                                     FrameWalkDetail* detail = nullptr);
 
 }  // namespace gilscope

@@ -34,7 +34,7 @@ struct GilState {
   // False when a free-threaded build runs without its GIL: nobody holds it or waits for it.
   bool enabled = true;
   bool locked = false;
-  RemoteAddress holder = 0;  // thread state holding it, 0 when free
+  RemoteAddress holder = 0;               // thread state holding it, 0 when free
   std::optional<uint64_t> switch_number;  // CPython's count of hand-offs, where kept
   // Futex addresses of the GIL's condition variables and mutexes (glibc keeps its futex words
   // inside them): a thread blocked in futex on one of these is waiting for this GIL.

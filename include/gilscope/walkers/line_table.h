@@ -5,7 +5,6 @@
 #define GILSCOPE_WALKERS_LINE_TABLE_H_
 
 #include "absl/strings/string_view.h"
-
 #include "gilscope/layout/python_layout.h"
 
 namespace gilscope {

@@ -23,7 +23,8 @@ absl::StatusOr<std::string> ReadPythonText(RemoteMemory& memory, const PythonLay
 
 // The raw contents of a bytes object (a 2.7 str). Fails above `max_size`.
 absl::StatusOr<std::string> ReadPythonBytes(RemoteMemory& memory, const PythonLayout& layout,
-                                            RemoteAddress address, size_t max_size = kMaxBytesObject);
+                                            RemoteAddress address,
+                                            size_t max_size = kMaxBytesObject);
 
 }  // namespace gilscope
 

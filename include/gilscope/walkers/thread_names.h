@@ -90,7 +90,7 @@ class ThreadNameReader {
 
   RemoteMemory& memory_;
   const PythonLayout& layout_;
-  size_t type_offset_;  // of PyObject::ob_type in every object read
+  size_t type_offset_;           // of PyObject::ob_type in every object read
   RemoteAddress dict_type_ = 0;  // learned from interp->modules, which is always a dict
   RemoteAddress str_type_ = 0;   // learned from a key that matched
   absl::flat_hash_map<std::string, RemoteAddress> key_objects_;  // interned keys seen

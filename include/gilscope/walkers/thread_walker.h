@@ -32,7 +32,7 @@ struct ThreadRecord {
 struct InterpreterRecord {
   RemoteAddress address = 0;
   int64_t id = 0;
-  RemoteAddress gil = 0;  // 3.12+: the GIL this interpreter uses
+  RemoteAddress gil = 0;              // 3.12+: the GIL this interpreter uses
   std::vector<ThreadRecord> threads;  // newest first, as CPython keeps them
 };
 
@@ -46,8 +46,8 @@ absl::StatusOr<std::vector<InterpreterRecord>> WalkInterpreters(
 // Finds the OS thread id inside glibc's struct pthread (its `tid` member; 0x2d0 on glibc 2.36
 // x86_64). Checks the candidate against the live threads and searches nearby offsets when
 // another glibc moved it. `known_offset` remembers what was found across calls.
-pid_t TidFromPthread(RemoteMemory& memory, uint64_t pthread, const absl::flat_hash_set<pid_t>& live_tids,
-                     int* known_offset);
+pid_t TidFromPthread(RemoteMemory& memory, uint64_t pthread,
+                     const absl::flat_hash_set<pid_t>& live_tids, int* known_offset);
 
 }  // namespace gilscope
 
