@@ -25,6 +25,7 @@ import unittest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import pythons  # noqa: E402
+import shards  # noqa: E402
 import support  # noqa: E402
 
 NOBODY = 65534
@@ -252,4 +253,4 @@ class BadInputTest(unittest.TestCase):
         return code, out, err
 
 if __name__ == "__main__":
-    unittest.main()
+    shards.main()

@@ -28,6 +28,7 @@ import unittest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import pythons  # noqa: E402
+import shards  # noqa: E402
 import support  # noqa: E402
 
 MAX_DUMPS = 20
@@ -403,4 +404,4 @@ def tearDownModule():
 
 
 if __name__ == "__main__":
-    unittest.main()
+    shards.main()

@@ -6,6 +6,8 @@ import subprocess
 import time
 import unittest
 
+import shards
+
 GILSCOPE = os.environ.get("GILSCOPE_BIN")
 
 
@@ -51,4 +53,4 @@ class EmbeddedInterpreterTest(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    unittest.main()
+    shards.main()

@@ -24,6 +24,8 @@ import tempfile
 import unittest
 import xml.etree.ElementTree as ElementTree
 
+import shards
+
 CHROMIUM = os.environ.get("GILSCOPE_CHROMIUM", "/usr/bin/chromium")
 SVG = "{http://www.w3.org/2000/svg}"
 FIXTURE_TIMEOUT_SECONDS = 30
@@ -400,4 +402,4 @@ class FlameGraphBrowserTest(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    unittest.main()
+    shards.main()

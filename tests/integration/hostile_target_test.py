@@ -35,6 +35,7 @@ from xml.etree import ElementTree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import pythons  # noqa: E402
+import shards  # noqa: E402
 import support  # noqa: E402
 
 RECORD_TIMEOUT = 60
@@ -386,4 +387,4 @@ def tearDownModule():
 
 
 if __name__ == "__main__":
-    unittest.main()
+    shards.main()

@@ -44,6 +44,8 @@ import subprocess
 import sys
 import unittest
 
+import shards
+
 PYENV_VERSIONS = "/root/.pyenv/versions"
 GDB_TIMEOUT_SECONDS = 300
 MARKER = "@@gilscope"
@@ -507,4 +509,4 @@ def tearDownModule():
 
 
 if __name__ == "__main__":
-    unittest.main()
+    shards.main()

@@ -31,6 +31,8 @@ import subprocess
 import sys
 import unittest
 
+import shards
+
 PYENV_GLOB = "/root/.pyenv/versions/*/bin/python"
 SYSTEM_DIR = "/usr/bin"
 SYSTEM_NAME = re.compile(r"^python(2\.7|3\.\d+)$")
@@ -169,9 +171,11 @@ def covered_text(pythons):
 
 
 def print_covered(prefix, pythons, stream=None):
-    """Prints "<prefix>: covered 2.7.18 (/path), ..." on stream (default stderr)."""
+    """Prints "<prefix>: covered 2.7.18 (/path), ..." on stream (default stderr); a shard of a
+    module (see shards.py) says which, and covers only its share."""
     stream = stream or sys.stderr
-    stream.write("%s: covered %s\n" % (prefix, covered_text(pythons) or "no interpreter"))
+    stream.write("%s%s: covered %s\n" % (prefix, shards.label(),
+                                          covered_text(pythons) or "no interpreter"))
     stream.flush()
 
 

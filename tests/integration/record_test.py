@@ -37,6 +37,7 @@ import xml.etree.ElementTree as ElementTree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import pythons  # noqa: E402
+import shards  # noqa: E402
 import support  # noqa: E402
 
 SCRIPT = support.workload("record_shapes.py")
@@ -459,4 +460,4 @@ def tearDownModule():
 
 
 if __name__ == "__main__":
-    unittest.main()
+    shards.main()

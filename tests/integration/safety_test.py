@@ -28,6 +28,7 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+import shards  # noqa: E402
 import support  # noqa: E402
 
 SLEEPERS = 200
@@ -170,4 +171,4 @@ class SafetyTest(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    unittest.main()
+    shards.main()

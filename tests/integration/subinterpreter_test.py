@@ -20,6 +20,7 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import pythons  # noqa: E402
+import shards  # noqa: E402
 import support  # noqa: E402
 
 SCRIPT = support.workload("subinterpreter_shapes.py")
@@ -344,4 +345,4 @@ def tearDownModule():
 
 
 if __name__ == "__main__":
-    unittest.main()
+    shards.main()
