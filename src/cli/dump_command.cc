@@ -10,6 +10,7 @@
 #include "gilscope/memory/process_memory.h"
 #include "gilscope/proc/task_reader.h"
 #include "gilscope/render/dump_output.h"
+#include "gilscope/sampler/failure_policy.h"
 #include "gilscope/sampler/paused_snapshot.h"
 
 namespace gilscope {
@@ -35,8 +36,7 @@ absl::StatusOr<Snapshot> TakeDumpSnapshot(const PythonTarget& target, ProcessMem
       RETURN_IF_ERROR(taker.EnableNativeStacks(NativeStacks::kAll, choices.keep_plumbing));
     }
     absl::StatusOr<Snapshot> snapshot = TakeSnapshot(taker, target.pid, pause);
-    if (snapshot.ok() || absl::IsNotFound(snapshot.status()) ||
-        absl::IsPermissionDenied(snapshot.status())) {
+    if (snapshot.ok() || Classify(snapshot.status()) != FailureMeaning::kTransient) {
       return snapshot;
     }
     last = snapshot.status();

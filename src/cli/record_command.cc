@@ -22,6 +22,7 @@
 #include "gilscope/proc/task_reader.h"
 #include "gilscope/render/record_output.h"
 #include "gilscope/render/safe_text.h"
+#include "gilscope/sampler/failure_policy.h"
 #include "gilscope/sampler/paused_snapshot.h"
 #include "gilscope/sampler/sampling_loop.h"
 
@@ -55,9 +56,13 @@ absl::StatusOr<PythonTarget> WaitForPython(ChildProcess& child, ProcessMemory& m
     absl::StatusOr<PythonTarget> target = LocatePython(child.pid(), memory);
     if (target.ok()) return target;
     last = target.status();
-    if (absl::IsUnimplemented(last) || absl::IsPermissionDenied(last)) return last;
+    // An exit (a zombie not yet reaped) is reported by HasExited() on the next turn.
+    const FailureMeaning meaning = Classify(last);
+    if (meaning == FailureMeaning::kFatal) return last;
     if (clock.Now() >= deadline) return last;
-    if (absl::IsInvalidArgument(last) && clock.Now() >= started + kBecomePythonTimeout) return last;
+    if (meaning == FailureMeaning::kNotPython && clock.Now() >= started + kBecomePythonTimeout) {
+      return last;
+    }
     clock.SleepUntil(clock.Now() + kPythonStartPoll);
   }
 }
@@ -181,13 +186,15 @@ int RunRecordCommand(const std::vector<std::string>& args) {
     SnapshotCost cost;
     absl::StatusOr<Snapshot> snapshot = TakeSnapshot(taker, pid, !options.nonblocking, &cost);
     paused_total += cost.paused;
-    // A launched program that ended is a zombie until reaped: that is an exit, not an error.
-    if (!snapshot.ok() && child && child->HasExited()) return absl::NotFoundError("exited");
-    // Nor is a program that exec'd into another: the Python target is gone, the pid stays.
-    if (!snapshot.ok() && !absl::IsNotFound(snapshot.status()) && exec_watch.Replaced()) {
-      return absl::AbortedError("exec'd");
-    }
     return snapshot;
+  };
+  hooks.classify = [&](const absl::Status& status) {
+    // A launched program that ended is a zombie until reaped: that is an exit, not an error.
+    // Nor is a program that exec'd into another: the Python target is gone, the pid stays.
+    TargetChange change;
+    change.exited = child && child->HasExited();
+    change.replaced = !change.exited && exec_watch.Replaced();
+    return Classify(status, change);
   };
   hooks.on_sample = [&](const Snapshot& snapshot, absl::Time at) {
     profile.AddSample(snapshot, at);
