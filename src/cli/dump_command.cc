@@ -4,8 +4,9 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "cli/command_line.h"
+#include "cli/commands.h"
 #include "gilscope/base/status_macros.h"
-#include "gilscope/cli/commands.h"
 #include "gilscope/locate/python_target.h"
 #include "gilscope/memory/process_memory.h"
 #include "gilscope/proc/task_reader.h"

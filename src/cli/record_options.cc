@@ -1,4 +1,4 @@
-#include "gilscope/cli/record_options.h"
+#include "cli/record_options.h"
 
 #include <algorithm>
 #include <boost/program_options.hpp>
