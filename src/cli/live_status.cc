@@ -1,4 +1,4 @@
-#include "gilscope/cli/live_status.h"
+#include "cli/live_status.h"
 
 #include <unistd.h>
 

@@ -6,12 +6,10 @@
 #include <string>
 #include <vector>
 
-#include "gilscope/cli/commands.h"
+#include "cli/command_line.h"
+#include "cli/commands.h"
 
 namespace gilscope {
-
-void PrintError(const std::string& message) { std::cerr << "gilscope: " << message << "\n"; }
-
 namespace {
 
 constexpr char kUsage[] =

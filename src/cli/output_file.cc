@@ -1,4 +1,4 @@
-#include "gilscope/cli/output_file.h"
+#include "cli/output_file.h"
 
 #include <errno.h>
 #include <fcntl.h>

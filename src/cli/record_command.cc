@@ -1,7 +1,6 @@
 // gilscope record (--pid PID | -- COMMAND...): samples on a schedule into a Profile, then
 // writes the chosen output and the summary. Outputs are opened before sampling starts, so an
 // unwritable path is an error up front, and written once at the end, whatever ended it.
-#include <signal.h>
 #include <unistd.h>
 
 #include <iostream>
@@ -9,12 +8,13 @@
 #include <sstream>
 
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_format.h"
-#include "gilscope/cli/commands.h"
-#include "gilscope/cli/live_status.h"
-#include "gilscope/cli/output_file.h"
-#include "gilscope/cli/record_options.h"
-#include "gilscope/cli/stop_signals.h"
+#include "cli/command_line.h"
+#include "cli/commands.h"
+#include "cli/launched_program.h"
+#include "cli/live_status.h"
+#include "cli/output_file.h"
+#include "cli/record_options.h"
+#include "cli/stop_signals.h"
 #include "gilscope/locate/python_target.h"
 #include "gilscope/memory/process_memory.h"
 #include "gilscope/proc/child_process.h"
@@ -22,45 +22,12 @@
 #include "gilscope/proc/task_reader.h"
 #include "gilscope/render/record_output.h"
 #include "gilscope/render/safe_text.h"
+#include "gilscope/sampler/failure_policy.h"
 #include "gilscope/sampler/paused_snapshot.h"
 #include "gilscope/sampler/sampling_loop.h"
 
 namespace gilscope {
 namespace {
-
-// A launched program gets this long to load libpython and start its interpreter, and this
-// long to become Python at all (a wrapper script may exec the real interpreter).
-constexpr absl::Duration kPythonStartTimeout = absl::Seconds(10);
-constexpr absl::Duration kBecomePythonTimeout = absl::Seconds(2);
-constexpr absl::Duration kPythonStartPoll = absl::Milliseconds(5);
-// After a stop by signal, a launched program gets this long to end on its own before the
-// signal is passed on to it.
-constexpr absl::Duration kChildGrace = absl::Seconds(1);
-
-// Polls until the launched program's interpreter can be read. Errors that retrying cannot fix
-// (an unsupported version, no permission) end the wait at once; "not Python" is believed only
-// once the program has had time to load its libraries (or exec a real interpreter from a wrapper).
-absl::StatusOr<PythonTarget> WaitForPython(ChildProcess& child, ProcessMemory& memory) {
-  MonotonicClock clock;
-  const absl::Time started = clock.Now();
-  const absl::Time deadline = started + kPythonStartTimeout;
-  absl::Status last = absl::OkStatus();
-  while (true) {
-    if (StopSignal() != 0) return absl::CancelledError("interrupted before Python started");
-    if (child.HasExited()) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "the program ", child.ExitDescription(), " before its Python interpreter could be read",
-          last.ok() ? "" : absl::StrCat(" (", last.message(), ")")));
-    }
-    absl::StatusOr<PythonTarget> target = LocatePython(child.pid(), memory);
-    if (target.ok()) return target;
-    last = target.status();
-    if (absl::IsUnimplemented(last) || absl::IsPermissionDenied(last)) return last;
-    if (clock.Now() >= deadline) return last;
-    if (absl::IsInvalidArgument(last) && clock.Now() >= started + kBecomePythonTimeout) return last;
-    clock.SleepUntil(clock.Now() + kPythonStartPoll);
-  }
-}
 
 std::string Render(OutputFormat format, const Profile& profile, const RecordingInfo& info) {
   std::ostringstream out;
@@ -78,34 +45,191 @@ std::string Render(OutputFormat format, const Profile& profile, const RecordingI
   return out.str();
 }
 
-// Ends a launched program's life with gilscope's: waits for it, passing on a stop signal
-// that the terminal did not already deliver to it.
-// A launched program that cannot be recorded was started only to be profiled: it goes.
-void KillLaunched(ChildProcess& child) {
-  child.Signal(SIGKILL);
-  while (!child.Wait()) {
-  }
-}
+// One recording, in its steps: open the outputs, find (or launch) the target, sample it, then
+// report and write. Members are what the steps hand on to each other; the SnapshotTaker keeps
+// references to the target, memory and task reader, so they live here too.
+class Recording {
+ public:
+  explicit Recording(const RecordOptions& options) : options_(options), profile_(options.idle) {}
 
-void FinishChild(ChildProcess& child, bool recording_stopped_by_signal) {
-  if (child.HasExited()) return;
-  if (recording_stopped_by_signal) {
+  int Run() {
+    if (absl::Status opened = OpenOutputs(); !opened.ok()) {
+      PrintError(std::string(opened.message()));
+      return kExitFailure;
+    }
+    InstallStopHandlers();
+    if (absl::Status started = StartTarget(); !started.ok()) {
+      PrintError(std::string(started.message()));
+      if (child_) KillLaunched(*child_);
+      return kExitFailure;
+    }
+    const SamplingStats stats = Sample();
+    const int exit_code = Report(stats);
+    if (child_) FinishChild(*child_, stopped_by_signal_);
+    return exit_code;
+  }
+
+ private:
+  absl::Status OpenOutputs() {
+    absl::StatusOr<OutputFile> output = OutputFile::Create(options_.output);
+    if (!output.ok()) return output.status();
+    output_.emplace(*std::move(output));
+    if (!options_.summary_path.empty()) {
+      absl::StatusOr<OutputFile> file = OutputFile::Create(options_.summary_path);
+      if (!file.ok()) return file.status();
+      summary_file_.emplace(*std::move(file));
+    }
+    return absl::OkStatus();
+  }
+
+  // Launches the program or attaches to --pid, finds its interpreter and prepares the taker.
+  absl::Status StartTarget() {
+    pid_ = options_.pid;
+    if (!options_.command.empty()) {
+      absl::StatusOr<ChildProcess> started = ChildProcess::Start(options_.command);
+      if (!started.ok()) return started.status();
+      child_.emplace(*std::move(started));
+      pid_ = child_->pid();
+    }
+    memory_.emplace(pid_);
+    absl::StatusOr<PythonTarget> target =
+        child_ ? WaitForPython(*child_, *memory_) : LocatePython(pid_, *memory_);
+    if (!target.ok()) return target.status();
+    target_.emplace(*std::move(target));
+    if (!target_->warning.empty()) PrintError(target_->warning);
+
+    tasks_.emplace(pid_);
+    taker_.emplace(*target_, *memory_, *tasks_);
+    if (options_.native) {
+      // The holder and threads on a CPU: what every view's interesting frames need. Blocked
+      // threads keep their Python stacks (their native frames are the wait itself).
+      absl::Status enabled =
+          taker_->EnableNativeStacks(NativeStacks::kOnCpu, options_.keep_plumbing);
+      if (!enabled.ok()) {
+        return absl::Status(enabled.code(),
+                            absl::StrCat("cannot read native stacks: ", enabled.message()));
+      }
+    }
+    return absl::OkStatus();
+  }
+
+  SamplingStats Sample() {
+    LiveStatus live(isatty(STDERR_FILENO) == 1);
+    exec_watch_.emplace(pid_);
+    SamplingHooks hooks;
+    hooks.take = [&]() -> absl::StatusOr<Snapshot> {
+      SnapshotCost cost;
+      absl::StatusOr<Snapshot> snapshot = TakeSnapshot(*taker_, pid_, !options_.nonblocking, &cost);
+      paused_total_ += cost.paused;
+      return snapshot;
+    };
+    hooks.classify = [&](const absl::Status& status) {
+      // A launched program that ended is a zombie until reaped: that is an exit, not an error.
+      // Nor is a program that exec'd into another: the Python target is gone, the pid stays.
+      TargetChange change;
+      change.exited = child_ && child_->HasExited();
+      change.replaced = !change.exited && exec_watch_->Replaced();
+      return Classify(status, change);
+    };
+    hooks.on_sample = [&](const Snapshot& snapshot, absl::Time at) {
+      profile_.AddSample(snapshot, at);
+    };
+    hooks.on_failed_sample = [&]() { profile_.AddError(); };
+    hooks.should_stop = [&]() { return StopSignal() != 0 || (child_ && child_->HasExited()); };
+    hooks.on_progress = [&](const SamplingStats& stats) { live.Update(stats, profile_.Figures()); };
     MonotonicClock clock;
-    const absl::Time deadline = clock.Now() + kChildGrace;
-    while (!child.HasExited() && clock.Now() < deadline)
-      clock.SleepUntil(clock.Now() + absl::Milliseconds(10));
-    if (child.HasExited()) return;
-    if (!StopSignalFromTerminal()) child.Signal(StopSignal());
-  } else {
-    std::cerr << "gilscope: recording done; waiting for the program (pid " << child.pid()
-              << ") to finish; Ctrl-C stops it\n";
+    const SamplingStats stats = RunSamplingLoop(
+        SamplingSchedule{static_cast<double>(options_.rate_hz), options_.duration}, hooks, clock);
+    live.Clear();
+    stopped_by_signal_ = stats.end == SamplingEnd::kStopped && StopSignal() != 0;
+    return stats;
   }
-  ClearStopSignal();
-  while (!child.Wait()) {  // returns early on a signal: pass it on unless the tty sent it too
-    if (StopSignal() != 0 && !StopSignalFromTerminal()) child.Signal(StopSignal());
-    ClearStopSignal();
+
+  RecordingInfo Describe(const SamplingStats& stats) {
+    // Sampling stopped without a signal: the launched program ended.
+    SamplingEnd end = stats.end;
+    if (end == SamplingEnd::kStopped && !stopped_by_signal_) end = SamplingEnd::kTargetExited;
+
+    RecordingInfo info;
+    info.pid = pid_;
+    info.command_line = target_->command_line;
+    info.python_version = target_->version.text;
+    info.mode = options_.mode;
+    info.rate_hz = options_.rate_hz;
+    info.paused = !options_.nonblocking;
+    info.native = options_.native;
+    info.idle_kept = options_.idle;
+    info.by_interpreter = options_.by_interpreter;
+    info.late_samples = stats.late;
+    info.missed_samples = stats.missed;
+    info.scheduled_samples = stats.taken + stats.failed + stats.missed;
+    info.elapsed = stats.elapsed;
+    info.paused_total = paused_total_;
+    info.end_reason = SamplingEndName(end);
+    if (child_ && child_->HasExited())
+      info.end_reason += absl::StrCat(" (", child_->ExitDescription(), ")");
+    if (end == SamplingEnd::kTargetReplaced) {
+      const std::string now = exec_watch_->CurrentExecutable();
+      if (!now.empty()) info.end_reason += absl::StrCat(" (now ", now, ")");
+    }
+    return info;
   }
-}
+
+  // Prints the summary and writes the outputs; returns the exit code.
+  int Report(const SamplingStats& stats) {
+    const RecordingInfo info = Describe(stats);
+    if (stats.taken == 0) {
+      PrintError(stats.end == SamplingEnd::kFailed
+                     ? absl::StrCat("no samples recorded: ", stats.failure.message())
+                     : absl::StrCat("no samples recorded (", info.end_reason, ")"));
+      return kExitFailure;
+    }
+    WriteSummaryText(profile_, info, std::cerr);
+    int exit_code = kExitOk;
+    if (stats.end == SamplingEnd::kFailed) {
+      PrintError(absl::StrCat("sampling stopped early: ", stats.failure.message()));
+      exit_code = kExitFailure;
+    }
+    if (!WriteOutputs(info)) exit_code = kExitFailure;
+    return exit_code;
+  }
+
+  // False when an output could not be written (the error is printed).
+  bool WriteOutputs(const RecordingInfo& info) {
+    bool ok = true;
+    const absl::Status written = output_->Commit(Render(options_.format, profile_, info));
+    if (!written.ok()) {
+      PrintError(std::string(written.message()));
+      ok = false;
+    } else if (options_.output != "-") {
+      std::cerr << "gilscope: wrote " << TerminalSafe(options_.output) << "\n";
+    }
+    if (summary_file_) {
+      std::ostringstream json;
+      WriteSummaryJson(profile_, info, json);
+      const absl::Status summary_written = summary_file_->Commit(json.str());
+      if (!summary_written.ok()) {
+        PrintError(std::string(summary_written.message()));
+        ok = false;
+      }
+    }
+    return ok;
+  }
+
+  const RecordOptions& options_;
+  std::optional<OutputFile> output_;
+  std::optional<OutputFile> summary_file_;
+  std::optional<ChildProcess> child_;  // launch mode
+  pid_t pid_ = 0;
+  std::optional<ProcessMemory> memory_;
+  std::optional<PythonTarget> target_;
+  std::optional<ProcTaskReader> tasks_;
+  std::optional<SnapshotTaker> taker_;
+  std::optional<ExecWatch> exec_watch_;  // noted when sampling starts
+  Profile profile_;
+  absl::Duration paused_total_;
+  bool stopped_by_signal_ = false;
+};
 
 }  // namespace
 
@@ -119,164 +243,8 @@ int RunRecordCommand(const std::vector<std::string>& args) {
     PrintError(error->message);
     return kExitUsage;
   }
-  const RecordOptions& options = std::get<RecordOptions>(parsed);
-
-  absl::StatusOr<OutputFile> output = OutputFile::Create(options.output);
-  if (!output.ok()) {
-    PrintError(std::string(output.status().message()));
-    return kExitFailure;
-  }
-  std::optional<OutputFile> summary_file;
-  if (!options.summary_path.empty()) {
-    absl::StatusOr<OutputFile> file = OutputFile::Create(options.summary_path);
-    if (!file.ok()) {
-      PrintError(std::string(file.status().message()));
-      return kExitFailure;
-    }
-    summary_file.emplace(*std::move(file));
-  }
-  InstallStopHandlers();
-
-  std::optional<ChildProcess> child;
-  pid_t pid = options.pid;
-  if (!options.command.empty()) {
-    absl::StatusOr<ChildProcess> started = ChildProcess::Start(options.command);
-    if (!started.ok()) {
-      PrintError(std::string(started.status().message()));
-      return kExitFailure;
-    }
-    child.emplace(*std::move(started));
-    pid = child->pid();
-  }
-
-  ProcessMemory memory(pid);
-  absl::StatusOr<PythonTarget> target =
-      child ? WaitForPython(*child, memory) : LocatePython(pid, memory);
-  if (!target.ok()) {
-    PrintError(std::string(target.status().message()));
-    if (child) KillLaunched(*child);
-    return kExitFailure;
-  }
-  if (!target->warning.empty()) PrintError(target->warning);
-
-  ProcTaskReader tasks(pid);
-  SnapshotTaker taker(*target, memory, tasks);
-  if (options.native) {
-    // The holder and threads on a CPU: what every view's interesting frames need. Blocked
-    // threads keep their Python stacks (their native frames are the wait itself).
-    absl::Status enabled = taker.EnableNativeStacks(NativeStacks::kOnCpu, options.keep_plumbing);
-    if (!enabled.ok()) {
-      PrintError(absl::StrCat("cannot read native stacks: ", enabled.message()));
-      if (child) KillLaunched(*child);
-      return kExitFailure;
-    }
-  }
-  Profile profile(options.idle);
-  LiveStatus live(isatty(STDERR_FILENO) == 1);
-  absl::Duration paused_total;
-
-  const ExecWatch exec_watch(pid);
-  SamplingHooks hooks;
-  hooks.take = [&]() -> absl::StatusOr<Snapshot> {
-    SnapshotCost cost;
-    absl::StatusOr<Snapshot> snapshot = TakeSnapshot(taker, pid, !options.nonblocking, &cost);
-    paused_total += cost.paused;
-    // A launched program that ended is a zombie until reaped: that is an exit, not an error.
-    if (!snapshot.ok() && child && child->HasExited()) return absl::NotFoundError("exited");
-    // Nor is a program that exec'd into another: the Python target is gone, the pid stays.
-    if (!snapshot.ok() && !absl::IsNotFound(snapshot.status()) && exec_watch.Replaced()) {
-      return absl::AbortedError("exec'd");
-    }
-    return snapshot;
-  };
-  hooks.on_sample = [&](const Snapshot& snapshot, absl::Time at) {
-    profile.AddSample(snapshot, at);
-  };
-  hooks.on_failed_sample = [&]() { profile.AddError(); };
-  hooks.should_stop = [&]() { return StopSignal() != 0 || (child && child->HasExited()); };
-  hooks.on_progress = [&](const SamplingStats& stats) { live.Update(stats, profile.Figures()); };
-  MonotonicClock clock;
-  const SamplingStats stats = RunSamplingLoop(
-      SamplingSchedule{static_cast<double>(options.rate_hz), options.duration}, hooks, clock);
-  live.Clear();
-
-  const bool stopped_by_signal = stats.end == SamplingEnd::kStopped && StopSignal() != 0;
-  SamplingEnd end = stats.end;
-  if (end == SamplingEnd::kStopped && !stopped_by_signal) end = SamplingEnd::kTargetExited;
-
-  RecordingInfo info;
-  info.pid = pid;
-  info.command_line = target->command_line;
-  info.python_version = target->version.text;
-  info.mode = options.mode;
-  info.rate_hz = options.rate_hz;
-  info.paused = !options.nonblocking;
-  info.native = options.native;
-  info.idle_kept = options.idle;
-  info.by_interpreter = options.by_interpreter;
-  info.late_samples = stats.late;
-  info.missed_samples = stats.missed;
-  info.end_reason = SamplingEndName(end);
-  if (child && child->HasExited())
-    info.end_reason += absl::StrCat(" (", child->ExitDescription(), ")");
-  if (end == SamplingEnd::kTargetReplaced) {
-    const std::string now = exec_watch.CurrentExecutable();
-    if (!now.empty()) info.end_reason += absl::StrCat(" (now ", now, ")");
-  }
-
-  int exit_code = kExitOk;
-  if (stats.taken == 0) {
-    PrintError(stats.end == SamplingEnd::kFailed
-                   ? absl::StrCat("no samples recorded: ", stats.failure.message())
-                   : absl::StrCat("no samples recorded (", info.end_reason, ")"));
-    if (child) FinishChild(*child, stopped_by_signal);
-    return kExitFailure;
-  }
-  WriteSummaryText(profile, info, std::cerr);
-  const bool gil_view = options.mode == ProfileMode::kGil || options.mode == ProfileMode::kWait ||
-                        options.mode == ProfileMode::kBlame;
-  if (gil_view && profile.Figures().gil_never_enabled) {
-    // One line, not an error: the output is still written, with a title that says why.
-    PrintError(
-        absl::StrFormat("the GIL was off throughout (free-threaded build running without "
-                        "it): the %s view is empty; record with --mode cpu or --mode wall",
-                        ProfileModeName(options.mode)));
-  }
-  if (!options.nonblocking) {
-    std::cerr << absl::StrFormat("Target paused %.2f%% of the time (%.0f us per sample)\n",
-                                 100 * absl::ToDoubleSeconds(paused_total) /
-                                     std::max(1e-9, absl::ToDoubleSeconds(stats.elapsed)),
-                                 absl::ToDoubleMicroseconds(paused_total) / stats.taken);
-  }
-  if (stats.missed > 0) {
-    std::cerr << absl::StrFormat(
-        "gilscope: sampling fell behind: %d of %d scheduled samples were skipped; a sample of this "
-        "target costs more than 1/%d s (try a lower --rate or --nonblocking)\n",
-        stats.missed, stats.taken + stats.failed + stats.missed, options.rate_hz);
-  }
-  if (stats.end == SamplingEnd::kFailed) {
-    PrintError(absl::StrCat("sampling stopped early: ", stats.failure.message()));
-    exit_code = kExitFailure;
-  }
-
-  const absl::Status written = output->Commit(Render(options.format, profile, info));
-  if (!written.ok()) {
-    PrintError(std::string(written.message()));
-    exit_code = kExitFailure;
-  } else if (options.output != "-") {
-    std::cerr << "gilscope: wrote " << TerminalSafe(options.output) << "\n";
-  }
-  if (summary_file) {
-    std::ostringstream json;
-    WriteSummaryJson(profile, info, json);
-    const absl::Status summary_written = summary_file->Commit(json.str());
-    if (!summary_written.ok()) {
-      PrintError(std::string(summary_written.message()));
-      exit_code = kExitFailure;
-    }
-  }
-  if (child) FinishChild(*child, stopped_by_signal);
-  return exit_code;
+  Recording recording(std::get<RecordOptions>(parsed));
+  return recording.Run();
 }
 
 }  // namespace gilscope

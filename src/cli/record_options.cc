@@ -1,4 +1,4 @@
-#include "gilscope/cli/record_options.h"
+#include "cli/record_options.h"
 
 #include <algorithm>
 #include <boost/program_options.hpp>
@@ -77,7 +77,7 @@ std::variant<RecordOptions, ShowHelp, UsageError> ParseRecordOptions(
     po::store(po::command_line_parser(own).options(described).run(), values);
     po::notify(values);
   } catch (const po::error& error) {
-    return UsageError{absl::StrCat(error.what(), " (see gilscope record --help)")};
+    return OptionSyntaxError(error.what(), "record");
   }
   if (values.count("help")) {
     std::ostringstream text;
@@ -86,11 +86,9 @@ std::variant<RecordOptions, ShowHelp, UsageError> ParseRecordOptions(
   }
 
   if (values.count("pid")) {
-    const std::string text = values["pid"].as<std::string>();
-    if (!absl::SimpleAtoi(text, &options.pid) || options.pid <= 0) {
-      return UsageError{
-          absl::StrCat("--pid takes a process id (a positive number), not '", text, "'")};
-    }
+    std::variant<pid_t, UsageError> pid = ParsePid(values["pid"].as<std::string>());
+    if (auto* error = std::get_if<UsageError>(&pid)) return *error;
+    options.pid = std::get<pid_t>(pid);
   }
   if (options.pid != 0 && !options.command.empty()) {
     return UsageError{"give either --pid PID or a program to launch after --, not both"};
@@ -143,12 +141,9 @@ std::variant<RecordOptions, ShowHelp, UsageError> ParseRecordOptions(
   options.nonblocking = values.count("nonblocking") > 0;
   options.native = values.count("native") > 0;
   options.keep_plumbing = values.count("native-all") > 0;
-  if (options.keep_plumbing && !options.native)
-    return UsageError{"--native-all goes with --native"};
-  if (options.native && options.nonblocking) {
-    return UsageError{
-        "--native needs the target paused (ptrace reads each thread's registers); drop "
-        "--nonblocking"};
+  if (std::optional<UsageError> error =
+          CheckNativeChoice(options.native, options.keep_plumbing, options.nonblocking)) {
+    return *error;
   }
   if (values.count("summary")) options.summary_path = values["summary"].as<std::string>();
   options.output =

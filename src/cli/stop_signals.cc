@@ -1,4 +1,4 @@
-#include "gilscope/cli/stop_signals.h"
+#include "cli/stop_signals.h"
 
 #include <signal.h>
 

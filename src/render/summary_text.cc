@@ -30,8 +30,17 @@ void WriteHeader(const GilFigures& figures, const RecordingInfo& info, std::ostr
                          version, figures.duration_s, figures.samples, info.rate_hz,
                          figures.errors);
   if (info.late_samples > 0 || info.missed_samples > 0) {
-    out << absl::StrFormat("  sampling fell behind: %d samples late, %d skipped\n",
-                           info.late_samples, info.missed_samples);
+    std::string line = "  sampling fell behind:";
+    if (info.late_samples > 0)
+      absl::StrAppend(&line, absl::StrFormat(" %d samples late", info.late_samples));
+    if (info.missed_samples > 0) {
+      absl::StrAppend(
+          &line, info.late_samples > 0 ? "," : "",
+          absl::StrFormat(" %d of %d scheduled samples were skipped; a sample of this target "
+                          "costs more than 1/%g s (try a lower --rate or --nonblocking)",
+                          info.missed_samples, info.scheduled_samples, info.rate_hz));
+    }
+    out << line << "\n";
   }
   if (!info.end_reason.empty()) out << "  stopped: " << TerminalSafe(info.end_reason) << "\n";
   if (!info.paused) out << "  not paused: threads ran while read, so a sample may be torn\n";
@@ -145,6 +154,26 @@ void WriteSites(const Profile& profile, ProfileMode mode, absl::string_view titl
   }
 }
 
+// After the verdict: what the figures above cannot say.
+void WriteNotes(const GilFigures& figures, const RecordingInfo& info, std::ostream& out) {
+  const bool gil_view = info.mode == ProfileMode::kGil || info.mode == ProfileMode::kWait ||
+                        info.mode == ProfileMode::kBlame;
+  if (gil_view && figures.gil_never_enabled) {
+    // Not an error: the output is still written, with a title that says why.
+    out << absl::StrFormat(
+        "gilscope: the GIL was off throughout (free-threaded build running without it): the %s "
+        "view is empty; record with --mode cpu or --mode wall\n",
+        ProfileModeName(info.mode));
+  }
+  if (info.paused) {
+    out << absl::StrFormat(
+        "Target paused %.2f%% of the time (%.0f us per sample)\n",
+        100 * absl::ToDoubleSeconds(info.paused_total) /
+            std::max(1e-9, absl::ToDoubleSeconds(info.elapsed)),
+        absl::ToDoubleMicroseconds(info.paused_total) / static_cast<double>(figures.samples));
+  }
+}
+
 }  // namespace
 
 void WriteSummaryText(const Profile& profile, const RecordingInfo& info, std::ostream& out) {
@@ -166,6 +195,7 @@ void WriteSummaryText(const Profile& profile, const RecordingInfo& info, std::os
              figures.gil_never_enabled ? "none (no GIL)" : "none", out);
   const Verdict verdict = profile.ComputeVerdict();
   out << "\nVerdict: " << VerdictName(verdict) << " \u2014 " << VerdictAdvice(verdict) << "\n";
+  WriteNotes(figures, info, out);
 }
 
 }  // namespace gilscope

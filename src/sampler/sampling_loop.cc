@@ -69,16 +69,14 @@ SamplingStats RunSamplingLoop(const SamplingSchedule& schedule, const SamplingHo
       consecutive_failures = 0;
       ++stats.taken;
       if (hooks.on_sample) hooks.on_sample(*snapshot, taken_at);
-    } else if (absl::IsNotFound(snapshot.status())) {
-      return finish(SamplingEnd::kTargetExited);
-    } else if (absl::IsAborted(snapshot.status())) {
-      return finish(SamplingEnd::kTargetReplaced);
     } else {
+      const FailureMeaning meaning =
+          hooks.classify ? hooks.classify(snapshot.status()) : Classify(snapshot.status());
+      if (meaning == FailureMeaning::kTargetExited) return finish(SamplingEnd::kTargetExited);
+      if (meaning == FailureMeaning::kTargetReplaced) return finish(SamplingEnd::kTargetReplaced);
       ++stats.failed;
       if (hooks.on_failed_sample) hooks.on_failed_sample();
-      const bool fatal =
-          absl::IsPermissionDenied(snapshot.status()) || absl::IsUnimplemented(snapshot.status());
-      if (fatal || ++consecutive_failures >= kMaxConsecutiveFailures) {
+      if (meaning == FailureMeaning::kFatal || ++consecutive_failures >= kMaxConsecutiveFailures) {
         stats.failure = snapshot.status();
         return finish(SamplingEnd::kFailed);
       }

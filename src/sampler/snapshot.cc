@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "gilscope/base/status_macros.h"
+#include "gilscope/sampler/failure_policy.h"
 #include "gilscope/walkers/thread_walker.h"
 
 namespace gilscope {
@@ -156,7 +157,7 @@ absl::StatusOr<Snapshot> SnapshotTaker::Take() {
   codes_.BeginSample();  // reads through memory_ stand still until the next Clear()
   absl::StatusOr<std::vector<pid_t>> tids = tasks_.ListThreads();
   if (!tids.ok()) {
-    if (absl::IsNotFound(tids.status())) {
+    if (Classify(tids.status()) == FailureMeaning::kTargetExited) {
       return absl::NotFoundError(absl::StrFormat("process %d has exited", target_.pid));
     }
     return tids.status();
@@ -170,7 +171,7 @@ absl::StatusOr<Snapshot> SnapshotTaker::Take() {
   absl::StatusOr<std::vector<InterpreterRecord>> interpreters =
       WalkInterpreters(memory_, *target_.layout, target_.interpreters_head, live);
   if (!interpreters.ok()) {
-    if (live.empty() || absl::IsNotFound(interpreters.status())) {
+    if (live.empty() || Classify(interpreters.status()) == FailureMeaning::kTargetExited) {
       return absl::NotFoundError(absl::StrFormat("process %d has exited", target_.pid));
     }
     return absl::DataLossError(

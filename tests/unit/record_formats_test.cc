@@ -362,6 +362,30 @@ TEST(SummaryTextTest, SaysPlainlyWhenNothingWasSampled) {
   EXPECT_THAT(text, Not(HasSubstr("Verdict")));
 }
 
+TEST(SummaryTextTest, SaysOnceThatSamplingFellBehindAndWhy) {
+  RecordingInfo info = Info(ProfileMode::kBlame);
+  info.late_samples = 2;
+  info.missed_samples = 5;
+  info.scheduled_samples = 20;
+  const std::string text = SummaryText(TwoSpinners(/*with_switches=*/true), info);
+  EXPECT_THAT(text, HasSubstr("  sampling fell behind: 2 samples late, 5 of 20 scheduled samples "
+                              "were skipped; a sample of this target costs more than 1/100 s "
+                              "(try a lower --rate or --nonblocking)\n"));
+  EXPECT_EQ(text.find("fell behind"), text.rfind("fell behind")) << text;
+}
+
+TEST(SummaryTextTest, SaysHowLongThePausedTargetWasStopped) {
+  RecordingInfo info = Info(ProfileMode::kBlame);
+  info.paused = true;
+  info.elapsed = absl::Seconds(1);
+  info.paused_total = absl::Milliseconds(50);
+  EXPECT_THAT(SummaryText(TwoSpinners(/*with_switches=*/true), info),
+              HasSubstr("\nTarget paused 5.00% of the time (5000 us per sample)\n"));
+  info.paused = false;
+  EXPECT_THAT(SummaryText(TwoSpinners(/*with_switches=*/true), info),
+              Not(HasSubstr("Target paused")));
+}
+
 // --- Subinterpreters and free-threaded builds ---------------------------------------------
 
 ThreadSnapshot In(ThreadSnapshot thread, int64_t interpreter_id, int gil_index) {

@@ -29,7 +29,8 @@ struct LoopRun {
 // Every sample costs `cost` of fake time; `result` decides what sample n returns.
 LoopRun RunWith(FakeClock& clock, SamplingSchedule schedule, absl::Duration cost,
                 std::function<absl::Status(int)> result = nullptr,
-                std::function<bool()> stop = nullptr) {
+                std::function<bool()> stop = nullptr,
+                std::function<FailureMeaning(const absl::Status&)> classify = nullptr) {
   LoopRun run;
   int n = 0;
   SamplingHooks hooks;
@@ -41,6 +42,7 @@ LoopRun RunWith(FakeClock& clock, SamplingSchedule schedule, absl::Duration cost
   };
   hooks.on_sample = [&](const Snapshot&, absl::Time at) { run.sample_times.push_back(at); };
   hooks.should_stop = stop;
+  hooks.classify = classify;
   run.stats = RunSamplingLoop(schedule, hooks, clock);
   return run;
 }
@@ -84,9 +86,13 @@ TEST(SamplingLoopTest, TargetGoneEndsTheRecording) {
 
 TEST(SamplingLoopTest, TargetExecingAnotherProgramEndsTheRecording) {
   FakeClock clock;
-  const LoopRun run = RunWith(clock, {100, std::nullopt}, absl::Microseconds(100), [](int n) {
-    return n < 30 ? absl::OkStatus() : absl::AbortedError("exec'd");
-  });
+  // The caller's classifier knows the exec (ExecWatch); the status alone says a read failed.
+  const LoopRun run = RunWith(
+      clock, {100, std::nullopt}, absl::Microseconds(100),
+      [](int n) { return n < 30 ? absl::OkStatus() : absl::DataLossError("torn"); }, nullptr,
+      [](const absl::Status& status) {
+        return Classify(status, TargetChange{false, true});
+      });
   EXPECT_EQ(run.stats.end, SamplingEnd::kTargetReplaced);
   EXPECT_EQ(run.stats.taken, 30);
   EXPECT_EQ(run.stats.failed, 0);

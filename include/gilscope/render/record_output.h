@@ -9,6 +9,7 @@
 #include <ostream>
 #include <string>
 
+#include "absl/time/time.h"
 #include "gilscope/aggregate/profile.h"
 #include "gilscope/aggregate/views.h"
 
@@ -27,7 +28,10 @@ struct RecordingInfo {
   bool by_interpreter = false;  // --by-interpreter: an "interpreter N" root frame above each stack
   int64_t late_samples = 0;     // samples taken more than one period late
   int64_t missed_samples = 0;   // schedule slots skipped because sampling fell behind
-  std::string end_reason;       // "duration reached", "interrupted", "target exited"
+  int64_t scheduled_samples = 0;  // schedule slots in all: taken, failed and skipped
+  absl::Duration elapsed;         // from the first slot to the end of sampling
+  absl::Duration paused_total;    // how long the target was stopped, over all samples
+  std::string end_reason;         // "duration reached", "interrupted", "target exited"
 };
 
 // "function (file:line)", as py-spy labels frames; the line is left out when unknown.
@@ -47,7 +51,9 @@ void WriteCollapsed(const Profile& profile, const RecordingInfo& info, std::ostr
 // speedscope's file format, one sampled profile per view.
 void WriteSpeedscope(const Profile& profile, const RecordingInfo& info, std::ostream& out);
 
-// The end-of-recording report for stderr, and the same as JSON for --summary.
+// The end-of-recording report for stderr, and the same as JSON for --summary. The text also
+// says what the figures cannot: how long the target was paused, and a view left empty because
+// the GIL was off.
 void WriteSummaryText(const Profile& profile, const RecordingInfo& info, std::ostream& out);
 void WriteSummaryJson(const Profile& profile, const RecordingInfo& info, std::ostream& out);
 

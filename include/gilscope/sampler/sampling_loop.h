@@ -10,6 +10,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "gilscope/sampler/failure_policy.h"
 #include "gilscope/sampler/snapshot.h"
 
 namespace gilscope {
@@ -53,6 +54,9 @@ struct SamplingHooks {
   // Called with every snapshot, and the time it was taken.
   std::function<void(const Snapshot&, absl::Time)> on_sample;
   std::function<void()> on_failed_sample;
+  // What a failure from `take` means; empty: Classify(status). A caller that knows more about
+  // the target (its child exited, it exec'd) says so here.
+  std::function<FailureMeaning(const absl::Status&)> classify;
   // Polled before each sample: true ends the loop (a signal arrived, the child exited).
   std::function<bool()> should_stop;
   // Called about every `progress_every` with the stats so far (live status); may be empty.
@@ -63,10 +67,9 @@ struct SamplingHooks {
 // Consecutive failed samples after which the target is taken as unreadable.
 inline constexpr int kMaxConsecutiveFailures = 50;
 
-// Failure codes from `take`: NotFound ends the loop as kTargetExited; Aborted (the target
-// exec'd another program) as kTargetReplaced; PermissionDenied and
-// Unimplemented end it as kFailed at once; anything else is a failed sample, and
-// kMaxConsecutiveFailures of them in a row end it as kFailed.
+// A failure from `take`, by its meaning (failure_policy.h): kTargetExited and kTargetReplaced
+// end the loop as such; kFatal ends it as kFailed at once; anything else is a failed sample,
+// and kMaxConsecutiveFailures of them in a row end it as kFailed.
 SamplingStats RunSamplingLoop(const SamplingSchedule& schedule, const SamplingHooks& hooks,
                               Clock& clock);
 

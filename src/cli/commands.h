@@ -14,9 +14,6 @@ inline constexpr int kExitUsage = 2;    // the command line is wrong
 int RunDumpCommand(const std::vector<std::string>& args);
 int RunRecordCommand(const std::vector<std::string>& args);
 
-// Prints "gilscope: <message>" on stderr, one line.
-void PrintError(const std::string& message);
-
 }  // namespace gilscope
 
 #endif  // GILSCOPE_CLI_COMMANDS_H_

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "absl/time/time.h"
+#include "cli/command_line.h"
 #include "gilscope/aggregate/profile.h"
 
 namespace gilscope {
@@ -32,13 +33,6 @@ struct RecordOptions {
   bool native = false;         // --native
   bool keep_plumbing = false;  // --native-all
   std::string summary_path;    // empty: no JSON summary
-};
-
-struct ShowHelp {
-  std::string text;
-};
-struct UsageError {
-  std::string message;
 };
 
 std::variant<RecordOptions, ShowHelp, UsageError> ParseRecordOptions(

@@ -1,0 +1,36 @@
+// What both commands' command lines share: the checks dump and record make alike (a process
+// id, the --native flags) and how a bad command line is reported.
+#ifndef GILSCOPE_CLI_COMMAND_LINE_H_
+#define GILSCOPE_CLI_COMMAND_LINE_H_
+
+#include <sys/types.h>
+
+#include <optional>
+#include <string>
+#include <variant>
+
+namespace gilscope {
+
+// What a parser returns instead of options: --help's text, or why the command line is wrong.
+struct ShowHelp {
+  std::string text;
+};
+struct UsageError {
+  std::string message;
+};
+
+// An option syntax error (Boost.Program_options' words), pointing at `command`'s --help.
+UsageError OptionSyntaxError(const std::string& what, const std::string& command);
+
+// --pid's value: a positive process id.
+std::variant<pid_t, UsageError> ParsePid(const std::string& text);
+
+// --native-all needs --native; --native needs the target paused (not --nonblocking).
+std::optional<UsageError> CheckNativeChoice(bool native, bool keep_plumbing, bool nonblocking);
+
+// Prints "gilscope: <message>" on stderr, one line.
+void PrintError(const std::string& message);
+
+}  // namespace gilscope
+
+#endif  // GILSCOPE_CLI_COMMAND_LINE_H_

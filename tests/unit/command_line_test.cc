@@ -1,0 +1,130 @@
+// The option checks dump and record share: each bad command line gets the same words from
+// both commands, and the shared pieces are checked on their own.
+#include "cli/command_line.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "cli/dump_options.h"
+#include "cli/record_options.h"
+
+namespace gilscope {
+namespace {
+
+using ::testing::HasSubstr;
+
+struct PidCase {
+  std::string name;
+  std::string text;
+  pid_t pid;  // 0: refused
+};
+
+TEST(ParsePidTest, AcceptsOnlyPositiveProcessIds) {
+  const std::vector<PidCase> cases = {
+      {"plain", "1234", 1234}, {"one", "1", 1},
+      {"zero", "0", 0},        {"negative", "-5", 0},
+      {"word", "abc", 0},      {"trailing junk", "12x", 0},
+      {"empty", "", 0},        {"too big", "99999999999", 0},
+  };
+  for (const PidCase& c : cases) {
+    std::variant<pid_t, UsageError> parsed = ParsePid(c.text);
+    if (c.pid != 0) {
+      ASSERT_TRUE(std::holds_alternative<pid_t>(parsed)) << c.name;
+      EXPECT_EQ(std::get<pid_t>(parsed), c.pid) << c.name;
+    } else {
+      ASSERT_TRUE(std::holds_alternative<UsageError>(parsed)) << c.name;
+      EXPECT_EQ(std::get<UsageError>(parsed).message,
+                "--pid takes a process id (a positive number), not '" + c.text + "'")
+          << c.name;
+    }
+  }
+}
+
+struct NativeCase {
+  std::string name;
+  bool native, keep_plumbing, nonblocking;
+  std::string error;  // empty: accepted
+};
+
+TEST(CheckNativeChoiceTest, NativeFlagsGoTogetherAndNeedAPause) {
+  const std::string needs_pause =
+      "--native needs the target paused (ptrace reads each thread's registers); drop "
+      "--nonblocking";
+  const std::vector<NativeCase> cases = {
+      {"none", false, false, false, ""},
+      {"native", true, false, false, ""},
+      {"native-all", true, true, false, ""},
+      {"nonblocking alone", false, false, true, ""},
+      {"native-all without native", false, true, false, "--native-all goes with --native"},
+      {"native and nonblocking", true, false, true, needs_pause},
+      {"native-all, native and nonblocking", true, true, true, needs_pause},
+  };
+  for (const NativeCase& c : cases) {
+    std::optional<UsageError> error = CheckNativeChoice(c.native, c.keep_plumbing, c.nonblocking);
+    EXPECT_EQ(error ? error->message : "", c.error) << c.name;
+  }
+}
+
+TEST(OptionSyntaxErrorTest, PointsAtTheCommandsHelp) {
+  EXPECT_EQ(OptionSyntaxError("unrecognised option '--x'", "dump").message,
+            "unrecognised option '--x' (see gilscope dump --help)");
+}
+
+std::string DumpError(std::vector<std::string> args) {
+  auto parsed = ParseDumpOptions(args);
+  auto* error = std::get_if<UsageError>(&parsed);
+  return error ? error->message : "";
+}
+
+std::string RecordError(std::vector<std::string> args) {
+  auto parsed = ParseRecordOptions(args);
+  auto* error = std::get_if<UsageError>(&parsed);
+  return error ? error->message : "";
+}
+
+struct SharedCase {
+  std::string name;
+  std::vector<std::string> args;
+  std::string error;
+};
+
+TEST(SharedChecksTest, DumpAndRecordRefuseTheSameCommandLinesInTheSameWords) {
+  const std::vector<SharedCase> cases = {
+      {"pid not a number",
+       {"--pid", "abc"},
+       "--pid takes a process id (a positive number), not 'abc'"},
+      {"pid zero", {"-p", "0"}, "--pid takes a process id (a positive number), not '0'"},
+      {"native-all alone", {"--pid", "1", "--native-all"}, "--native-all goes with --native"},
+      {"native nonblocking",
+       {"--pid", "1", "--native", "--nonblocking"},
+       "--native needs the target paused (ptrace reads each thread's registers); drop "
+       "--nonblocking"},
+  };
+  for (const SharedCase& c : cases) {
+    EXPECT_EQ(DumpError(c.args), c.error) << c.name;
+    EXPECT_EQ(RecordError(c.args), c.error) << c.name;
+  }
+  EXPECT_THAT(DumpError({"--bogus"}), HasSubstr("(see gilscope dump --help)"));
+  EXPECT_THAT(RecordError({"--bogus"}), HasSubstr("(see gilscope record --help)"));
+}
+
+TEST(DumpOptionsTest, ReadsEveryFlag) {
+  auto parsed = ParseDumpOptions({"--pid", "42", "--json", "--native", "--native-all"});
+  ASSERT_TRUE(std::holds_alternative<DumpOptions>(parsed));
+  const DumpOptions& options = std::get<DumpOptions>(parsed);
+  EXPECT_EQ(options.pid, 42);
+  EXPECT_TRUE(options.json);
+  EXPECT_TRUE(options.pause);
+  EXPECT_TRUE(options.native);
+  EXPECT_TRUE(options.keep_plumbing);
+  EXPECT_EQ(DumpError({"--json"}), "dump needs --pid PID");
+  auto help = ParseDumpOptions({"--help"});
+  ASSERT_TRUE(std::holds_alternative<ShowHelp>(help));
+  EXPECT_THAT(std::get<ShowHelp>(help).text, HasSubstr("Usage: gilscope dump --pid PID"));
+}
+
+}  // namespace
+}  // namespace gilscope
