@@ -19,6 +19,7 @@
 #include "gilscope/memory/process_memory.h"
 #include "gilscope/proc/child_process.h"
 #include "gilscope/proc/exec_watch.h"
+#include "gilscope/proc/pauser.h"
 #include "gilscope/proc/task_reader.h"
 #include "gilscope/render/record_output.h"
 #include "gilscope/render/safe_text.h"
@@ -176,10 +177,11 @@ int RunRecordCommand(const std::vector<std::string>& args) {
   absl::Duration paused_total;
 
   const ExecWatch exec_watch(pid);
+  PtracePauser pauser(pid);
   SamplingHooks hooks;
   hooks.take = [&]() -> absl::StatusOr<Snapshot> {
     SnapshotCost cost;
-    absl::StatusOr<Snapshot> snapshot = TakeSnapshot(taker, pid, !options.nonblocking, &cost);
+    absl::StatusOr<Snapshot> snapshot = TakeSnapshot(taker, pauser, !options.nonblocking, &cost);
     paused_total += cost.paused;
     // A launched program that ended is a zombie until reaped: that is an exit, not an error.
     if (!snapshot.ok() && child && child->HasExited()) return absl::NotFoundError("exited");
