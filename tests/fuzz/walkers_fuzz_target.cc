@@ -14,7 +14,6 @@
 #include "fuzz/walk_image.h"
 #include "gilscope/layout/debug_offsets.h"
 #include "gilscope/layout/python_layout.h"
-#include "gilscope/memory/fake_memory.h"
 #include "gilscope/walkers/code_reader.h"
 #include "gilscope/walkers/frame_walker.h"
 #include "gilscope/walkers/gil_reader.h"
@@ -22,9 +21,12 @@
 #include "gilscope/walkers/python_strings.h"
 #include "gilscope/walkers/thread_names.h"
 #include "gilscope/walkers/thread_walker.h"
+#include "support/fake_memory.h"
 
 namespace gilscope::fuzz {
 namespace {
+
+using testing::FakeMemory;
 
 // Keeps the optimizer from dropping results nobody looks at.
 volatile size_t g_sink = 0;

@@ -11,7 +11,7 @@
 
 #include "gilscope/layout/python_layout.h"
 #include "gilscope/locate/python_target.h"
-#include "gilscope/memory/fake_memory.h"
+#include "support/fake_memory.h"
 
 namespace gilscope::testing {
 
