@@ -8,6 +8,7 @@
 #include "gilscope/base/status_macros.h"
 #include "gilscope/locate/python_target.h"
 #include "gilscope/memory/process_memory.h"
+#include "gilscope/proc/pauser.h"
 #include "gilscope/proc/task_reader.h"
 #include "gilscope/render/dump_output.h"
 #include "gilscope/sampler/failure_policy.h"
@@ -27,7 +28,8 @@ absl::StatusOr<Snapshot> TakeDumpSnapshot(const PythonTarget& target, ProcessMem
     if (choices.native) {
       RETURN_IF_ERROR(taker.EnableNativeStacks(NativeStacks::kAll, choices.keep_plumbing));
     }
-    absl::StatusOr<Snapshot> snapshot = TakeSnapshot(taker, target.pid, pause);
+    PtracePauser pauser(target.pid);
+    absl::StatusOr<Snapshot> snapshot = TakeSnapshot(taker, pauser, pause);
     if (snapshot.ok() || Classify(snapshot.status()) != FailureMeaning::kTransient) {
       return snapshot;
     }

@@ -19,6 +19,7 @@
 #include "gilscope/memory/process_memory.h"
 #include "gilscope/proc/child_process.h"
 #include "gilscope/proc/exec_watch.h"
+#include "gilscope/proc/pauser.h"
 #include "gilscope/proc/task_reader.h"
 #include "gilscope/render/record_output.h"
 #include "gilscope/render/safe_text.h"
@@ -116,10 +117,12 @@ class Recording {
   SamplingStats Sample() {
     LiveStatus live(isatty(STDERR_FILENO) == 1);
     exec_watch_.emplace(pid_);
+    PtracePauser pauser(pid_);
     SamplingHooks hooks;
     hooks.take = [&]() -> absl::StatusOr<Snapshot> {
       SnapshotCost cost;
-      absl::StatusOr<Snapshot> snapshot = TakeSnapshot(*taker_, pid_, !options_.nonblocking, &cost);
+      absl::StatusOr<Snapshot> snapshot =
+          TakeSnapshot(*taker_, pauser, !options_.nonblocking, &cost);
       paused_total_ += cost.paused;
       return snapshot;
     };

@@ -1,9 +1,5 @@
 #include "gilscope/locate/python_target.h"
 
-#include <errno.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <cstring>
 #include <optional>
@@ -19,8 +15,6 @@
 #include "gilscope/elf/elf_file.h"
 #include "gilscope/layout/debug_offsets.h"
 #include "gilscope/proc/proc_parsers.h"
-#include "gilscope/proc/process_pause.h"
-#include "gilscope/proc/task_reader.h"
 
 namespace gilscope {
 namespace {
@@ -30,20 +24,6 @@ constexpr size_t kMaxVersionScanBytes = 32u << 20;
 
 absl::Status ProcessGone(pid_t pid) {
   return absl::NotFoundError(absl::StrFormat("no process with PID %d", pid));
-}
-
-absl::StatusOr<std::string> ReadLink(const std::string& path, pid_t pid) {
-  char buffer[4096];
-  ssize_t length = ::readlink(path.c_str(), buffer, sizeof buffer - 1);
-  if (length < 0) {
-    if (errno == ENOENT || errno == ESRCH) return ProcessGone(pid);
-    if (errno == EACCES || errno == EPERM) {
-      return absl::PermissionDeniedError(DiagnosePtraceDenied(pid));
-    }
-    return absl::UnavailableError(
-        absl::StrFormat("cannot read %s: %s", path, std::strerror(errno)));
-  }
-  return std::string(buffer, static_cast<size_t>(length));
 }
 
 std::string Basename(absl::string_view path) {
@@ -110,14 +90,11 @@ std::optional<PythonVersion> ScanForVersion(RemoteMemory& memory, const ElfFile&
   return std::nullopt;
 }
 
-bool AnyThreadAlive(pid_t pid) {
-  ProcTaskReader tasks(pid);
-  absl::StatusOr<std::vector<pid_t>> tids = tasks.ListThreads();
+bool AnyThreadAlive(ProcessFiles& files, const absl::StatusOr<std::vector<pid_t>>& tids) {
   if (!tids.ok()) return false;
   for (pid_t tid : *tids) {
     // stat is readable without ptrace permission, so this check cannot hide a permission error.
-    absl::StatusOr<std::string> text =
-        ReadProcFile(absl::StrFormat("/proc/%d/task/%d/stat", pid, tid));
+    absl::StatusOr<std::string> text = files.ReadProcFile(absl::StrFormat("task/%d/stat", tid));
     if (!text.ok()) continue;
     absl::StatusOr<TaskStat> stat = ParseStat(*text);
     if (stat.ok() && stat->state != 'Z' && stat->state != 'X') return true;
@@ -339,19 +316,19 @@ absl::StatusOr<PythonVersion> ParseVersionText(absl::string_view text) {
   return version;
 }
 
-absl::StatusOr<PythonTarget> LocatePython(pid_t pid, RemoteMemory& memory) {
+absl::StatusOr<PythonTarget> LocatePython(ProcessFiles& files, RemoteMemory& memory) {
+  const pid_t pid = files.pid();
   if (pid <= 0) return ProcessGone(pid);
-  struct stat info;
-  const std::string proc = absl::StrFormat("/proc/%d", pid);
-  if (::stat(proc.c_str(), &info) != 0) return ProcessGone(pid);
+  absl::StatusOr<std::vector<pid_t>> tids = files.ListThreads();
+  if (absl::IsNotFound(tids.status())) return ProcessGone(pid);
   // The leader shows Z once the main thread has exited, even while other threads run on:
   // the process is gone only when no thread is alive.
-  if (!AnyThreadAlive(pid)) {
+  if (!AnyThreadAlive(files, tids)) {
     return absl::NotFoundError(absl::StrFormat("process %d has exited (zombie)", pid));
   }
   PythonTarget target;
   target.pid = pid;
-  absl::StatusOr<std::string> executable = ReadLink(proc + "/exe", pid);
+  absl::StatusOr<std::string> executable = files.ReadProcLink("exe");
   if (absl::IsNotFound(executable.status())) {
     // /proc/PID/exe and /proc/PID/maps vanish with the main thread even while others run.
     return absl::UnimplementedError(absl::StrFormat(
@@ -361,17 +338,14 @@ absl::StatusOr<PythonTarget> LocatePython(pid_t pid, RemoteMemory& memory) {
   }
   if (!executable.ok()) return executable.status();
   target.executable = *std::move(executable);
-  absl::StatusOr<std::string> cmdline = ReadProcFile(proc + "/cmdline");
+  absl::StatusOr<std::string> cmdline = files.ReadProcFile("cmdline");
   if (cmdline.ok()) {
     target.command_line = absl::StrReplaceAll(absl::StripTrailingAsciiWhitespace(*cmdline),
                                               {{std::string(1, '\0'), " "}});
     absl::StripTrailingAsciiWhitespace(&target.command_line);
   }
-  absl::StatusOr<std::string> maps_text = ReadProcFile(proc + "/maps");
+  absl::StatusOr<std::string> maps_text = files.ReadProcFile("maps");
   if (!maps_text.ok()) {
-    if (absl::IsPermissionDenied(maps_text.status())) {
-      return absl::PermissionDeniedError(DiagnosePtraceDenied(pid));
-    }
     if (absl::IsNotFound(maps_text.status())) return ProcessGone(pid);
     return maps_text.status();
   }
@@ -389,8 +363,7 @@ absl::StatusOr<PythonTarget> LocatePython(pid_t pid, RemoteMemory& memory) {
 
   std::optional<Candidate> found;
   for (const std::string& path : paths) {
-    absl::StatusOr<ElfFile> elf = ElfFile::Open(proc + "/root" + path);
-    if (!elf.ok()) elf = ElfFile::Open(path);
+    absl::StatusOr<ElfFile> elf = files.OpenMappedElf(path);
     if (!elf.ok() || !HoldsRuntime(*elf)) continue;
     std::optional<uint64_t> bias = LoadBias(*elf, maps, path);
     if (!bias) continue;
@@ -411,7 +384,7 @@ absl::StatusOr<PythonTarget> LocatePython(pid_t pid, RemoteMemory& memory) {
   absl::StatusOr<RemoteAddress> first_interpreter =
       ReadValue<uint64_t>(memory, target.interpreters_head);
   if (!first_interpreter.ok()) {
-    if (!AnyThreadAlive(pid)) return ProcessGone(pid);
+    if (!AnyThreadAlive(files, files.ListThreads())) return ProcessGone(pid);
     return absl::FailedPreconditionError(absl::StrFormat(
         "cannot read Python %s's interpreter list at 0x%x (%s): the layout gilscope uses for "
         "this version does not fit this process",
@@ -423,6 +396,11 @@ absl::StatusOr<PythonTarget> LocatePython(pid_t pid, RemoteMemory& memory) {
         pid));
   }
   return target;
+}
+
+absl::StatusOr<PythonTarget> LocatePython(pid_t pid, RemoteMemory& memory) {
+  LiveProcessFiles files(pid);
+  return LocatePython(files, memory);
 }
 
 }  // namespace gilscope

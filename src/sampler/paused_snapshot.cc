@@ -4,7 +4,6 @@
 
 #include <memory>
 
-#include "gilscope/proc/process_pause.h"
 #include "gilscope/sampler/sampling_loop.h"
 
 namespace gilscope {
@@ -28,7 +27,7 @@ class BlockTerminatingSignals {
 
 }  // namespace
 
-absl::StatusOr<Snapshot> TakeSnapshot(SnapshotTaker& taker, pid_t pid, bool pause,
+absl::StatusOr<Snapshot> TakeSnapshot(SnapshotTaker& taker, ProcessPauser& pauser, bool pause,
                                       SnapshotCost* cost) {
   if (!pause) {
     if (cost != nullptr) cost->paused = absl::ZeroDuration();
@@ -39,7 +38,7 @@ absl::StatusOr<Snapshot> TakeSnapshot(SnapshotTaker& taker, pid_t pid, bool paus
   const absl::Time started = clock.Now();
   absl::StatusOr<Snapshot> snapshot;
   {
-    absl::StatusOr<std::unique_ptr<ProcessPause>> paused = ProcessPause::Pause(pid);
+    absl::StatusOr<std::unique_ptr<PausedProcess>> paused = pauser.Pause();
     if (!paused.ok()) return paused.status();
     snapshot = taker.Take();
   }  // resumed here

@@ -91,14 +91,20 @@ SnapshotTaker::SnapshotTaker(const PythonTarget& target, RemoteMemory& memory, T
       codes_(memory_, *target.layout, target.code_type),
       names_(memory_, *target.layout) {}
 
-absl::Status SnapshotTaker::EnableNativeStacks(NativeStacks which, bool keep_plumbing) {
+absl::Status SnapshotTaker::EnableNativeStacks(NativeStacks which, bool keep_plumbing,
+                                               NativeUnwinderFactory make_unwinder) {
   native_stacks_ = which;
   keep_plumbing_ = keep_plumbing;
   if (which == NativeStacks::kNone) {
     unwinder_.reset();
     return absl::OkStatus();
   }
-  ASSIGN_OR_RETURN(unwinder_, NativeUnwinder::Create(target_.pid, memory_, target_.python_binary));
+  if (!make_unwinder) {
+    make_unwinder = [](pid_t pid, RemoteMemory& memory, std::string interpreter_object) {
+      return NativeUnwinder::Create(pid, memory, std::move(interpreter_object));
+    };
+  }
+  ASSIGN_OR_RETURN(unwinder_, make_unwinder(target_.pid, memory_, target_.python_binary));
   return absl::OkStatus();
 }
 

@@ -2,13 +2,12 @@
 // image (interpreters, threads with stacks, the GIL held, threading names; 3.13+ with the debug
 // offsets the real interpreter published at the start of _PyRuntime), so mutations start from
 // memory the walkers understand rather than from noise.
-// Each seed is walked before it is written and must give every interpreter, thread, frame, name
-// and GIL holder it holds: a seed the walkers cannot follow would waste the fuzzer's time.
-// Usage: walkers_fuzz_seeds OUTPUT_DIR TESTDATA_DIR
+// Each seed is located and sampled before it is written and must give every interpreter, thread,
+// frame, name and GIL holder it holds: a seed the walkers cannot follow would waste the fuzzer's
+// time. Usage: walkers_fuzz_seeds OUTPUT_DIR TESTDATA_DIR
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
-#include <iterator>
 #include <string>
 
 #include "fuzz/fuzz_image.h"
@@ -16,16 +15,12 @@
 #include "gilscope/layout/debug_offsets.h"
 #include "gilscope/layout/python_layout.h"
 #include "support/fake_cpython.h"
+#include "support/fake_python_process.h"
 
 namespace gilscope::fuzz {
 namespace {
 
 using testing::FakeCPython;
-
-std::string ReadFile(const std::filesystem::path& path) {
-  std::ifstream file(path, std::ios::binary);
-  return std::string((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
-}
 
 // Two interpreters where the layout has a GIL per interpreter, threads with and without stacks.
 FuzzImage BuildImage(const PythonLayout& layout, size_t layout_index,
@@ -51,14 +46,8 @@ FuzzImage BuildImage(const PythonLayout& layout, size_t layout_index,
         fake.AddThread(sub, 103, fake.AddFrame(fake.AddCode("job", "<string>", 1, 2), 0));
     fake.SetGilHolder(sub, sub_thread);
   }
+  testing::PublishDebugOffsets(fake, layout, testdata);
   const PythonTarget target = fake.Target(100);
-  const std::string published = layout.tested_on + std::string(layout.free_threaded ? "t" : "");
-  const std::filesystem::path offsets = testdata / "debug_offsets" / (published + ".bin");
-  if (target.runtime != 0 && std::filesystem::exists(offsets)) {
-    // The saved bytes run past the table into the live runtime's fields: keep the table only.
-    const std::string table = ReadFile(offsets).substr(0, layout.runtime.interpreters_head.offset);
-    std::copy(table.begin(), table.end(), fake.Raw(target.runtime));
-  }
 
   FuzzImage image;
   image.layout_index = static_cast<uint8_t>(layout_index);
@@ -104,14 +93,16 @@ int main(int argc, char** argv) {
         fuzz::WalkImage(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size());
     const bool two = layout.gil_model == GilModel::kPerInterpreter;
     const bool publishes = PublishesDebugOffsets(layout.major, layout.minor);
-    if (found.interpreters != (two ? 2u : 1u) || found.threads != (two ? 4u : 3u) ||
-        found.frames != (two ? 5u : 4u) || found.names != 2 ||
+    if (!found.located || found.interpreters != (two ? 2u : 1u) ||
+        found.threads != (two ? 4u : 3u) || found.frames != (two ? 5u : 4u) || found.names != 2 ||
         found.gil_holders != (two ? 2u : 1u) || found.debug_offsets_applied != publishes) {
-      std::fprintf(stderr,
-                   "walkers_fuzz_seeds: %s walks to %zu interpreters, %zu threads, %zu frames, "
-                   "%zu names, %zu GIL holders, debug offsets %s\n",
-                   name.c_str(), found.interpreters, found.threads, found.frames, found.names,
-                   found.gil_holders, found.debug_offsets_applied ? "applied" : "not applied");
+      std::fprintf(
+          stderr,
+          "walkers_fuzz_seeds: %s (%s) walks to %zu interpreters, %zu threads, %zu frames, "
+          "%zu names, %zu GIL holders, debug offsets %s\n",
+          name.c_str(), found.located ? "located" : "not located", found.interpreters,
+          found.threads, found.frames, found.names, found.gil_holders,
+          found.debug_offsets_applied ? "applied" : "not applied");
       ++bad;
     }
     std::ofstream(out / name, std::ios::binary) << bytes;

@@ -10,6 +10,7 @@ namespace gilscope::fuzz {
 
 // What the last of the two samples found.
 struct WalkStats {
+  bool located = false;  // LocatePython found the runtime
   bool debug_offsets_applied = false;
   size_t interpreters = 0;
   size_t threads = 0;
@@ -18,7 +19,8 @@ struct WalkStats {
   size_t gil_holders = 0;
 };
 
-// Parses `data` as a FuzzImage and runs every walker over it, as the fuzzer does.
+// Parses `data` as a FuzzImage, locates the runtime in the process it describes and takes two
+// snapshots of it, as the fuzzer does.
 WalkStats WalkImage(const uint8_t* data, size_t size);
 
 }  // namespace gilscope::fuzz

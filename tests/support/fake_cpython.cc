@@ -54,6 +54,12 @@ RemoteAddress FakeCPython::Allocate(size_t size) {
   return address;
 }
 
+RemoteAddress FakeCPython::AddRaw(const std::string& bytes) {
+  const RemoteAddress address = Allocate(bytes.size());
+  std::memcpy(Raw(address), bytes.data(), bytes.size());
+  return address;
+}
+
 RemoteAddress FakeCPython::AddString(const std::string& text) {
   if (layout_.string_model == StringModel::kPyString27) {
     const RemoteAddress object = AddBytes(text);

@@ -11,7 +11,7 @@
 
 #include "gilscope/layout/python_layout.h"
 #include "gilscope/locate/python_target.h"
-#include "gilscope/memory/fake_memory.h"
+#include "support/fake_memory.h"
 
 namespace gilscope::testing {
 
@@ -53,6 +53,8 @@ class FakeCPython {
 
   explicit FakeCPython(const PythonLayout& layout);
 
+  // `bytes` copied into the heap, as a static variable of the interpreter (a version buffer).
+  RemoteAddress AddRaw(const std::string& bytes);
   // A str (3.x) or str (2.7) object; `text` is Latin-1 / ASCII for simplicity unless `kind` 2.
   RemoteAddress AddString(const std::string& text);
   RemoteAddress AddBytes(const std::string& bytes);

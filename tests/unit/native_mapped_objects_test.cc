@@ -8,13 +8,15 @@
 #include <string>
 
 #include "absl/strings/str_format.h"
-#include "gilscope/memory/fake_memory.h"
 #include "gilscope/memory/process_memory.h"
 #include "gilscope/native/mapped_objects.h"
 #include "gilscope/proc/task_reader.h"
+#include "support/fake_memory.h"
 
 namespace gilscope {
 namespace {
+
+using testing::FakeMemory;
 
 constexpr char kLibc[] = "/usr/lib/x86_64-linux-gnu/libc.so.6";
 

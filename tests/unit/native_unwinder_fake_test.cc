@@ -14,12 +14,14 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
-#include "gilscope/memory/fake_memory.h"
 #include "gilscope/memory/process_memory.h"
 #include "gilscope/native/native_unwinder.h"
+#include "support/fake_memory.h"
 
 namespace gilscope {
 namespace {
+
+using testing::FakeMemory;
 
 std::string Describe(const NativeStack& stack) {
   std::vector<std::string> lines;

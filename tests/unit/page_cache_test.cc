@@ -6,10 +6,12 @@
 #include <numeric>
 #include <vector>
 
-#include "gilscope/memory/fake_memory.h"
+#include "support/fake_memory.h"
 
 namespace gilscope {
 namespace {
+
+using testing::FakeMemory;
 
 constexpr RemoteAddress kBase = 0x100000;
 constexpr size_t kPage = PageCache::kPageSize;

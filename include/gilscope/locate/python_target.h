@@ -12,6 +12,7 @@
 
 #include "absl/status/statusor.h"
 #include "gilscope/layout/python_layout.h"
+#include "gilscope/locate/process_files.h"
 #include "gilscope/memory/remote_memory.h"
 #include "gilscope/walkers/gil_reader.h"
 
@@ -43,6 +44,8 @@ struct PythonTarget {
 // Error codes: NotFound (no such process), PermissionDenied, InvalidArgument (not Python),
 // FailedPrecondition (a stripped binary lacking a needed symbol, or an interpreter not running
 // yet or any more), Unimplemented (unsupported version).
+absl::StatusOr<PythonTarget> LocatePython(ProcessFiles& files, RemoteMemory& memory);
+// The same on the live process `pid` (LiveProcessFiles).
 absl::StatusOr<PythonTarget> LocatePython(pid_t pid, RemoteMemory& memory);
 
 // Parses "3.8.18 (default, ...)" or "3.12.1" at the start of `text`.

@@ -86,6 +86,11 @@ class NativeUnwinder {
   virtual NativeUnwinderStats stats() const { return {}; }
 };
 
+// Makes an unwinder with Create's arguments: the sampler takes one so tests can give their own
+// (a live one needs ptrace stops to read registers).
+using NativeUnwinderFactory = std::function<absl::StatusOr<std::unique_ptr<NativeUnwinder>>(
+    pid_t pid, RemoteMemory& memory, std::string interpreter_object)>;
+
 }  // namespace gilscope
 
 #endif  // GILSCOPE_NATIVE_NATIVE_UNWINDER_H_

@@ -17,10 +17,11 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "gilscope/proc/pauser.h"
 
 namespace gilscope {
 
-class ProcessPause {
+class ProcessPause : public PausedProcess {
  public:
   // Seizes and stops every thread of `pid`, including threads started while pausing: it
   // returns once a listing of the threads, taken while every thread seized so far is stopped,
@@ -28,7 +29,7 @@ class ProcessPause {
   // Fails with PermissionDenied (with the reason), NotFound (gone) or DeadlineExceeded.
   static absl::StatusOr<std::unique_ptr<ProcessPause>> Pause(
       pid_t pid, absl::Duration timeout = absl::Seconds(1));
-  ~ProcessPause();  // resumes every thread
+  ~ProcessPause() override;  // resumes every thread
   ProcessPause(const ProcessPause&) = delete;
   ProcessPause& operator=(const ProcessPause&) = delete;
 

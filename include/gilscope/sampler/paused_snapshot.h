@@ -3,10 +3,9 @@
 #ifndef GILSCOPE_SAMPLER_PAUSED_SNAPSHOT_H_
 #define GILSCOPE_SAMPLER_PAUSED_SNAPSHOT_H_
 
-#include <sys/types.h>
-
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "gilscope/proc/pauser.h"
 #include "gilscope/sampler/snapshot.h"
 
 namespace gilscope {
@@ -15,10 +14,11 @@ struct SnapshotCost {
   absl::Duration paused;  // how long the target was stopped (zero when not paused)
 };
 
+// Takes one snapshot with `taker`, the target stopped by `pauser` around it when `pause`.
 // Signals that would end gilscope (INT, TERM, HUP, QUIT) are held while the target is stopped,
 // so the pause always ends with an explicit detach; they are delivered right after.
-// Errors: those of ProcessPause::Pause and SnapshotTaker::Take.
-absl::StatusOr<Snapshot> TakeSnapshot(SnapshotTaker& taker, pid_t pid, bool pause,
+// Errors: those of ProcessPauser::Pause and SnapshotTaker::Take.
+absl::StatusOr<Snapshot> TakeSnapshot(SnapshotTaker& taker, ProcessPauser& pauser, bool pause,
                                       SnapshotCost* cost = nullptr);
 
 }  // namespace gilscope

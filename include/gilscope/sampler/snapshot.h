@@ -93,8 +93,10 @@ class SnapshotTaker {
   SnapshotTaker(PythonTarget&& target, RemoteMemory& memory, TaskReader& tasks) = delete;
 
   // Unwinds native stacks from now on; needs the target paused around every Take() (ptrace
-  // reads the registers). `keep_plumbing` keeps CPython's call-dispatch frames.
-  absl::Status EnableNativeStacks(NativeStacks which, bool keep_plumbing);
+  // reads the registers). `keep_plumbing` keeps CPython's call-dispatch frames. The unwinder
+  // comes from `make_unwinder`, or NativeUnwinder::Create when it is empty.
+  absl::Status EnableNativeStacks(NativeStacks which, bool keep_plumbing,
+                                  NativeUnwinderFactory make_unwinder = nullptr);
 
   absl::StatusOr<Snapshot> Take();
 

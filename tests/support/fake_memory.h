@@ -1,6 +1,6 @@
 // An in-process memory image for tests and fuzzing: regions of bytes at chosen addresses.
-#ifndef GILSCOPE_MEMORY_FAKE_MEMORY_H_
-#define GILSCOPE_MEMORY_FAKE_MEMORY_H_
+#ifndef GILSCOPE_TESTS_SUPPORT_FAKE_MEMORY_H_
+#define GILSCOPE_TESTS_SUPPORT_FAKE_MEMORY_H_
 
 #include <map>
 #include <string>
@@ -8,7 +8,7 @@
 
 #include "gilscope/memory/remote_memory.h"
 
-namespace gilscope {
+namespace gilscope::testing {
 
 class FakeMemory : public RemoteMemory {
  public:
@@ -64,6 +64,6 @@ class FakeMemory : public RemoteMemory {
   size_t reads_ = 0;
 };
 
-}  // namespace gilscope
+}  // namespace gilscope::testing
 
-#endif  // GILSCOPE_MEMORY_FAKE_MEMORY_H_
+#endif  // GILSCOPE_TESTS_SUPPORT_FAKE_MEMORY_H_

@@ -1,0 +1,77 @@
+#include "support/fake_process.h"
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/strip.h"
+
+namespace gilscope::testing {
+
+void FakeProcess::AddThread(pid_t tid, TaskSyscall syscall, char state, std::string comm) {
+  TaskActivity& activity = threads_[tid];
+  activity.tid = tid;
+  activity.stat.state = state;
+  activity.stat.comm = std::move(comm);
+  activity.syscall = syscall;
+}
+
+absl::StatusOr<std::vector<pid_t>> FakeProcess::ListThreads() {
+  if (gone_) return absl::NotFoundError("fake process: gone");
+  std::vector<pid_t> tids;
+  for (const auto& [tid, activity] : threads_) tids.push_back(tid);
+  return tids;
+}
+
+absl::StatusOr<std::string> FakeProcess::ReadProcFile(absl::string_view name) {
+  if (gone_) return absl::NotFoundError("fake process: gone");
+  if (denied_.contains(name)) return absl::PermissionDeniedError("fake process: denied");
+  absl::string_view rest = name;
+  int tid = 0;
+  if (absl::ConsumePrefix(&rest, "task/") && absl::ConsumeSuffix(&rest, "/stat") &&
+      absl::SimpleAtoi(rest, &tid)) {
+    auto thread = threads_.find(tid);
+    if (thread == threads_.end()) return absl::NotFoundError("fake process: no such thread");
+    const TaskStat& stat = thread->second.stat;
+    return absl::StrFormat("%d (%s) %c 1 %d %d 0 -1\n", tid, stat.comm, stat.state, pid_, pid_);
+  }
+  auto file = files_.find(name);
+  if (file == files_.end()) return absl::NotFoundError(absl::StrCat("fake process: no ", name));
+  return file->second;
+}
+
+absl::StatusOr<std::string> FakeProcess::ReadProcLink(absl::string_view name) {
+  if (gone_) return absl::NotFoundError("fake process: gone");
+  if (denied_.contains(name)) return absl::PermissionDeniedError("fake process: denied");
+  auto link = links_.find(name);
+  if (link == links_.end()) return absl::NotFoundError(absl::StrCat("fake process: no ", name));
+  return link->second;
+}
+
+absl::StatusOr<ElfFile> FakeProcess::OpenMappedElf(const std::string& path) {
+  auto elf = elves_.find(path);
+  if (elf == elves_.end()) return absl::NotFoundError(absl::StrCat("fake process: no ", path));
+  return ElfFile::OpenImage(path, elf->second);
+}
+
+absl::StatusOr<TaskActivity> FakeProcess::ReadTask(pid_t tid) {
+  if (gone_) return absl::NotFoundError("fake process: gone");
+  auto thread = threads_.find(tid);
+  if (thread == threads_.end()) return absl::NotFoundError("fake process: no such thread");
+  return thread->second;
+}
+
+class FakePauser::Paused : public PausedProcess {
+ public:
+  explicit Paused(FakePauser& pauser) : pauser_(pauser) {}
+  ~Paused() override { ++pauser_.resumes_; }
+
+ private:
+  FakePauser& pauser_;
+};
+
+absl::StatusOr<std::unique_ptr<PausedProcess>> FakePauser::Pause() {
+  if (!failure_.ok()) return failure_;
+  ++pauses_;
+  return std::make_unique<Paused>(*this);
+}
+
+}  // namespace gilscope::testing
