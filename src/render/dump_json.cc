@@ -16,11 +16,11 @@ nlohmann::json DisplayName(const ThreadSnapshot& thread) {
 
 nlohmann::json ThreadJson(const ThreadSnapshot& thread) {
   nlohmann::json frames = nlohmann::json::array();
-  for (const PythonFrame& frame : thread.frames) {
+  for (const Frame& frame : thread.frames) {
     frames.push_back({{"function", frame.function},
                       {"file", frame.file},
                       {"line", frame.line >= 0 ? nlohmann::json(frame.line) : nlohmann::json()},
-                      {"native", frame.native}});
+                      {"native", frame.kind == FrameKind::kNative}});
   }
   nlohmann::json json = {
       {"native_id", thread.native_id != 0 ? nlohmann::json(thread.native_id) : nlohmann::json()},

@@ -87,10 +87,10 @@ void WriteThread(const ThreadSnapshot& thread, std::ostream& out) {
   absl::StrAppend(&heading, " [", StateLabel(thread), "]");
   if (!thread.is_python) absl::StrAppend(&heading, " (no Python thread state)");
   out << heading << "\n";
-  for (const PythonFrame& frame : thread.frames) {
+  for (const Frame& frame : thread.frames) {
     // Native frames are marked so the eye finds where Python calls into C.
-    out << (frame.native ? "  * " : "    ") << TerminalSafe(frame.function) << " ("
-        << TerminalSafe(frame.file);
+    out << (frame.kind == FrameKind::kNative ? "  * " : "    ") << TerminalSafe(frame.function)
+        << " (" << TerminalSafe(frame.file);
     if (frame.line >= 0) out << ":" << frame.line;
     out << ")\n";
   }

@@ -114,7 +114,7 @@ bool SnapshotTaker::WantsNativeStack(const ThreadSnapshot& thread) const {
 }
 
 void SnapshotTaker::ReadPythonStack(RemoteAddress top_frame, StackRead& read) {
-  absl::StatusOr<std::vector<PythonFrame>> frames =
+  absl::StatusOr<std::vector<Frame>> frames =
       WalkFrames(memory_, *target_.layout, codes_, top_frame, &read.detail);
   if (frames.ok()) {
     read.thread.frames = std::move(*frames);

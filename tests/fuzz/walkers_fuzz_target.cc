@@ -63,7 +63,7 @@ void WalkSample(FakeMemory& memory, const PythonLayout& layout, const FuzzImage&
     for (const ThreadRecord& thread : interpreter.threads) {
       ++stats.threads;
       FrameWalkDetail detail;
-      absl::StatusOr<std::vector<PythonFrame>> frames =
+      absl::StatusOr<std::vector<Frame>> frames =
           WalkFrames(memory, layout, codes, thread.top_frame, &detail);
       if (frames.ok()) stats.frames += frames->size();
     }

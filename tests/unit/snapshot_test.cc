@@ -188,7 +188,7 @@ const ThreadSnapshot* FindThread(const Snapshot& snapshot, pid_t tid) {
 
 std::vector<std::string> Functions(const ThreadSnapshot& thread) {
   std::vector<std::string> names;
-  for (const PythonFrame& frame : thread.frames) names.push_back(frame.function);
+  for (const Frame& frame : thread.frames) names.push_back(frame.function);
   return names;
 }
 

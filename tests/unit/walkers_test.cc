@@ -58,8 +58,8 @@ TEST_P(WalkersTest, WalksThreadsAndFramesInnermostFirst) {
   auto frames = WalkFrames(fake.memory(), layout(), codes, threads[0].top_frame);
   ASSERT_TRUE(frames.ok()) << frames.status();
   ASSERT_EQ(frames->size(), 2u);
-  EXPECT_EQ((*frames)[0], (PythonFrame{Expected("Worker.spin"), "/app/work.py", 12}));
-  EXPECT_EQ((*frames)[1], (PythonFrame{"<module>", "/app/main.py", 5}));
+  EXPECT_EQ((*frames)[0], (Frame{Expected("Worker.spin"), "/app/work.py", 12}));
+  EXPECT_EQ((*frames)[1], (Frame{"<module>", "/app/main.py", 5}));
 
   // AND the GIL names the worker as its holder
   GilLocation location = target.gil;
@@ -389,7 +389,7 @@ std::vector<bool> StartsOf(const PythonLayout& layout, FakeCPython& fake, Remote
   auto frames = WalkFrames(fake.memory(), layout, codes, top, &detail);
   EXPECT_TRUE(frames.ok()) << frames.status();
   if (!frames.ok()) return {};
-  for (const PythonFrame& frame : *frames) names->push_back(frame.function);
+  for (const Frame& frame : *frames) names->push_back(frame.function);
   EXPECT_EQ(detail.starts_eval_call.size(), frames->size());
   return detail.starts_eval_call;
 }

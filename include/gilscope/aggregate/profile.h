@@ -16,7 +16,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "gilscope/aggregate/stack_table.h"
-#include "gilscope/sampler/snapshot.h"
+#include "gilscope/sample/snapshot.h"
 
 namespace gilscope {
 
