@@ -77,8 +77,7 @@ void WriteDumpJson(const DumpContext& dump, std::ostream& out) {
   }
   nlohmann::json interpreters = nlohmann::json::array();
   for (const InterpreterSnapshot& interp : snapshot.interpreters) {
-    const bool known =
-        interp.gil_index >= 0 && static_cast<size_t>(interp.gil_index) < snapshot.gils.size();
+    const bool known = interp.gil_index >= 0;  // else -1 (FillGilRoles)
     interpreters.push_back({
         {"id", interp.id},
         {"gil_interpreter_id",

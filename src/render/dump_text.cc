@@ -55,9 +55,8 @@ std::string GilStateText(const GilSnapshot& gil) {
 std::string InterpreterHeading(const InterpreterSnapshot& interp, const Snapshot& snapshot) {
   std::string heading = absl::StrFormat("Interpreter %d", interp.id);
   if (interp.id == 0) absl::StrAppend(&heading, " (main)");
-  if (interp.gil_index < 0 || static_cast<size_t>(interp.gil_index) >= snapshot.gils.size()) {
-    return absl::StrCat(heading, ": GIL unknown");
-  }
+  // Out-of-range indices are -1 by now (FillGilRoles).
+  if (interp.gil_index < 0) return absl::StrCat(heading, ": GIL unknown");
   const GilSnapshot& gil = snapshot.gils[static_cast<size_t>(interp.gil_index)];
   if (!interp.OwnsGil(snapshot.gils)) {
     // A legacy subinterpreter: its threads take turns with those of the interpreter named.

@@ -25,6 +25,7 @@
 
 #include "gilscope/aggregate/profile.h"
 #include "gilscope/render/record_output.h"
+#include "support/settled_sample.h"
 
 namespace gilscope {
 namespace {
@@ -61,7 +62,7 @@ Profile FixtureProfile(bool calm) {
     snapshot.threads.push_back(Thread(3,
                                       i < 5 ? ThreadState::kRunningWithoutGil : ThreadState::kIdle,
                                       {crunch, worker, bootstrap}));
-    profile.AddSample(snapshot, absl::FromUnixMillis(1000000 + 100 * i));
+    AddSettled(profile, snapshot, absl::FromUnixMillis(1000000 + 100 * i));
   }
   return profile;
 }

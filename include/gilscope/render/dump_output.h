@@ -11,8 +11,8 @@ namespace gilscope {
 
 struct DumpContext {
   const PythonTarget& target;
-  const Snapshot& snapshot;
-  bool paused = true;  // false with --nonblocking: threads kept running while read
+  const Snapshot& snapshot;  // GIL roles settled (FillGilRoles), as SnapshotTaker::Take makes it
+  bool paused = true;        // false with --nonblocking: threads kept running while read
 };
 
 void WriteDumpText(const DumpContext& dump, std::ostream& out);
