@@ -56,7 +56,7 @@ nlohmann::json InterpretersUsing(const Snapshot& snapshot, int index) {
 }  // namespace
 
 void WriteDumpJson(const DumpContext& dump, std::ostream& out) {
-  const PythonTarget& target = dump.target;
+  const DumpTarget& target = dump.target;
   const Snapshot& snapshot = dump.snapshot;
   nlohmann::json gils = nlohmann::json::array();
   bool any_enabled = false;
@@ -94,7 +94,7 @@ void WriteDumpJson(const DumpContext& dump, std::ostream& out) {
   for (const ThreadSnapshot& thread : snapshot.threads) threads.push_back(ThreadJson(thread));
   nlohmann::json json = {
       {"pid", target.pid},
-      {"version", target.version.text},
+      {"version", target.version},
       {"executable", target.executable},
       {"command_line", target.command_line},
       {"python_binary", target.python_binary},

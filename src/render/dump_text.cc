@@ -103,12 +103,12 @@ void WriteThread(const ThreadSnapshot& thread, std::ostream& out) {
 }  // namespace
 
 void WriteDumpText(const DumpContext& dump, std::ostream& out) {
-  const PythonTarget& target = dump.target;
+  const DumpTarget& target = dump.target;
   const Snapshot& snapshot = dump.snapshot;
   out << absl::StrFormat(
       "Process %d: %s\n", target.pid,
       TerminalSafe(target.command_line.empty() ? target.executable : target.command_line));
-  out << absl::StrFormat("Python %s%s (%s)\n", TerminalSafe(target.version.text),
+  out << absl::StrFormat("Python %s%s (%s)\n", TerminalSafe(target.version),
                          target.free_threaded ? " free-threaded" : "",
                          TerminalSafe(target.python_binary));
   const bool grouped = snapshot.interpreters.size() > 1;
