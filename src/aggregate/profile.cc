@@ -33,16 +33,6 @@ bool IsIdle(const ThreadSnapshot& thread) {
   return thread.state == ThreadState::kIdle || thread.state == ThreadState::kUnknown;
 }
 
-// Which of the sample's GILs `thread` uses: its own index, or the only GIL there is (snapshots
-// made without indices); -1 when unknown or not a Python thread.
-int GilSlot(const ThreadSnapshot& thread, const Snapshot& snapshot) {
-  if (!thread.is_python) return -1;
-  if (thread.gil_index >= 0 && static_cast<size_t>(thread.gil_index) < snapshot.gils.size()) {
-    return thread.gil_index;
-  }
-  return snapshot.gils.size() == 1 ? 0 : -1;
-}
-
 }  // namespace
 
 const char* ProfileModeName(ProfileMode mode) {
@@ -140,40 +130,30 @@ void Profile::AddSample(const Snapshot& snapshot, absl::Time at) {
   for (const GilSnapshot& gil : snapshot.gils) any_gil_enabled |= gil.enabled;
   if (!any_gil_enabled) ++gil_disabled_samples_;
 
-  // Each GIL's holder and waiters. With several GILs (subinterpreters with their own) several
-  // threads hold one at once, and a holder makes only its own GIL's waiters wait.
-  struct GilNow {
-    const ThreadSnapshot* holder = nullptr;
-    int waiters = 0;
-  };
-  std::vector<GilNow> now(snapshot.gils.size());
-  for (const ThreadSnapshot& thread : snapshot.threads) {
-    const int slot = GilSlot(thread, snapshot);
-    if (slot < 0) continue;
-    GilNow& gil = now[static_cast<size_t>(slot)];
-    if (thread.state == ThreadState::kWaitingForGil) ++gil.waiters;
-    if (HoldsGil(thread.state) && gil.holder == nullptr) gil.holder = &thread;
-  }
+  // Each GIL's holder and waiters, as the sampler settled them (FillGilRoles). With several
+  // GILs (subinterpreters with their own) several threads hold one at once, and a holder makes
+  // only its own GIL's waiters wait.
   bool held = false;
   int waiters = 0;
-  for (size_t i = 0; i < snapshot.gils.size(); ++i) {
-    const GilSnapshot& gil = snapshot.gils[i];
+  for (const GilSnapshot& gil : snapshot.gils) {
     GilCounts& counts = per_gil_[gil.interpreter_id];
     ++counts.samples;
     counts.users.insert(gil.interpreter_id);
-    const bool in_native =
-        now[i].holder != nullptr && now[i].holder->state == ThreadState::kHoldingGilInNative;
-    if (now[i].holder != nullptr) {
+    const ThreadSnapshot* holder = gil.holder_thread >= 0
+                                       ? &snapshot.threads[static_cast<size_t>(gil.holder_thread)]
+                                       : nullptr;
+    const bool in_native = holder != nullptr && holder->state == ThreadState::kHoldingGilInNative;
+    if (holder != nullptr) {
       held = true;
       ++counts.held;
       if (in_native) ++counts.held_in_native;
     }
-    if (now[i].waiters > 0) {
+    if (gil.waiters > 0) {
       ++counts.contended;
       if (in_native) ++counts.contended_in_native;
     }
-    counts.waiters += now[i].waiters;
-    waiters += now[i].waiters;
+    counts.waiters += gil.waiters;
+    waiters += gil.waiters;
     if (gil.switch_number) {
       if (!counts.first_switch) {
         counts.first_switch = gil.switch_number;
@@ -184,7 +164,7 @@ void Profile::AddSample(const Snapshot& snapshot, absl::Time at) {
     }
   }
   for (const InterpreterSnapshot& interp : snapshot.interpreters) {
-    if (interp.gil_index >= 0 && static_cast<size_t>(interp.gil_index) < snapshot.gils.size()) {
+    if (interp.gil_index >= 0) {
       per_gil_[snapshot.gils[static_cast<size_t>(interp.gil_index)].interpreter_id].users.insert(
           interp.id);
     }
@@ -193,7 +173,8 @@ void Profile::AddSample(const Snapshot& snapshot, absl::Time at) {
   if (waiters > 0) ++contended_samples_;
   waiter_total_ += waiters;
 
-  for (const ThreadSnapshot& thread : snapshot.threads) {
+  for (size_t i = 0; i < snapshot.threads.size(); ++i) {
+    const ThreadSnapshot& thread = snapshot.threads[i];
     if (!thread.is_python) continue;
     ThreadTally& tally = threads_[thread.native_id];
     ThreadShare& share = tally.share;
@@ -231,11 +212,11 @@ void Profile::AddSample(const Snapshot& snapshot, absl::Time at) {
     Add(ProfileMode::kWall, stack, thread, 1);
     if (OnCpu(thread)) Add(ProfileMode::kCpu, stack, thread, 1);
     if (thread.state == ThreadState::kWaitingForGil) Add(ProfileMode::kWait, stack, thread, 1);
-    const int slot = GilSlot(thread, snapshot);
-    if (slot >= 0 && now[static_cast<size_t>(slot)].holder == &thread) {
+    const GilSnapshot* gil =
+        thread.gil_index >= 0 ? &snapshot.gils[static_cast<size_t>(thread.gil_index)] : nullptr;
+    if (gil != nullptr && gil->holder_thread == static_cast<int>(i)) {
       Add(ProfileMode::kGil, stack, thread, 1);
-      const int blamed = now[static_cast<size_t>(slot)].waiters;
-      if (blamed > 0) Add(ProfileMode::kBlame, stack, thread, blamed);
+      if (gil->waiters > 0) Add(ProfileMode::kBlame, stack, thread, gil->waiters);
     }
   }
   FoldEndedThreads();

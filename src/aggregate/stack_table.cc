@@ -2,9 +2,10 @@
 
 namespace gilscope {
 
-FrameId StackTable::InternFrame(const PythonFrame& frame) {
-  auto [it, inserted] = frame_ids_.try_emplace(FrameKey{frame.function, frame.file, frame.line},
-                                               static_cast<FrameId>(frames_.size()));
+FrameId StackTable::InternFrame(const Frame& frame) {
+  auto [it, inserted] =
+      frame_ids_.try_emplace(FrameKey{frame.function, frame.file, frame.line, frame.kind},
+                             static_cast<FrameId>(frames_.size()));
   if (inserted) frames_.push_back(frame);
   return it->second;
 }

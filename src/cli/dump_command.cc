@@ -65,7 +65,13 @@ int RunDumpCommand(const std::vector<std::string>& args) {
     PrintError(std::string(snapshot.status().message()));
     return kExitFailure;
   }
-  DumpContext dump{*target, *snapshot, options.pause};
+  const DumpTarget described{.pid = target->pid,
+                             .executable = target->executable,
+                             .command_line = target->command_line,
+                             .python_binary = target->python_binary,
+                             .version = target->version.text,
+                             .free_threaded = target->free_threaded};
+  DumpContext dump{described, *snapshot, options.pause};
   if (options.json) {
     WriteDumpJson(dump, std::cout);
   } else {

@@ -16,11 +16,11 @@ nlohmann::json DisplayName(const ThreadSnapshot& thread) {
 
 nlohmann::json ThreadJson(const ThreadSnapshot& thread) {
   nlohmann::json frames = nlohmann::json::array();
-  for (const PythonFrame& frame : thread.frames) {
+  for (const Frame& frame : thread.frames) {
     frames.push_back({{"function", frame.function},
                       {"file", frame.file},
                       {"line", frame.line >= 0 ? nlohmann::json(frame.line) : nlohmann::json()},
-                      {"native", frame.native}});
+                      {"native", frame.kind == FrameKind::kNative}});
   }
   nlohmann::json json = {
       {"native_id", thread.native_id != 0 ? nlohmann::json(thread.native_id) : nlohmann::json()},
@@ -56,7 +56,7 @@ nlohmann::json InterpretersUsing(const Snapshot& snapshot, int index) {
 }  // namespace
 
 void WriteDumpJson(const DumpContext& dump, std::ostream& out) {
-  const PythonTarget& target = dump.target;
+  const DumpTarget& target = dump.target;
   const Snapshot& snapshot = dump.snapshot;
   nlohmann::json gils = nlohmann::json::array();
   bool any_enabled = false;
@@ -77,8 +77,7 @@ void WriteDumpJson(const DumpContext& dump, std::ostream& out) {
   }
   nlohmann::json interpreters = nlohmann::json::array();
   for (const InterpreterSnapshot& interp : snapshot.interpreters) {
-    const bool known =
-        interp.gil_index >= 0 && static_cast<size_t>(interp.gil_index) < snapshot.gils.size();
+    const bool known = interp.gil_index >= 0;  // else -1 (FillGilRoles)
     interpreters.push_back({
         {"id", interp.id},
         {"gil_interpreter_id",
@@ -95,7 +94,7 @@ void WriteDumpJson(const DumpContext& dump, std::ostream& out) {
   for (const ThreadSnapshot& thread : snapshot.threads) threads.push_back(ThreadJson(thread));
   nlohmann::json json = {
       {"pid", target.pid},
-      {"version", target.version.text},
+      {"version", target.version},
       {"executable", target.executable},
       {"command_line", target.command_line},
       {"python_binary", target.python_binary},

@@ -55,9 +55,8 @@ std::string GilStateText(const GilSnapshot& gil) {
 std::string InterpreterHeading(const InterpreterSnapshot& interp, const Snapshot& snapshot) {
   std::string heading = absl::StrFormat("Interpreter %d", interp.id);
   if (interp.id == 0) absl::StrAppend(&heading, " (main)");
-  if (interp.gil_index < 0 || static_cast<size_t>(interp.gil_index) >= snapshot.gils.size()) {
-    return absl::StrCat(heading, ": GIL unknown");
-  }
+  // Out-of-range indices are -1 by now (FillGilRoles).
+  if (interp.gil_index < 0) return absl::StrCat(heading, ": GIL unknown");
   const GilSnapshot& gil = snapshot.gils[static_cast<size_t>(interp.gil_index)];
   if (!interp.OwnsGil(snapshot.gils)) {
     // A legacy subinterpreter: its threads take turns with those of the interpreter named.
@@ -87,10 +86,10 @@ void WriteThread(const ThreadSnapshot& thread, std::ostream& out) {
   absl::StrAppend(&heading, " [", StateLabel(thread), "]");
   if (!thread.is_python) absl::StrAppend(&heading, " (no Python thread state)");
   out << heading << "\n";
-  for (const PythonFrame& frame : thread.frames) {
+  for (const Frame& frame : thread.frames) {
     // Native frames are marked so the eye finds where Python calls into C.
-    out << (frame.native ? "  * " : "    ") << TerminalSafe(frame.function) << " ("
-        << TerminalSafe(frame.file);
+    out << (frame.kind == FrameKind::kNative ? "  * " : "    ") << TerminalSafe(frame.function)
+        << " (" << TerminalSafe(frame.file);
     if (frame.line >= 0) out << ":" << frame.line;
     out << ")\n";
   }
@@ -104,12 +103,12 @@ void WriteThread(const ThreadSnapshot& thread, std::ostream& out) {
 }  // namespace
 
 void WriteDumpText(const DumpContext& dump, std::ostream& out) {
-  const PythonTarget& target = dump.target;
+  const DumpTarget& target = dump.target;
   const Snapshot& snapshot = dump.snapshot;
   out << absl::StrFormat(
       "Process %d: %s\n", target.pid,
       TerminalSafe(target.command_line.empty() ? target.executable : target.command_line));
-  out << absl::StrFormat("Python %s%s (%s)\n", TerminalSafe(target.version.text),
+  out << absl::StrFormat("Python %s%s (%s)\n", TerminalSafe(target.version),
                          target.free_threaded ? " free-threaded" : "",
                          TerminalSafe(target.python_binary));
   const bool grouped = snapshot.interpreters.size() > 1;

@@ -3,7 +3,7 @@
 
 namespace gilscope {
 
-std::string FrameLabel(const PythonFrame& frame) {
+std::string FrameLabel(const Frame& frame) {
   if (frame.line < 0) return absl::StrCat(frame.function, " (", frame.file, ")");
   return absl::StrCat(frame.function, " (", frame.file, ":", frame.line, ")");
 }

@@ -39,7 +39,7 @@ class FrameTable {
   size_t Real(FrameId id) {
     auto [it, inserted] = real_.try_emplace(id, frames_.size());
     if (inserted) {
-      const PythonFrame& frame = stacks_.frame(id);
+      const Frame& frame = stacks_.frame(id);
       nlohmann::json json = {{"name", frame.function}, {"file", frame.file}};
       if (frame.line >= 0) json["line"] = frame.line;  // optional in the schema: omit when unknown
       frames_.push_back(std::move(json));

@@ -44,12 +44,12 @@ Json SitesJson(const Profile& profile, ProfileMode mode) {
   const int64_t total = TotalWeight(ViewStacks(profile, mode));
   Json sites = Json::array();
   for (const SiteWeight& site : TopLeafFrames(profile, mode, kTopSites)) {
-    const PythonFrame& frame = profile.stacks().frame(site.frame);
+    const Frame& frame = profile.stacks().frame(site.frame);
     sites.push_back({
         {"function", frame.function},
         {"file", frame.file},
         {"line", frame.line >= 0 ? Json(frame.line) : Json()},
-        {"native", frame.native},
+        {"native", frame.kind == FrameKind::kNative},
         {"weight", site.weight},
         {"share", Fraction(site.weight, total)},
     });

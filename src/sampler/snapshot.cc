@@ -121,7 +121,7 @@ bool SnapshotTaker::WantsNativeStack(const ThreadSnapshot& thread) const {
 }
 
 void SnapshotTaker::ReadPythonStack(RemoteAddress top_frame, StackRead& read) {
-  absl::StatusOr<std::vector<PythonFrame>> frames =
+  absl::StatusOr<std::vector<Frame>> frames =
       WalkFrames(memory_, *target_.layout, codes_, top_frame, &read.detail);
   if (frames.ok()) {
     read.thread.frames = std::move(*frames);
@@ -254,9 +254,6 @@ absl::StatusOr<Snapshot> SnapshotTaker::Take() {
     FinishStacks(read);
     ThreadSnapshot& thread = read.thread;
     if (!thread.error.empty()) ++snapshot.errors;
-    // Counted after folding: a thread's states in other interpreters do not wait there.
-    if (thread.state == ThreadState::kWaitingForGil)
-      ++snapshot.gils[static_cast<size_t>(thread.gil_index)].waiters;
     snapshot.threads.push_back(std::move(thread));
   }
 
@@ -286,6 +283,9 @@ absl::StatusOr<Snapshot> SnapshotTaker::Take() {
                      if (a.is_main != b.is_main) return a.is_main;
                      return a.native_id < b.native_id;
                    });
+  // After folding, so a thread's states in other interpreters do not wait there, and after
+  // sorting, so holder_thread indexes the final order.
+  FillGilRoles(snapshot);
   return snapshot;
 }
 

@@ -62,9 +62,9 @@ NativeLeaf ReadLeaf(const NativeStack& native, size_t end, bool ends_at_eval) {
 
 }  // namespace
 
-PythonFrame NativeToFrame(const NativeFrame& frame) {
-  PythonFrame out;
-  out.native = true;
+Frame NativeToFrame(const NativeFrame& frame) {
+  Frame out;
+  out.kind = FrameKind::kNative;
   out.line = -1;
   if (frame.object.empty()) {
     out.file = "[anonymous]";
@@ -77,7 +77,7 @@ PythonFrame NativeToFrame(const NativeFrame& frame) {
   return out;
 }
 
-MergedStack MergeStacks(const std::vector<PythonFrame>& python, const FrameWalkDetail& detail,
+MergedStack MergeStacks(const std::vector<Frame>& python, const FrameWalkDetail& detail,
                         const NativeStack& native, const PythonLayout& layout, bool keep_plumbing) {
   MergedStack merged;
   merged.frames.reserve(python.size() + native.frames.size());

@@ -7,36 +7,6 @@ constexpr int64_t kFutexSyscall = 202;  // x86_64
 
 }  // namespace
 
-const char* ThreadStateName(ThreadState state) {
-  switch (state) {
-    case ThreadState::kHoldingGil:
-      return "holding_gil";
-    case ThreadState::kHoldingGilInNative:
-      return "holding_gil_in_native";
-    case ThreadState::kWaitingForGil:
-      return "waiting_for_gil";
-    case ThreadState::kRunningWithoutGil:
-      return "running_without_gil";
-    case ThreadState::kIdle:
-      return "idle";
-    case ThreadState::kUnknown:
-      return "unknown";
-  }
-  return "unknown";
-}
-
-const char* GilRoleName(ThreadState state) {
-  switch (state) {
-    case ThreadState::kHoldingGil:
-    case ThreadState::kHoldingGilInNative:
-      return "held";
-    case ThreadState::kWaitingForGil:
-      return "waiting";
-    default:
-      return "released";
-  }
-}
-
 Classification ClassifyThread(bool holds_gil, const TaskActivity* activity, const GilState& gil,
                               const AddressRange& take_gil) {
   Classification result;

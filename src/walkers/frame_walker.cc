@@ -45,10 +45,10 @@ int ReadOpcode(RemoteMemory& memory, RemoteAddress address) {
   return opcode;
 }
 
-absl::StatusOr<std::vector<PythonFrame>> Walk(RemoteMemory& memory, const PythonLayout& layout,
-                                              CodeReader& codes, RemoteAddress top_frame,
-                                              FrameWalkDetail* detail) {
-  std::vector<PythonFrame> frames;
+absl::StatusOr<std::vector<Frame>> Walk(RemoteMemory& memory, const PythonLayout& layout,
+                                        CodeReader& codes, RemoteAddress top_frame,
+                                        FrameWalkDetail* detail) {
+  std::vector<Frame> frames;
   if (top_frame != 0) frames.reserve(16);
   // Loops are found without remembering every frame (Brent's cycle detection): the chain is
   // compared against one saved frame, saved anew at every power of two steps, so a loop is
@@ -122,7 +122,8 @@ absl::StatusOr<std::vector<PythonFrame>> Walk(RemoteMemory& memory, const Python
       bytecode_start = start;
     }
     frames.push_back({code->qualname, code->filename,
-                      code->LineAt(layout.line_table, static_cast<int>(byte_offset))});
+                      code->LineAt(layout.line_table, static_cast<int>(byte_offset)),
+                      FrameKind::kPython});
     if (detail != nullptr) {
       // <= 3.10: each frame is a call of the loop of its own; 3.11: the frame says so.
       detail->starts_eval_call.push_back(frame_objects || raw.is_entry);
@@ -146,10 +147,9 @@ absl::StatusOr<std::vector<PythonFrame>> Walk(RemoteMemory& memory, const Python
 
 }  // namespace
 
-absl::StatusOr<std::vector<PythonFrame>> WalkFrames(RemoteMemory& memory,
-                                                    const PythonLayout& layout, CodeReader& codes,
-                                                    RemoteAddress top_frame,
-                                                    FrameWalkDetail* detail) {
+absl::StatusOr<std::vector<Frame>> WalkFrames(RemoteMemory& memory, const PythonLayout& layout,
+                                              CodeReader& codes, RemoteAddress top_frame,
+                                              FrameWalkDetail* detail) {
   // Reset (keeping the vector's capacity for the next walk), and again when the walk fails
   // part way: detail describes the frames returned, none then.
   auto reset = [detail] {
@@ -158,7 +158,7 @@ absl::StatusOr<std::vector<PythonFrame>> WalkFrames(RemoteMemory& memory,
     detail->innermost_opcode = -1;
   };
   reset();
-  absl::StatusOr<std::vector<PythonFrame>> frames = Walk(memory, layout, codes, top_frame, detail);
+  absl::StatusOr<std::vector<Frame>> frames = Walk(memory, layout, codes, top_frame, detail);
   if (!frames.ok()) reset();
   return frames;
 }

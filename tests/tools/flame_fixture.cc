@@ -25,6 +25,7 @@
 
 #include "gilscope/aggregate/profile.h"
 #include "gilscope/render/record_output.h"
+#include "support/settled_sample.h"
 
 namespace gilscope {
 namespace {
@@ -32,7 +33,7 @@ namespace {
 // A frame name that tries to leave the CDATA section, the script and the XML.
 constexpr char kHostile[] = "evil]]></script><script>alert(1)</script><b>&amp;\"'";
 
-ThreadSnapshot Thread(pid_t tid, ThreadState state, std::vector<PythonFrame> innermost_first) {
+ThreadSnapshot Thread(pid_t tid, ThreadState state, std::vector<Frame> innermost_first) {
   ThreadSnapshot thread;
   thread.native_id = tid;
   thread.is_python = true;
@@ -43,11 +44,11 @@ ThreadSnapshot Thread(pid_t tid, ThreadState state, std::vector<PythonFrame> inn
 }
 
 Profile FixtureProfile(bool calm) {
-  const PythonFrame module{"<module>", "app.py", 1}, main{"main", "app.py", 5};
-  const PythonFrame spin{"spin", "app.py", 10}, parse{"parse_json", "app.py", 20};
-  const PythonFrame hostile{kHostile, "app.py", 25};
-  const PythonFrame bootstrap{"_bootstrap", "threading.py", 1}, worker{"worker", "app.py", 30};
-  const PythonFrame fetch{"fetch", "app.py", 40}, crunch{"crunch", "app.py", 50};
+  const Frame module{"<module>", "app.py", 1}, main{"main", "app.py", 5};
+  const Frame spin{"spin", "app.py", 10}, parse{"parse_json", "app.py", 20};
+  const Frame hostile{kHostile, "app.py", 25};
+  const Frame bootstrap{"_bootstrap", "threading.py", 1}, worker{"worker", "app.py", 30};
+  const Frame fetch{"fetch", "app.py", 40}, crunch{"crunch", "app.py", 50};
 
   Profile profile;
   for (int i = 0; i < 10; ++i) {
@@ -61,7 +62,7 @@ Profile FixtureProfile(bool calm) {
     snapshot.threads.push_back(Thread(3,
                                       i < 5 ? ThreadState::kRunningWithoutGil : ThreadState::kIdle,
                                       {crunch, worker, bootstrap}));
-    profile.AddSample(snapshot, absl::FromUnixMillis(1000000 + 100 * i));
+    AddSettled(profile, snapshot, absl::FromUnixMillis(1000000 + 100 * i));
   }
   return profile;
 }

@@ -29,7 +29,7 @@ class DumpNamesTest : public ::testing::Test {
     snapshot_.threads = {Thread(10, "MainThread", "python3"), Thread(11, "", "python3"),
                          Thread(12, "", ""), Thread(13, "same", "same")};
   }
-  PythonTarget target_;
+  DumpTarget target_;
   Snapshot snapshot_;
 };
 
@@ -96,7 +96,7 @@ class DumpInterpretersTest : public ::testing::Test {
     WriteDumpJson({target_, snapshot_}, out);
     return nlohmann::json::parse(out.str());
   }
-  PythonTarget target_;
+  DumpTarget target_;
   Snapshot snapshot_;
 };
 

@@ -14,6 +14,7 @@
 #include "gilscope/aggregate/profile.h"
 #include "gilscope/aggregate/views.h"
 #include "gilscope/render/record_output.h"
+#include "support/settled_sample.h"
 
 namespace gilscope {
 namespace {
@@ -39,7 +40,8 @@ void AddSamples(Profile& profile, int count, std::vector<ThreadSnapshot> threads
   Snapshot snapshot;
   snapshot.threads = std::move(threads);
   snapshot.gils.push_back(GilSnapshot{});
-  for (int i = 0; i < count; ++i) profile.AddSample(snapshot, kStart + absl::Milliseconds(10 * i));
+  for (int i = 0; i < count; ++i)
+    AddSettled(profile, snapshot, kStart + absl::Milliseconds(10 * i));
 }
 
 // Main holds the GIL in "spin" 3 samples and "parse" 1 while a worker waits in "queue".
@@ -294,7 +296,7 @@ TEST(FlameGraphSvgTest, SplitByInterpreterPutsAnInterpreterFrameAtTheRootOfEachS
   Snapshot snapshot;
   snapshot.threads = threads;
   snapshot.gils.resize(2);
-  profile.AddSample(snapshot, kStart);
+  AddSettled(profile, snapshot, kStart);
   RecordingInfo info;
   info.mode = ProfileMode::kBlame;
   info.by_interpreter = true;
@@ -331,7 +333,7 @@ TEST(FlameGraphSvgTest, WithoutAGilTheTitleAndTheGilViewsSaySo) {
                       Thread(2, ThreadState::kRunningWithoutGil, {"main", "work"})};
   snapshot.gils.push_back(GilSnapshot{});
   snapshot.gils[0].enabled = false;
-  profile.AddSample(snapshot, kStart);
+  AddSettled(profile, snapshot, kStart);
   const std::string svg = Svg(profile, ProfileMode::kBlame);
   EXPECT_THAT(svg, HasSubstr("1 samples, no GIL (free-threaded build running without it)</text>"));
   EXPECT_THAT(svg, Not(HasSubstr("GIL held")));

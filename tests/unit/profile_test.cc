@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include "support/settled_sample.h"
+
 namespace gilscope {
 namespace {
 
@@ -41,11 +43,12 @@ const absl::Time kStart = absl::FromUnixSeconds(1000);
 TEST(ProfileTest, TwoSpinnersAreCpuBoundAndBlameTheSpinner) {
   Profile profile;
   for (int i = 0; i < 100; ++i) {
-    profile.AddSample(Sample({Thread(1, ThreadState::kHoldingGil, "spin"),
-                              Thread(2, ThreadState::kWaitingForGil, "spin"),
-                              Thread(3, ThreadState::kIdle, "sleep", "clock_nanosleep")},
-                             static_cast<uint64_t>(i * 2)),
-                      kStart + absl::Milliseconds(10 * i));
+    AddSettled(profile,
+               Sample({Thread(1, ThreadState::kHoldingGil, "spin"),
+                       Thread(2, ThreadState::kWaitingForGil, "spin"),
+                       Thread(3, ThreadState::kIdle, "sleep", "clock_nanosleep")},
+                      static_cast<uint64_t>(i * 2)),
+               kStart + absl::Milliseconds(10 * i));
   }
   const GilFigures figures = profile.Figures();
   EXPECT_EQ(figures.samples, 100);
@@ -68,10 +71,11 @@ TEST(ProfileTest, ThreadsThatCameAndWentAreCombinedBeyondTheLimit) {
   Profile profile;
   const int kSamples = static_cast<int>(kMaxThreadsKept) * 3;
   for (int i = 0; i < kSamples; ++i) {
-    profile.AddSample(Sample({Thread(1, ThreadState::kHoldingGil, "spin"),
-                              Thread(100 + i, ThreadState::kWaitingForGil, "short")},
-                             static_cast<uint64_t>(i)),
-                      kStart + absl::Milliseconds(10 * i));
+    AddSettled(profile,
+               Sample({Thread(1, ThreadState::kHoldingGil, "spin"),
+                       Thread(100 + i, ThreadState::kWaitingForGil, "short")},
+                      static_cast<uint64_t>(i)),
+               kStart + absl::Milliseconds(10 * i));
   }
   const std::vector<ThreadShare> threads = profile.Threads();
   EXPECT_LE(threads.size(), kMaxThreadsKept + 2);
@@ -99,7 +103,7 @@ TEST(ProfileTest, LiveThreadsBeyondTheLimitAreNeverCombined) {
   for (int i = 0; i < static_cast<int>(kMaxThreadsKept) + 10; ++i) {
     threads.push_back(Thread(100 + i, ThreadState::kIdle, "sleep"));
   }
-  for (int i = 0; i < 3; ++i) profile.AddSample(Sample(threads, 0), kStart + absl::Seconds(i));
+  for (int i = 0; i < 3; ++i) AddSettled(profile, Sample(threads, 0), kStart + absl::Seconds(i));
   const std::vector<ThreadShare> shares = profile.Threads();
   ASSERT_EQ(shares.size(), kMaxThreadsKept + 10);
   for (const ThreadShare& share : shares) EXPECT_EQ(share.samples, 3) << share.native_id;
@@ -107,12 +111,13 @@ TEST(ProfileTest, LiveThreadsBeyondTheLimitAreNeverCombined) {
 
 TEST(ProfileTest, BlameIsWeightedByWaiters) {
   Profile profile;
-  profile.AddSample(Sample({Thread(1, ThreadState::kHoldingGil, "hog"),
-                            Thread(2, ThreadState::kWaitingForGil, "a"),
-                            Thread(3, ThreadState::kWaitingForGil, "b"),
-                            Thread(4, ThreadState::kWaitingForGil, "c")},
-                           0),
-                    kStart);
+  AddSettled(profile,
+             Sample({Thread(1, ThreadState::kHoldingGil, "hog"),
+                     Thread(2, ThreadState::kWaitingForGil, "a"),
+                     Thread(3, ThreadState::kWaitingForGil, "b"),
+                     Thread(4, ThreadState::kWaitingForGil, "c")},
+                    0),
+             kStart);
   EXPECT_EQ(WeightOf(profile, ProfileMode::kBlame, "hog"), 3);
   EXPECT_EQ(WeightOf(profile, ProfileMode::kGil, "hog"), 1);
   EXPECT_DOUBLE_EQ(profile.Figures().mean_waiters, 3.0);
@@ -122,9 +127,9 @@ TEST(ProfileTest, HolderInNativeCodeIsBlamedCountedAndOnCpu) {
   Profile profile;
   for (int i = 0; i < 4; ++i) {
     const ThreadState holder = i < 3 ? ThreadState::kHoldingGilInNative : ThreadState::kHoldingGil;
-    profile.AddSample(
-        Sample({Thread(1, holder, "match"), Thread(2, ThreadState::kWaitingForGil, "w")}, 0),
-        kStart + absl::Milliseconds(i));
+    AddSettled(profile,
+               Sample({Thread(1, holder, "match"), Thread(2, ThreadState::kWaitingForGil, "w")}, 0),
+               kStart + absl::Milliseconds(i));
   }
   EXPECT_EQ(WeightOf(profile, ProfileMode::kBlame, "match"), 4);
   EXPECT_EQ(WeightOf(profile, ProfileMode::kGil, "match"), 4);
@@ -139,7 +144,8 @@ TEST(ProfileTest, HolderInNativeCodeIsBlamedCountedAndOnCpu) {
 
 TEST(ProfileTest, IdleKeptInWallOnlyWhenAsked) {
   Profile profile(/*keep_idle_in_wall=*/true);
-  profile.AddSample(Sample({Thread(3, ThreadState::kIdle, "sleep", "clock_nanosleep")}, 0), kStart);
+  AddSettled(profile, Sample({Thread(3, ThreadState::kIdle, "sleep", "clock_nanosleep")}, 0),
+             kStart);
   EXPECT_EQ(WeightOf(profile, ProfileMode::kWall, "sleep"), 1);
   EXPECT_EQ(WeightOf(profile, ProfileMode::kCpu, "sleep"), 0);
 }
@@ -183,7 +189,7 @@ TEST(ProfileTest, VerdictTable) {
   for (const VerdictCase& c : cases) {
     Profile profile;
     for (int i = 0; i < 10; ++i)
-      profile.AddSample(Sample(c.threads, 0), kStart + absl::Milliseconds(i));
+      AddSettled(profile, Sample(c.threads, 0), kStart + absl::Milliseconds(i));
     EXPECT_EQ(profile.ComputeVerdict(), c.expected)
         << c.name << ": got " << VerdictName(profile.ComputeVerdict());
   }
@@ -193,11 +199,11 @@ TEST(ProfileTest, PythonThreadNameReplacesOsNameOnceKnown) {
   Profile profile;
   ThreadSnapshot thread = Thread(7, ThreadState::kHoldingGil, "spin");
   thread.os_name = "python";
-  profile.AddSample(Sample({thread}, 0), kStart);
+  AddSettled(profile, Sample({thread}, 0), kStart);
   thread.name = "spinner-1";
-  profile.AddSample(Sample({thread}, 0), kStart);
+  AddSettled(profile, Sample({thread}, 0), kStart);
   thread.name.clear();  // a later sample that missed the name keeps the known one
-  profile.AddSample(Sample({thread}, 0), kStart);
+  AddSettled(profile, Sample({thread}, 0), kStart);
   ASSERT_EQ(profile.Threads().size(), 1u);
   EXPECT_EQ(profile.Threads()[0].name, "spinner-1");
 }
@@ -245,7 +251,8 @@ TEST(ProfileTest, TwoGilsHeldAtOnceAreCountedPerGil) {
   // GIL; the first has one thread waiting, the second two, in every sample
   Profile profile;
   for (int i = 0; i < 10; ++i) {
-    profile.AddSample(
+    AddSettled(
+        profile,
         PerGilSample({InInterpreter(Thread(1, ThreadState::kIdle, "main", "clock_nanosleep"), 0, 0),
                       InInterpreter(Thread(11, ThreadState::kHoldingGil, "spin_one"), 1, 1),
                       InInterpreter(Thread(12, ThreadState::kWaitingForGil, "wait_one"), 1, 1),
@@ -305,10 +312,10 @@ TEST(ProfileTest, VerdictJudgesNativeCodeByTheHolderOfTheGilThatWasWaitedFor) {
   Profile native_blocks;
   Profile python_blocks;
   for (int i = 0; i < 10; ++i) {
-    native_blocks.AddSample(sample(ThreadState::kHoldingGilInNative, ThreadState::kHoldingGil),
-                            kStart);
-    python_blocks.AddSample(sample(ThreadState::kHoldingGil, ThreadState::kHoldingGilInNative),
-                            kStart);
+    AddSettled(native_blocks, sample(ThreadState::kHoldingGilInNative, ThreadState::kHoldingGil),
+               kStart);
+    AddSettled(python_blocks, sample(ThreadState::kHoldingGil, ThreadState::kHoldingGilInNative),
+               kStart);
   }
   EXPECT_EQ(native_blocks.ComputeVerdict(), Verdict::kNativeHoldsGil);
   EXPECT_EQ(python_blocks.ComputeVerdict(), Verdict::kPythonCpuBound);
@@ -327,7 +334,7 @@ TEST(ProfileTest, LegacySubinterpreterSharesTheMainGilsFigures) {
                 InInterpreter(Thread(3, ThreadState::kIdle, "main", "futex"), 0, 0)},
                0);
     snapshot.interpreters = {{0, 0}, {1, 0}};
-    profile.AddSample(snapshot, kStart + absl::Milliseconds(i));
+    AddSettled(profile, snapshot, kStart + absl::Milliseconds(i));
   }
   const std::vector<PerGilFigures> gils = profile.PerGil();
   ASSERT_EQ(gils.size(), 1u);
@@ -348,7 +355,7 @@ TEST(ProfileTest, PerGilSharesAreOfTheSamplesInWhichTheGilExisted) {
       threads.push_back(InInterpreter(Thread(2, ThreadState::kHoldingGil, "spin"), 1, 1));
       gils.push_back(0);
     }
-    profile.AddSample(PerGilSample(threads, gils), kStart + absl::Milliseconds(i));
+    AddSettled(profile, PerGilSample(threads, gils), kStart + absl::Milliseconds(i));
   }
   EXPECT_EQ(GilOf(profile.PerGil(), 1).samples, 5);
   EXPECT_DOUBLE_EQ(GilOf(profile.PerGil(), 1).held, 1.0);
@@ -359,10 +366,11 @@ TEST(ProfileTest, ThreadIsCountedInTheInterpreterItSpentMostSamplesIn) {
   Profile profile;
   for (int i = 0; i < 5; ++i) {
     const int64_t interpreter = i < 2 ? 0 : 1;
-    profile.AddSample(PerGilSample({InInterpreter(Thread(7, ThreadState::kHoldingGil, "run"),
-                                                  interpreter, static_cast<int>(interpreter))},
-                                   {0, 0}),
-                      kStart);
+    AddSettled(profile,
+               PerGilSample({InInterpreter(Thread(7, ThreadState::kHoldingGil, "run"), interpreter,
+                                           static_cast<int>(interpreter))},
+                            {0, 0}),
+               kStart);
   }
   ASSERT_EQ(profile.Threads().size(), 1u);
   EXPECT_EQ(profile.Threads()[0].interpreter_id, 1);
@@ -377,7 +385,7 @@ TEST(ProfileTest, NoGilInAnySampleMeansEmptyGilViewsAndTheNoGilVerdict) {
                                0);
     snapshot.gils[0].enabled = false;
     snapshot.gils[0].switch_number.reset();
-    profile.AddSample(snapshot, kStart + absl::Milliseconds(10 * i));
+    AddSettled(profile, snapshot, kStart + absl::Milliseconds(10 * i));
   }
   const GilFigures figures = profile.Figures();
   EXPECT_TRUE(figures.gil_never_enabled);
@@ -393,7 +401,7 @@ TEST(ProfileTest, NoGilInAnySampleMeansEmptyGilViewsAndTheNoGilVerdict) {
 
   // AND one sample with the GIL on (an extension turned it back on) is a GIL seen
   Snapshot with_gil = Sample({Thread(1, ThreadState::kHoldingGil, "work")}, 0);
-  profile.AddSample(with_gil, kStart + absl::Seconds(1));
+  AddSettled(profile, with_gil, kStart + absl::Seconds(1));
   EXPECT_FALSE(profile.Figures().gil_never_enabled);
 }
 

@@ -15,6 +15,7 @@
 #include "gilscope/aggregate/views.h"
 #include "gilscope/render/record_output.h"
 #include "gilscope/render/stack_labels.h"
+#include "support/settled_sample.h"
 
 namespace gilscope {
 namespace {
@@ -53,12 +54,13 @@ Snapshot Sample(std::vector<ThreadSnapshot> threads, std::optional<uint64_t> swi
 Profile SmallProfile() {
   Profile profile;
   for (int i = 0; i < 3; ++i) {
-    profile.AddSample(Sample({Thread(1, ThreadState::kHoldingGil, "hog"),
-                              Thread(2, ThreadState::kWaitingForGil, "queue")}),
-                      kStart + absl::Milliseconds(10 * i));
+    AddSettled(profile,
+               Sample({Thread(1, ThreadState::kHoldingGil, "hog"),
+                       Thread(2, ThreadState::kWaitingForGil, "queue")}),
+               kStart + absl::Milliseconds(10 * i));
   }
-  profile.AddSample(Sample({NoFrames(3, ThreadState::kRunningWithoutGil)}),
-                    kStart + absl::Milliseconds(30));
+  AddSettled(profile, Sample({NoFrames(3, ThreadState::kRunningWithoutGil)}),
+             kStart + absl::Milliseconds(30));
   return profile;
 }
 
@@ -70,7 +72,8 @@ Profile TwoSpinners(bool with_switches) {
     const bool first_holds = i % 2 == 0;
     std::optional<uint64_t> switches;
     if (with_switches) switches = 100 + 5 * i;
-    profile.AddSample(
+    AddSettled(
+        profile,
         Sample({Thread(101, first_holds ? ThreadState::kHoldingGil : ThreadState::kWaitingForGil,
                        "spin_a", "spinner-a"),
                 Thread(102, first_holds ? ThreadState::kWaitingForGil : ThreadState::kHoldingGil,
@@ -135,7 +138,7 @@ TEST(CollapsedTest, WallEndsEachStackWithItsState) {
 
 TEST(CollapsedTest, EmptyViewWritesNothing) {
   Profile profile;
-  profile.AddSample(Sample({Thread(1, ThreadState::kHoldingGil, "alone")}), kStart);
+  AddSettled(profile, Sample({Thread(1, ThreadState::kHoldingGil, "alone")}), kStart);
   EXPECT_EQ(Collapsed(profile, ProfileMode::kBlame), "");
   EXPECT_EQ(Collapsed(Profile(), ProfileMode::kWall), "");
 }
@@ -159,7 +162,7 @@ TEST(CollapsedTest, RoundTripsEveryView) {
 TEST(CollapsedTest, HostileNameStaysOneFrameOnOneLine) {
   Profile profile;
   const std::string hostile = "evil;name\nnext\x1b[2J\xff";
-  profile.AddSample(Sample({Thread(1, ThreadState::kHoldingGil, hostile)}), kStart);
+  AddSettled(profile, Sample({Thread(1, ThreadState::kHoldingGil, hostile)}), kStart);
   const std::string text = Collapsed(profile, ProfileMode::kWall);
   EXPECT_FALSE(HasRawControlBytes(text, /*allow_newline=*/true)) << text;
   EXPECT_EQ(std::count(text.begin(), text.end(), '\n'), 1);
@@ -231,7 +234,7 @@ TEST(SpeedscopeTest, OmitsUnknownLinesAndSurvivesInvalidUtf8) {
   Profile profile;
   ThreadSnapshot thread = Thread(1, ThreadState::kHoldingGil, "bad\xff\x1b[2J");
   thread.frames[0].line = -1;
-  profile.AddSample(Sample({thread}), kStart);
+  AddSettled(profile, Sample({thread}), kStart);
   const nlohmann::json json = Speedscope(profile, ProfileMode::kGil);
   bool found = false;
   for (const nlohmann::json& frame : json["shared"]["frames"]) {
@@ -345,10 +348,10 @@ TEST(SummaryTextTest, SaysWhenSwitchCounterIsMissing) {
 
 TEST(SummaryTextTest, EscapesHostileNames) {
   Profile profile;
-  profile.AddSample(
-      Sample({Thread(7, ThreadState::kHoldingGil, "f\x1b[2J\xff", "evil\x1b[2J\nname"),
-              Thread(8, ThreadState::kWaitingForGil, "wait\x07")}),
-      kStart);
+  AddSettled(profile,
+             Sample({Thread(7, ThreadState::kHoldingGil, "f\x1b[2J\xff", "evil\x1b[2J\nname"),
+                     Thread(8, ThreadState::kWaitingForGil, "wait\x07")}),
+             kStart);
   const std::string text = SummaryText(profile);
   EXPECT_FALSE(HasRawControlBytes(text, /*allow_newline=*/true)) << text;
   EXPECT_THAT(text, HasSubstr("evil\\x1b[2J\\x0aname\n"));
@@ -413,7 +416,7 @@ Profile Subinterpreters() {
     snapshot.gils[1].interpreter_id = 1;
     snapshot.gils[1].switch_number = 100 + 2 * i;
     snapshot.interpreters = {{0, 0}, {1, 1}, {3, 0}};
-    profile.AddSample(snapshot, kStart + absl::Milliseconds(10 * i));
+    AddSettled(profile, snapshot, kStart + absl::Milliseconds(10 * i));
   }
   return profile;
 }
@@ -425,7 +428,7 @@ Profile NoGil() {
     Snapshot snapshot = Sample({Thread(1, ThreadState::kRunningWithoutGil, "work"),
                                 Thread(2, ThreadState::kRunningWithoutGil, "work")});
     snapshot.gils[0].enabled = false;
-    profile.AddSample(snapshot, kStart + absl::Milliseconds(10 * i));
+    AddSettled(profile, snapshot, kStart + absl::Milliseconds(10 * i));
   }
   return profile;
 }
@@ -451,7 +454,7 @@ TEST(CollapsedTest, ByInterpreterPutsTheInterpreterAtTheRoot) {
 TEST(CollapsedTest, ByInterpreterKeepsThePseudoFramesOfFramelessThreads) {
   Profile profile;
   Snapshot snapshot = Sample({In(NoFrames(5, ThreadState::kRunningWithoutGil), 2, 0)});
-  profile.AddSample(snapshot, kStart);
+  AddSettled(profile, snapshot, kStart);
   std::ostringstream out;
   WriteCollapsed(profile, ByInterpreterInfo(ProfileMode::kCpu), out);
   EXPECT_EQ(out.str(), "interpreter 2;<no Python frames>;[running without GIL] 1\n");

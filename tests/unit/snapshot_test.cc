@@ -87,6 +87,7 @@ TEST_P(SnapshotTest, ClassifiesHolderWaiterIdleAndNativeThreads) {
   SnapshotTaker taker(target, fake.memory(), tasks);
   auto snapshot = taker.Take();
   ASSERT_TRUE(snapshot.ok()) << snapshot.status();
+  EXPECT_TRUE(IsConsistent(*snapshot));  // GIL roles settled by Take()
   ASSERT_EQ(snapshot->threads.size(), 5u);
   auto find = [&](pid_t tid) {
     for (const auto& thread : snapshot->threads) {
@@ -110,6 +111,8 @@ TEST_P(SnapshotTest, ClassifiesHolderWaiterIdleAndNativeThreads) {
   ASSERT_EQ(snapshot->gils.size(), 1u);
   EXPECT_EQ(snapshot->gils[0].holder_native_id, 101);
   EXPECT_EQ(snapshot->gils[0].waiters, 1);
+  ASSERT_GE(snapshot->gils[0].holder_thread, 0);
+  EXPECT_EQ(snapshot->threads[static_cast<size_t>(snapshot->gils[0].holder_thread)].native_id, 101);
   EXPECT_EQ(snapshot->errors, 0);
 }
 
@@ -126,6 +129,7 @@ TEST_P(SnapshotTest, UnreadableStackIsCountedAndTheRestGoesOn) {
   SnapshotTaker taker(target, fake.memory(), tasks);
   auto snapshot = taker.Take();
   ASSERT_TRUE(snapshot.ok()) << snapshot.status();
+  EXPECT_TRUE(IsConsistent(*snapshot));  // GIL roles settled by Take()
   EXPECT_EQ(snapshot->errors, 1);
   ASSERT_EQ(snapshot->threads.size(), 2u);
   EXPECT_FALSE(snapshot->threads[0].error.empty());
@@ -141,6 +145,7 @@ TEST_P(SnapshotTest, NoInterpreterLeftIsNotACrash) {
   SnapshotTaker taker(target, fake.memory(), tasks);
   auto snapshot = taker.Take();
   ASSERT_TRUE(snapshot.ok()) << snapshot.status();
+  EXPECT_TRUE(IsConsistent(*snapshot));  // GIL roles settled by Take()
   ASSERT_EQ(snapshot->threads.size(), 1u);
   EXPECT_FALSE(snapshot->threads[0].is_python);
   EXPECT_TRUE(snapshot->gils.empty());
@@ -169,6 +174,7 @@ TEST(PerInterpreterGilTest, EachInterpreterHasItsOwnHolder) {
   SnapshotTaker taker(target, fake.memory(), tasks);
   auto snapshot = taker.Take();
   ASSERT_TRUE(snapshot.ok()) << snapshot.status();
+  EXPECT_TRUE(IsConsistent(*snapshot));  // GIL roles settled by Take()
   ASSERT_EQ(snapshot->gils.size(), 2u);
   EXPECT_EQ(snapshot->threads[0].state, ThreadState::kHoldingGil);
   EXPECT_EQ(snapshot->threads[1].state, ThreadState::kHoldingGil);
@@ -188,7 +194,7 @@ const ThreadSnapshot* FindThread(const Snapshot& snapshot, pid_t tid) {
 
 std::vector<std::string> Functions(const ThreadSnapshot& thread) {
   std::vector<std::string> names;
-  for (const PythonFrame& frame : thread.frames) names.push_back(frame.function);
+  for (const Frame& frame : thread.frames) names.push_back(frame.function);
   return names;
 }
 
@@ -277,6 +283,7 @@ TEST_P(ThreadInSubinterpreterTest, HolderIsShownOnceInTheSubinterpreterWithItsCa
   // WHEN sampled
   absl::StatusOr<Snapshot> snapshot = runner.Take();
   ASSERT_TRUE(snapshot.ok()) << snapshot.status();
+  EXPECT_TRUE(IsConsistent(*snapshot));  // GIL roles settled by Take()
   // THEN it is one thread, in interpreter 1, holding that GIL, the whole call chain innermost first
   const ThreadSnapshot* thread = FindThread(*snapshot, 201);
   ASSERT_NE(thread, nullptr);
@@ -304,6 +311,7 @@ TEST_P(ThreadInSubinterpreterTest, WaiterIsShownWhereItWaitsAndCountedOnlyThere)
   runner.tasks.Add(202, OnCpu());
   absl::StatusOr<Snapshot> snapshot = runner.Take();
   ASSERT_TRUE(snapshot.ok()) << snapshot.status();
+  EXPECT_TRUE(IsConsistent(*snapshot));  // GIL roles settled by Take()
   const ThreadSnapshot* thread = FindThread(*snapshot, 201);
   ASSERT_NE(thread, nullptr);
   EXPECT_EQ(thread->interpreter_id, 1);
@@ -320,6 +328,7 @@ TEST_P(ThreadInSubinterpreterTest, IdleThreadIsShownInTheInterpreterEnteredLast)
   runner.tasks.Add(201, InSyscall(202, 0x1234));
   absl::StatusOr<Snapshot> snapshot = runner.Take();
   ASSERT_TRUE(snapshot.ok()) << snapshot.status();
+  EXPECT_TRUE(IsConsistent(*snapshot));  // GIL roles settled by Take()
   const ThreadSnapshot* thread = FindThread(*snapshot, 201);
   ASSERT_NE(thread, nullptr);
   EXPECT_EQ(thread->interpreter_id, 1);
@@ -340,6 +349,7 @@ TEST_P(ThreadInSubinterpreterTest, StateWithoutFramesGivesWayToOneWithFrames) {
   runner.tasks.Add(203, InSyscall(202, 0x1234));
   absl::StatusOr<Snapshot> snapshot = runner.Take();
   ASSERT_TRUE(snapshot.ok()) << snapshot.status();
+  EXPECT_TRUE(IsConsistent(*snapshot));  // GIL roles settled by Take()
   const ThreadSnapshot* thread = FindThread(*snapshot, 203);
   ASSERT_NE(thread, nullptr);
   EXPECT_EQ(thread->interpreter_id, 0);
@@ -356,6 +366,7 @@ TEST_P(ThreadInSubinterpreterTest, WithoutTheActiveBitTheGilHolderIsCurrent) {
   runner.tasks.Add(201, OnCpu());
   absl::StatusOr<Snapshot> snapshot = runner.Take();
   ASSERT_TRUE(snapshot.ok()) << snapshot.status();
+  EXPECT_TRUE(IsConsistent(*snapshot));  // GIL roles settled by Take()
   const ThreadSnapshot* thread = FindThread(*snapshot, 201);
   ASSERT_NE(thread, nullptr);
   EXPECT_FALSE(thread->active.has_value());
@@ -373,6 +384,7 @@ TEST_P(ThreadInSubinterpreterTest, TheActiveStateWinsOverTheNewestInterpreter) {
   runner.tasks.Add(201, OnCpu());
   absl::StatusOr<Snapshot> snapshot = runner.Take();
   ASSERT_TRUE(snapshot.ok()) << snapshot.status();
+  EXPECT_TRUE(IsConsistent(*snapshot));  // GIL roles settled by Take()
   const ThreadSnapshot* thread = FindThread(*snapshot, 201);
   ASSERT_NE(thread, nullptr);
   EXPECT_EQ(thread->active, std::optional<bool>(true));
@@ -390,6 +402,7 @@ TEST(ThreadInSubinterpreterTest312, StatesOfOneOsIdAreShownAsRead) {
   runner.tasks.Add(201, OnCpu());
   absl::StatusOr<Snapshot> snapshot = runner.Take();
   ASSERT_TRUE(snapshot.ok()) << snapshot.status();
+  EXPECT_TRUE(IsConsistent(*snapshot));  // GIL roles settled by Take()
   int shown = 0;
   for (const ThreadSnapshot& thread : snapshot->threads) shown += thread.native_id == 201 ? 1 : 0;
   EXPECT_EQ(shown, 2);
@@ -418,6 +431,7 @@ TEST_P(LegacySubinterpreterTest, SharesTheMainGilWhichKeepsTheMainInterpretersNa
   SnapshotTaker taker(target, fake.memory(), tasks);
   absl::StatusOr<Snapshot> snapshot = taker.Take();
   ASSERT_TRUE(snapshot.ok()) << snapshot.status();
+  EXPECT_TRUE(IsConsistent(*snapshot));  // GIL roles settled by Take()
   // THEN one GIL, named after interpreter 0, used by both
   ASSERT_EQ(snapshot->gils.size(), 1u);
   EXPECT_EQ(snapshot->gils[0].interpreter_id, 0);
@@ -448,6 +462,7 @@ TEST_P(LegacySubinterpreterTest, IsolatedOnesGetAGilEachInIdOrder) {
   SnapshotTaker taker(target, fake.memory(), tasks);
   absl::StatusOr<Snapshot> snapshot = taker.Take();
   ASSERT_TRUE(snapshot.ok()) << snapshot.status();
+  EXPECT_TRUE(IsConsistent(*snapshot));  // GIL roles settled by Take()
   ASSERT_EQ(snapshot->gils.size(), 3u);
   for (int i = 0; i < 3; ++i) {
     EXPECT_EQ(snapshot->gils[i].interpreter_id, i);
@@ -478,6 +493,7 @@ TEST(GilDisabledTest, FreeThreadedBuildWithoutItsGilRunsThreadsWithoutIt) {
     SnapshotTaker taker(target, fake.memory(), tasks);
     absl::StatusOr<Snapshot> snapshot = taker.Take();
     ASSERT_TRUE(snapshot.ok()) << snapshot.status();
+    EXPECT_TRUE(IsConsistent(*snapshot));  // GIL roles settled by Take()
     // THEN the GIL reads disabled and free, and both threads run without it
     ASSERT_EQ(snapshot->gils.size(), 1u);
     EXPECT_FALSE(snapshot->gils[0].enabled);

@@ -25,16 +25,14 @@ NativeFrame Interp(const std::string& function) {
 NativeFrame Other(const std::string& function, const std::string& object) {
   return NativeFrame{.ip = 0x2000, .function = function, .object = object};
 }
-PythonFrame Py(const std::string& function, int line) {
-  return PythonFrame{function, "app.py", line};
-}
-PythonFrame C(const std::string& function, const std::string& object) {
-  return PythonFrame{function, object, -1, true};
+Frame Py(const std::string& function, int line) { return Frame{function, "app.py", line}; }
+Frame C(const std::string& function, const std::string& object) {
+  return Frame{function, object, -1, FrameKind::kNative};
 }
 
 // main -> eval [outer, middle] -> call plumbing -> eval [inner] -> C extension.
 TEST(MergeStacks, ReplacesEachEvalFrameWithItsGroupOfPythonFrames) {
-  const std::vector<PythonFrame> python = {Py("inner", 30), Py("middle", 20), Py("outer", 10)};
+  const std::vector<Frame> python = {Py("inner", 30), Py("middle", 20), Py("outer", 10)};
   FrameWalkDetail detail;
   detail.starts_eval_call = {true, false, true};  // 3.11+: two eval calls
   NativeStack native;
@@ -72,7 +70,7 @@ TEST(MergeStacks, LibcAndTheDynamicLinkerAreNobodysOwnCode) {
 }
 
 TEST(MergeStacks, KeepsPlumbingWhenAsked) {
-  const std::vector<PythonFrame> python = {Py("f", 1)};
+  const std::vector<Frame> python = {Py("f", 1)};
   FrameWalkDetail detail;
   detail.starts_eval_call = {true};
   NativeStack native;
@@ -84,7 +82,7 @@ TEST(MergeStacks, KeepsPlumbingWhenAsked) {
 }
 
 TEST(MergeStacks, EveryFrameIsItsOwnEvalCallOnFrameObjectVersions) {
-  const std::vector<PythonFrame> python = {Py("g", 2), Py("f", 1)};
+  const std::vector<Frame> python = {Py("g", 2), Py("f", 1)};
   FrameWalkDetail detail;
   detail.starts_eval_call = {true, true};
   NativeStack native;
@@ -95,7 +93,7 @@ TEST(MergeStacks, EveryFrameIsItsOwnEvalCallOnFrameObjectVersions) {
 }
 
 TEST(MergeStacks, TwoSevenEvalFunction) {
-  const std::vector<PythonFrame> python = {Py("f", 1)};
+  const std::vector<Frame> python = {Py("f", 1)};
   FrameWalkDetail detail;
   detail.starts_eval_call = {true};
   NativeStack native;
@@ -105,7 +103,7 @@ TEST(MergeStacks, TwoSevenEvalFunction) {
 }
 
 TEST(MergeStacks, MatchesGccClonesOfTheEvalLoop) {
-  const std::vector<PythonFrame> python = {Py("f", 1)};
+  const std::vector<Frame> python = {Py("f", 1)};
   FrameWalkDetail detail;
   detail.starts_eval_call = {true};
   NativeStack native;
@@ -115,7 +113,7 @@ TEST(MergeStacks, MatchesGccClonesOfTheEvalLoop) {
 }
 
 TEST(MergeStacks, LeftoverPythonFramesGoOutermostAndAreFlagged) {
-  const std::vector<PythonFrame> python = {Py("g", 2), Py("f", 1)};
+  const std::vector<Frame> python = {Py("g", 2), Py("f", 1)};
   FrameWalkDetail detail;
   detail.starts_eval_call = {true, true};
   NativeStack native;
@@ -127,7 +125,7 @@ TEST(MergeStacks, LeftoverPythonFramesGoOutermostAndAreFlagged) {
 }
 
 TEST(MergeStacks, SurplusEvalFramesStayNative) {
-  const std::vector<PythonFrame> python = {Py("f", 1)};
+  const std::vector<Frame> python = {Py("f", 1)};
   FrameWalkDetail detail;
   detail.starts_eval_call = {true};
   NativeStack native;
@@ -139,7 +137,7 @@ TEST(MergeStacks, SurplusEvalFramesStayNative) {
 }
 
 TEST(MergeStacks, NoNativeStackGivesThePythonStack) {
-  const std::vector<PythonFrame> python = {Py("g", 2), Py("f", 1)};
+  const std::vector<Frame> python = {Py("g", 2), Py("f", 1)};
   const MergedStack merged =
       MergeStacks(python, FrameWalkDetail{}, NativeStack{}, Layout(3, 12), false);
   EXPECT_THAT(merged.frames, ElementsAre(Py("g", 2), Py("f", 1)));

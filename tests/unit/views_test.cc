@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include "support/settled_sample.h"
+
 namespace gilscope {
 namespace {
 
@@ -27,13 +29,15 @@ const absl::Time kStart = absl::FromUnixSeconds(1000);
 TEST(ViewsTest, StacksAreRootFirstHeaviestFirst) {
   Profile profile;
   for (int i = 0; i < 3; ++i) {
-    profile.AddSample(Sample({Thread(1, ThreadState::kHoldingGil, "hog"),
-                              Thread(2, ThreadState::kWaitingForGil, "queue")}),
-                      kStart);
+    AddSettled(profile,
+               Sample({Thread(1, ThreadState::kHoldingGil, "hog"),
+                       Thread(2, ThreadState::kWaitingForGil, "queue")}),
+               kStart);
   }
-  profile.AddSample(Sample({Thread(1, ThreadState::kHoldingGil, "light"),
-                            Thread(2, ThreadState::kWaitingForGil, "queue")}),
-                    kStart);
+  AddSettled(profile,
+             Sample({Thread(1, ThreadState::kHoldingGil, "light"),
+                     Thread(2, ThreadState::kWaitingForGil, "queue")}),
+             kStart);
   const std::vector<ViewStack> blame = ViewStacks(profile, ProfileMode::kBlame);
   ASSERT_EQ(blame.size(), 2u);
   EXPECT_EQ(blame[0].weight, 3);
@@ -48,8 +52,8 @@ TEST(ViewsTest, StacksAreRootFirstHeaviestFirst) {
 
 TEST(ViewsTest, WallKeepsStatesApartGilViewsMergeThem) {
   Profile profile;
-  profile.AddSample(Sample({Thread(1, ThreadState::kHoldingGil, "work")}), kStart);
-  profile.AddSample(Sample({Thread(1, ThreadState::kRunningWithoutGil, "work")}), kStart);
+  AddSettled(profile, Sample({Thread(1, ThreadState::kHoldingGil, "work")}), kStart);
+  AddSettled(profile, Sample({Thread(1, ThreadState::kRunningWithoutGil, "work")}), kStart);
   EXPECT_TRUE(ViewTagsState(ProfileMode::kWall));
   EXPECT_FALSE(ViewTagsState(ProfileMode::kGil));
   const std::vector<ViewStack> wall = ViewStacks(profile, ProfileMode::kWall);
@@ -70,7 +74,7 @@ TEST(ViewsTest, StacksAreSplitByInterpreterOnlyWhenAsked) {
     snapshot.gils.push_back(GilSnapshot{});
     snapshot.threads[0].gil_index = 0;
     snapshot.threads[1].gil_index = 1;
-    profile.AddSample(snapshot, kStart);
+    AddSettled(profile, snapshot, kStart);
   }
   const std::vector<ViewStack> merged = ViewStacks(profile, ProfileMode::kGil);
   ASSERT_EQ(merged.size(), 1u);
@@ -88,10 +92,11 @@ TEST(ViewsTest, StacksAreSplitByInterpreterOnlyWhenAsked) {
 TEST(ViewsTest, TopLeafFramesSumSelfWeight) {
   Profile profile;
   for (int i = 0; i < 5; ++i) {
-    profile.AddSample(Sample({Thread(1, ThreadState::kHoldingGil, i < 4 ? "hog" : "light"),
-                              Thread(2, ThreadState::kWaitingForGil, "queue"),
-                              Thread(3, ThreadState::kWaitingForGil, "queue2")}),
-                      kStart);
+    AddSettled(profile,
+               Sample({Thread(1, ThreadState::kHoldingGil, i < 4 ? "hog" : "light"),
+                       Thread(2, ThreadState::kWaitingForGil, "queue"),
+                       Thread(3, ThreadState::kWaitingForGil, "queue2")}),
+               kStart);
   }
   const std::vector<SiteWeight> top = TopLeafFrames(profile, ProfileMode::kBlame, 1);
   ASSERT_EQ(top.size(), 1u);

@@ -16,7 +16,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "gilscope/aggregate/stack_table.h"
-#include "gilscope/sampler/snapshot.h"
+#include "gilscope/sample/snapshot.h"
 
 namespace gilscope {
 
@@ -99,6 +99,7 @@ class Profile {
  public:
   explicit Profile(bool keep_idle_in_wall = false) : keep_idle_in_wall_(keep_idle_in_wall) {}
 
+  // `snapshot`'s GIL roles are settled (FillGilRoles), as SnapshotTaker::Take makes them.
   void AddSample(const Snapshot& snapshot, absl::Time at);
   void AddError() { ++errors_; }
 

@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
-#include "gilscope/walkers/frame_walker.h"
+#include "gilscope/sample/frame.h"
 
 namespace gilscope {
 
@@ -18,11 +18,11 @@ using StackId = uint32_t;
 
 class StackTable {
  public:
-  FrameId InternFrame(const PythonFrame& frame);
+  FrameId InternFrame(const Frame& frame);
   // `frames_root_first` is outermost first, as flame graphs draw them.
   StackId InternStack(const std::vector<FrameId>& frames_root_first);
 
-  const PythonFrame& frame(FrameId id) const { return frames_[id]; }
+  const Frame& frame(FrameId id) const { return frames_[id]; }
   const std::vector<FrameId>& stack(StackId id) const { return stacks_[id]; }
   size_t stack_count() const { return stacks_.size(); }
 
@@ -30,13 +30,14 @@ class StackTable {
   struct FrameKey {
     std::string function, file;
     int line;
+    FrameKind kind;  // a native symbol and a Python function of one name stay apart
     bool operator==(const FrameKey&) const = default;
     template <typename H>
     friend H AbslHashValue(H h, const FrameKey& key) {
-      return H::combine(std::move(h), key.function, key.file, key.line);
+      return H::combine(std::move(h), key.function, key.file, key.line, key.kind);
     }
   };
-  std::vector<PythonFrame> frames_;
+  std::vector<Frame> frames_;
   absl::flat_hash_map<FrameKey, FrameId> frame_ids_;
   std::vector<std::vector<FrameId>> stacks_;
   absl::flat_hash_map<std::vector<FrameId>, StackId> stack_ids_;

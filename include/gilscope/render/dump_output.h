@@ -2,17 +2,30 @@
 #ifndef GILSCOPE_RENDER_DUMP_OUTPUT_H_
 #define GILSCOPE_RENDER_DUMP_OUTPUT_H_
 
-#include <ostream>
+#include <sys/types.h>
 
-#include "gilscope/locate/python_target.h"
-#include "gilscope/sampler/snapshot.h"
+#include <ostream>
+#include <string>
+
+#include "gilscope/sample/snapshot.h"
 
 namespace gilscope {
 
+// The words a dump says about its target, copied from what locating it found (PythonTarget):
+// rendering needs these, not the code that finds a runtime in a process.
+struct DumpTarget {
+  pid_t pid = 0;
+  std::string executable;     // /proc/PID/exe
+  std::string command_line;   // /proc/PID/cmdline, spaces between arguments
+  std::string python_binary;  // the ELF object holding the runtime
+  std::string version;        // "3.12.1", as the target reports it
+  bool free_threaded = false;
+};
+
 struct DumpContext {
-  const PythonTarget& target;
-  const Snapshot& snapshot;
-  bool paused = true;  // false with --nonblocking: threads kept running while read
+  const DumpTarget& target;
+  const Snapshot& snapshot;  // GIL roles settled (FillGilRoles), as SnapshotTaker::Take makes it
+  bool paused = true;        // false with --nonblocking: threads kept running while read
 };
 
 void WriteDumpText(const DumpContext& dump, std::ostream& out);

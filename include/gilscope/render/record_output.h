@@ -35,7 +35,7 @@ struct RecordingInfo {
 };
 
 // "function (file:line)", as py-spy labels frames; the line is left out when unknown.
-std::string FrameLabel(const PythonFrame& frame);
+std::string FrameLabel(const Frame& frame);
 // Human words for a thread state: "holding GIL", "waiting for GIL", "running without GIL", "idle".
 const char* StateWords(ThreadState state);
 

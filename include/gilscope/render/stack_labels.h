@@ -9,7 +9,7 @@
 #include <string>
 
 #include "absl/strings/string_view.h"
-#include "gilscope/sampler/thread_state.h"
+#include "gilscope/sample/thread_state.h"
 
 namespace gilscope {
 

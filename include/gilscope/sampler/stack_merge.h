@@ -24,7 +24,7 @@ struct NativeLeaf {
 };
 
 struct MergedStack {
-  std::vector<PythonFrame> frames;  // innermost first; native frames have `native` set
+  std::vector<Frame> frames;  // innermost first; native frames are FrameKind::kNative
   NativeLeaf leaf;
   // The native stack's eval-loop frames and the Python stack's groups did not pair up (a
   // stack read while the thread moved, or a native stack cut short): the Python frames left
@@ -34,11 +34,11 @@ struct MergedStack {
 
 // `python` and `detail` come from WalkFrames for the same thread. Interpreter call plumbing
 // (IsCallPlumbing, inside the interpreter's object) is folded away unless `keep_plumbing`.
-MergedStack MergeStacks(const std::vector<PythonFrame>& python, const FrameWalkDetail& detail,
+MergedStack MergeStacks(const std::vector<Frame>& python, const FrameWalkDetail& detail,
                         const NativeStack& native, const PythonLayout& layout, bool keep_plumbing);
 
 // The frame a native frame becomes in a merged stack: its symbol, or "object+0xoffset".
-PythonFrame NativeToFrame(const NativeFrame& frame);
+Frame NativeToFrame(const NativeFrame& frame);
 
 }  // namespace gilscope
 

@@ -1,35 +1,16 @@
-// What a thread is doing with respect to the GIL at one instant, decided from the GIL's state
-// and what /proc says the thread is doing. A pure function, so every rule is unit tested.
+// How a thread's state (sample/thread_state.h) is decided from the GIL's state and what /proc
+// says the thread is doing. Pure functions, so every rule is unit tested.
 #ifndef GILSCOPE_SAMPLER_THREAD_STATE_H_
 #define GILSCOPE_SAMPLER_THREAD_STATE_H_
 
 #include <string>
 
 #include "gilscope/proc/task_reader.h"
+#include "gilscope/sample/thread_state.h"
 #include "gilscope/sampler/stack_merge.h"
 #include "gilscope/walkers/gil_reader.h"
 
 namespace gilscope {
-
-enum class ThreadState {
-  kHoldingGil,          // owns the GIL and runs Python bytecode
-  kHoldingGilInNative,  // owns the GIL while in native code: a C function called from Python,
-                        // or a system call made without releasing the GIL
-  kWaitingForGil,       // blocked, or spinning, to take the GIL
-  kRunningWithoutGil,   // on a CPU (or runnable) without the GIL: native code that released it
-  kIdle,                // blocked in a syscall for something else: I/O, sleep, another lock
-  kUnknown,             // the OS told us nothing (thread gone, or its id unknown)
-};
-
-inline bool HoldsGil(ThreadState state) {
-  return state == ThreadState::kHoldingGil || state == ThreadState::kHoldingGilInNative;
-}
-
-// "holding_gil", "holding_gil_in_native", "waiting_for_gil", "running_without_gil", "idle",
-// "unknown".
-const char* ThreadStateName(ThreadState state);
-// The coarse JSON "gil" value: "held", "waiting" or "released".
-const char* GilRoleName(ThreadState state);
 
 struct Classification {
   ThreadState state = ThreadState::kUnknown;

@@ -2,29 +2,18 @@
 #ifndef GILSCOPE_WALKERS_FRAME_WALKER_H_
 #define GILSCOPE_WALKERS_FRAME_WALKER_H_
 
-#include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
 #include "gilscope/layout/python_layout.h"
 #include "gilscope/memory/remote_memory.h"
+#include "gilscope/sample/frame.h"
 #include "gilscope/walkers/code_reader.h"
 
 namespace gilscope {
 
 // Deeper chains are taken as corrupt (CPython's default recursion limit is 1000).
 inline constexpr int kMaxFrames = 4096;
-
-// One frame of a thread's stack. A Python frame, or with --native a native (C/C++) frame
-// merged in: then `function` is the symbol (or "object+0xoffset" when none covers it), `file`
-// the ELF object's base name, and `line` -1.
-struct PythonFrame {
-  std::string function;  // qualified name where the version has one
-  std::string file;
-  int line = -1;  // -1 when the line table gives none
-  bool native = false;
-  bool operator==(const PythonFrame&) const = default;
-};
 
 // What merging with a native stack, and classifying the holder, need beyond the frames.
 struct FrameWalkDetail {
@@ -42,10 +31,9 @@ struct FrameWalkDetail {
 // `top_frame` is the innermost frame: a PyFrameObject (<= 3.10) or a _PyInterpreterFrame
 // (3.11+). Fails on unreadable memory, a chain that loops, or one deeper than kMaxFrames.
 // `detail`, when given, is filled for the frames returned.
-absl::StatusOr<std::vector<PythonFrame>> WalkFrames(RemoteMemory& memory,
-                                                    const PythonLayout& layout, CodeReader& codes,
-                                                    RemoteAddress top_frame,
-                                                    FrameWalkDetail* detail = nullptr);
+absl::StatusOr<std::vector<Frame>> WalkFrames(RemoteMemory& memory, const PythonLayout& layout,
+                                              CodeReader& codes, RemoteAddress top_frame,
+                                              FrameWalkDetail* detail = nullptr);
 
 }  // namespace gilscope
 
