@@ -43,6 +43,14 @@ absl::StatusOr<GilState> ReadGilStruct(RemoteMemory& memory, const PythonLayout&
 absl::StatusOr<GilState> ReadGilStatics36(RemoteMemory& memory, const GilLocation& at) {
   GilState state;
   ASSIGN_OR_RETURN(int32_t locked, ReadValue<int32_t>(memory, at.locked));
+  if (locked < 0) {
+    // 3.6 creates its GIL with the second thread (gil_created(): locked >= 0). Until then the
+    // one thread runs bytecode unopposed, as the current thread state: it is the holder, as
+    // 2.7's current thread state is (releasing "the GIL" still clears the current state).
+    ASSIGN_OR_RETURN(state.holder, ReadValue<uint64_t>(memory, at.tstate_current));
+    state.locked = state.holder != 0;
+    return state;
+  }
   state.locked = locked == 1;
   if (state.locked) {
     ASSIGN_OR_RETURN(state.holder, ReadValue<uint64_t>(memory, at.last_holder));

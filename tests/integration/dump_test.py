@@ -11,6 +11,11 @@ For each interpreter one test class (DumpTest_<version>) starts the workload and
   test_text       The text output names the version, a holding-GIL spinner, a waiting thread,
                   the workload's functions and, in the thread headings, the Python thread names.
   test_nonblocking  `--nonblocking --json`: exit 0, valid JSON, "paused": false, same threads.
+  test_lone_busy_thread  tests/workloads/lone_spinner.py, one thread in a pure-Python loop and
+                  no other ever started (2.7 and 3.6 have not created their GIL): the thread is
+                  holding_gil, the GIL's holder, in every dump; `record -d 1` says GIL held
+                  > 90% and python_cpu_bound. (With a free-threaded build's GIL off: running
+                  without it, verdict no_gil.)
 After every dump the workload must still run, untraced, with no thread stopped (t/T).
 
 Environment: GILSCOPE_BIN (required), GILSCOPE_TEST_PYTHONS (optional, see pythons.py).
@@ -20,8 +25,10 @@ Run: GILSCOPE_BIN=build/src/gilscope python3 tests/integration/dump_test.py -v
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 import unittest
 
@@ -34,6 +41,7 @@ import support  # noqa: E402
 MAX_DUMPS = 20
 PAUSE_BETWEEN_DUMPS = 0.03
 SCRIPT = support.workload("gil_shapes.py")
+LONE_SPINNER = support.workload("lone_spinner.py")
 MARKERS = support.line_markers(SCRIPT)
 CRUNCH_LINES = {
     True: support.line_of(SCRIPT, r"return hashlib\.sha256\(data\)"),  # OpenSSL hashlib
@@ -390,6 +398,46 @@ class DumpChecks(object):
     def test_nonblocking(self):
         dump = self.dump_json("--nonblocking")
         self.check_dump(dump, paused=False)
+
+    def test_lone_busy_thread(self):
+        lone = support.Workload([*self.python.command, LONE_SPINNER])
+        self.addCleanup(lone.kill)
+        lone.wait_ready()
+        # "ready" is written with the GIL released (write(2)): wait until it is back in the loop.
+        deadline = time.monotonic() + 10
+        running_seen = 0
+        while running_seen < 2:  # twice in a row, 20 ms apart
+            running_seen = running_seen + 1 if support.process_state(lone.pid) == "R" else 0
+            self.assertLess(time.monotonic(), deadline, "the lone spinner does not run")
+            time.sleep(0.02)
+        for _ in range(3):
+            code, out, err = support.run_gilscope(["dump", "--pid", str(lone.pid), "--json"])
+            self.assertEqual(code, 0, err)
+            dump = json.loads(out)
+            context = "\n" + summary(dump)
+            self.assertEqual(len(dump["threads"]), 1, context)
+            thread = dump["threads"][0]
+            self.assertEqual(thread["frames"][0]["function"], "spin", context)
+            if self.python.gil_disabled:
+                self.assertEqual(thread["state"], "running_without_gil", context)
+                continue
+            self.assertEqual(thread["state"], "holding_gil", context)
+            self.assertEqual(dump["gils"][0]["holder"], thread["native_id"], context)
+        folder = tempfile.mkdtemp(prefix="gilscope-dump-")
+        self.addCleanup(shutil.rmtree, folder)
+        summary_path = os.path.join(folder, "s.json")
+        code, _, err = support.run_gilscope(
+            ["record", "--pid", str(lone.pid), "-d", "1", "-o", os.path.join(folder, "p.svg"),
+             "--summary", summary_path])
+        self.assertEqual(code, 0, err)
+        with open(summary_path) as source:
+            result = json.load(source)
+        if self.python.gil_disabled:
+            self.assertEqual(result["verdict"], "no_gil", err)
+            return
+        self.assertGreater(result["gil_held"], 0.9, err)
+        self.assertEqual(result["verdict"], "python_cpu_bound", err)
+        self.assertTrue(lone.alive(), "the lone spinner died")
 
 globals().update(pythons.test_classes("DumpTest_", DumpChecks))
 

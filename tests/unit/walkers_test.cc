@@ -589,6 +589,40 @@ TEST(CallOpcodesTest, KnownNumbersPerVersion) {
   EXPECT_STREQ(LayoutOf(3, 8).eval_function, "_PyEval_EvalFrameDefault");
 }
 
+// 3.6 creates its GIL when a second thread starts (gil_locked stays -1 until then): a lone
+// thread running bytecode holds the interpreter all the same, as its current thread state.
+TEST(Gil36Test, LoneThreadBeforeTheGilExistsIsItsHolder) {
+  const PythonLayout* layout = FindLayout(3, 6, 15);
+  ASSERT_NE(layout, nullptr);
+  FakeCPython fake(*layout);
+  const RemoteAddress interp = fake.AddInterpreter(0);
+  const RemoteAddress thread = fake.AddThread(interp, 100, 0);
+  const PythonTarget target = fake.Target(100);
+  fake.Put<int32_t>(target.gil.locked, -1);  // not created
+
+  // WHILE the thread runs bytecode it is the current thread state: the holder
+  fake.Put<uint64_t>(target.gil.tstate_current, thread);
+  absl::StatusOr<GilState> running = ReadGil(fake.memory(), *layout, target.gil);
+  ASSERT_TRUE(running.ok()) << running.status();
+  EXPECT_TRUE(running->locked);
+  EXPECT_EQ(running->holder, thread);
+
+  // AND while it blocks with "the GIL" released there is no current state: nobody holds it
+  fake.Put<uint64_t>(target.gil.tstate_current, 0);
+  absl::StatusOr<GilState> blocked = ReadGil(fake.memory(), *layout, target.gil);
+  ASSERT_TRUE(blocked.ok()) << blocked.status();
+  EXPECT_FALSE(blocked->locked);
+  EXPECT_EQ(blocked->holder, 0u);
+
+  // AND once created (gil_locked 0 or 1) the GIL's own fields decide, not the current state
+  fake.Put<uint64_t>(target.gil.tstate_current, thread);
+  fake.Put<int32_t>(target.gil.locked, 0);
+  absl::StatusOr<GilState> created = ReadGil(fake.memory(), *layout, target.gil);
+  ASSERT_TRUE(created.ok()) << created.status();
+  EXPECT_FALSE(created->locked);
+  EXPECT_EQ(created->holder, 0u);
+}
+
 TEST(TidFromPthreadTest, FindsTidAtAnotherOffsetWhenGlibcMovedIt) {
   FakeMemory memory;
   const RemoteAddress pthread = 0x20000;
