@@ -141,6 +141,8 @@ std::string SyscallName(int64_t number) {
       return "rt_sigsuspend";
     case 202:
       return "futex";
+    case 219:
+      return "restart_syscall";
     case 230:
       return "clock_nanosleep";
     case 232:

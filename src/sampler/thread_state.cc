@@ -4,6 +4,9 @@ namespace gilscope {
 namespace {
 
 constexpr int64_t kFutexSyscall = 202;  // x86_64
+// The kernel resuming a wait that a stop interrupted (ours: PTRACE_INTERRUPT): the thread's
+// registers, so /proc's arguments, are still those of the futex call it resumes.
+constexpr int64_t kRestartSyscall = 219;
 
 }  // namespace
 
@@ -14,12 +17,14 @@ Classification ClassifyThread(bool holds_gil, const TaskActivity* activity, cons
   if (activity == nullptr) return result;
   const TaskSyscall& syscall = activity->syscall;
   if (syscall.kind == TaskSyscall::Kind::kInSyscall) {
-    result.blocked_in = SyscallName(syscall.number);
     // Only the futex word (argument 0) says what a thread waits on; other registers can point
     // into the GIL by chance. Every futex operation on the GIL counts, FUTEX_WAKE included: a
     // thread waking the next holder is inside the GIL's hand-off, time lost to the GIL, and
-    // goes on to wait for the switch or to ask for the GIL again.
-    const bool on_gil = syscall.number == kFutexSyscall && gil.IsWaitAddress(syscall.args[0]);
+    // goes on to wait for the switch or to ask for the GIL again. A resumed futex wait counts
+    // as the futex wait it is (argument 0 of no other resumed call lands in the GIL).
+    const bool futex = syscall.number == kFutexSyscall || syscall.number == kRestartSyscall;
+    const bool on_gil = futex && gil.IsWaitAddress(syscall.args[0]);
+    result.blocked_in = SyscallName(on_gil ? kFutexSyscall : syscall.number);
     if (holds_gil) {
       // The holder may itself be blocked: still the holder. On the GIL it is handing the GIL
       // over; any other system call it makes with the GIL held (a C call that sleeps).

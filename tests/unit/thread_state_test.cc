@@ -56,6 +56,14 @@ TEST(ClassifyThreadTest, Table) {
        ThreadState::kWaitingForGil},
       {"futex elsewhere", false, Task(TaskSyscall::Kind::kInSyscall, 202, 0x2000000), 0,
        ThreadState::kIdle},
+      {"gil wait resumed after our pause (restart_syscall keeps the futex's registers)", false,
+       Task(TaskSyscall::Kind::kInSyscall, 219, kCond + 40), 0, ThreadState::kWaitingForGil},
+      {"holder's resumed wait on the gil: a hand-off", true,
+       Task(TaskSyscall::Kind::kInSyscall, 219, kCond + 40), 0, ThreadState::kHoldingGil},
+      {"resumed sleep (clockid in arg0)", false, Task(TaskSyscall::Kind::kInSyscall, 219, 1), 0,
+       ThreadState::kIdle},
+      {"resumed wait on another futex", false, Task(TaskSyscall::Kind::kInSyscall, 219, 0x2000000),
+       0, ThreadState::kIdle},
       {"gil address in arg0 of read", false, Task(TaskSyscall::Kind::kInSyscall, 0, kCond), 0,
        ThreadState::kIdle},
       {"sleeping", false, Task(TaskSyscall::Kind::kInSyscall, 230), 0, ThreadState::kIdle},
@@ -82,6 +90,13 @@ TEST(ClassifyThreadTest, UnknownWithoutProcInfo) {
 TEST(ClassifyThreadTest, NamesTheSyscall) {
   TaskActivity task = Task(TaskSyscall::Kind::kInSyscall, 232);
   EXPECT_EQ(ClassifyThread(false, &task, Gil(), {}).blocked_in, "epoll_wait");
+}
+
+TEST(ClassifyThreadTest, ResumedGilWaitIsNamedForTheFutexItResumes) {
+  TaskActivity on_gil = Task(TaskSyscall::Kind::kInSyscall, 219, kCond + 40);
+  EXPECT_EQ(ClassifyThread(false, &on_gil, Gil(), {}).blocked_in, "futex");
+  TaskActivity elsewhere = Task(TaskSyscall::Kind::kInSyscall, 219, 0x2000000);
+  EXPECT_EQ(ClassifyThread(false, &elsewhere, Gil(), {}).blocked_in, "restart_syscall");
 }
 
 }  // namespace
