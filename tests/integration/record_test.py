@@ -97,15 +97,17 @@ def has_ctypes(python):
 
 
 def wait_until_main_idle(pid, timeout=20):
-    """Waits until a dump shows the workload's main thread idle: on its way into Event().wait()
-    it may still queue once for the GIL behind the threads it just started, and after that it
-    never runs Python again."""
+    """Waits until a dump shows the workload's main thread idle inside Event().wait(): on its way
+    there it may still queue once for the GIL behind the threads it just started, and after
+    that it never runs Python again. Idle elsewhere is not enough: writing "ready" it is idle
+    in write(2), with go.set() still to come."""
     deadline = time.monotonic() + timeout
     while True:
         code, out, err = support.run_gilscope(["dump", "--pid", str(pid), "--json"])
         if code == 0:
             main = [t for t in json.loads(out)["threads"] if t["main"]]
-            if main and main[0]["state"] == "idle":
+            if (main and main[0]["state"] == "idle" and main[0]["frames"]
+                    and main[0]["frames"][0]["function"].endswith("wait")):
                 return
         if time.monotonic() > deadline:
             raise AssertionError("main thread of %d not idle within %g s: %s" % (pid, timeout, err))
