@@ -108,6 +108,27 @@ constexpr Field kTypeFlags = {168, "PyTypeObject::tp_flags"};
 constexpr Field kTypeDictoffset = {288, "PyTypeObject::tp_dictoffset"};
 constexpr Field kModuleDict = {16, "PyModuleObject::md_dict"};
 
+// Opcodes at which the loop only checks its eval breaker (PythonLayout::eval_breaker_opcodes).
+constexpr OpcodeSet kEvalBreakerOpcodes311 = {
+    38,   // JUMP_BACKWARD_QUICK
+    140,  // JUMP_BACKWARD
+    150,  // RESUME_QUICK
+    151,  // RESUME
+};
+constexpr OpcodeSet kEvalBreakerOpcodes312 = {
+    140,  // JUMP_BACKWARD
+    151,  // RESUME
+    240,  // INSTRUMENTED_RESUME
+    246,  // INSTRUMENTED_JUMP_BACKWARD
+};
+constexpr OpcodeSet kEvalBreakerOpcodes313 = {
+    77,   // JUMP_BACKWARD
+    149,  // RESUME
+    207,  // RESUME_CHECK
+    236,  // INSTRUMENTED_RESUME
+    249,  // INSTRUMENTED_JUMP_BACKWARD
+};
+
 // Opcodes during which the frame is in a call that may run C (PythonLayout::native_call_opcodes).
 // Numbers from each version's opcode.opmap (+ dis._all_opmap in 3.11/3.12,
 // opcode._specialized_opmap in 3.13); layout_test.py recomputes every set from them.
@@ -565,6 +586,7 @@ constexpr PythonLayout kPython311 = {
     .strings = kStrings36,
     .eval_function = kEvalFunction36,
     .native_call_opcodes = kCallOpcodes311,
+    .eval_breaker_opcodes = kEvalBreakerOpcodes311,
 };
 
 constexpr PythonLayout kPython312 = {
@@ -615,6 +637,7 @@ constexpr PythonLayout kPython312 = {
     .strings = kStrings312,
     .eval_function = kEvalFunction36,
     .native_call_opcodes = kCallOpcodes312,
+    .eval_breaker_opcodes = kEvalBreakerOpcodes312,
 };
 
 constexpr PythonLayout kPython313 = {
@@ -664,6 +687,7 @@ constexpr PythonLayout kPython313 = {
     .strings = kStrings312,
     .eval_function = kEvalFunction36,
     .native_call_opcodes = kCallOpcodes313,
+    .eval_breaker_opcodes = kEvalBreakerOpcodes313,
 };
 
 // 3.14+: from 3.13 on the target publishes most of these offsets itself (_Py_DebugOffsets,
@@ -771,6 +795,7 @@ constexpr PythonLayout Python314(bool free_threaded) {
   l.dict = free_threaded ? kDict314FreeThreaded : kDict313;
   l.strings = free_threaded ? kStrings314FreeThreaded : kStrings312;
   l.native_call_opcodes = kCallOpcodes314;
+  l.eval_breaker_opcodes = {};  // not yet checked against 3.14
   return l;
 }
 

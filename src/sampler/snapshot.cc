@@ -138,6 +138,8 @@ void SnapshotTaker::FinishStacks(StackRead& read) {
   signals.has_python_frames = !thread.frames.empty();
   signals.innermost_calls_native =
       !thread.frames.empty() && target_.layout->CallsNative(detail.innermost_opcode);
+  signals.innermost_at_eval_breaker =
+      !thread.frames.empty() && target_.layout->AtEvalBreaker(detail.innermost_opcode);
   MergedStack merged;
   if (read.python_ok && thread.native_id != 0 && WantsNativeStack(thread)) {
     absl::StatusOr<NativeStack> native = unwinder_->Unwind(thread.native_id);

@@ -59,8 +59,14 @@ ThreadState RefineWithStacks(ThreadState state, const StackSignals& signals) {
     }
     return in_native ? ThreadState::kHoldingGilInNative : state;
   }
-  if (state == ThreadState::kRunningWithoutGil && leaf != nullptr && leaf->taking_gil) {
-    return ThreadState::kWaitingForGil;
+  if (state == ThreadState::kRunningWithoutGil) {
+    if (leaf != nullptr && leaf->taking_gil) return ThreadState::kWaitingForGil;
+    // Bytecode needs the GIL, and at the eval breaker the loop runs no C code that could have
+    // released it: a thread found there without it is dropping or taking the GIL. (A woken
+    // waiter is runnable; unpaused, /proc gives no registers to find take_gil by.)
+    if (signals.has_python_frames && signals.innermost_at_eval_breaker) {
+      return ThreadState::kWaitingForGil;
+    }
   }
   return state;
 }

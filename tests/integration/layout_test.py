@@ -64,6 +64,7 @@ class Layout(object):
         self.checks = []  # [Check]
         self.eval_function = None
         self.call_opcodes = None  # set of ints
+        self.eval_breaker_opcodes = None  # set of ints
 
 
 class LayoutToolError(Exception):
@@ -96,6 +97,10 @@ def load_layouts():
             layout = layouts.setdefault(parts[0], Layout(parts[1]))
             layout.call_opcodes = set(int(opcode) for opcode in parts[3:])
             continue
+        if kind == "eval_breaker_opcodes":
+            layout = layouts.setdefault(parts[0], Layout(parts[1]))
+            layout.eval_breaker_opcodes = set(int(opcode) for opcode in parts[3:])
+            continue
         if kind == "frame_owner_c_stack" and len(parts) == 4:
             layouts.setdefault(parts[0], Layout(parts[1])).checks.append(
                 Check("owner", kind, int(parts[3])))
@@ -113,9 +118,10 @@ def load_layouts():
     if not layouts:
         raise LayoutToolError("%s printed no layouts" % binary)
     for version, layout in layouts.items():
-        if layout.eval_function is None or layout.call_opcodes is None:
-            raise LayoutToolError("%s printed no eval_function or call_opcodes for %s"
-                                  % (binary, version))
+        if (layout.eval_function is None or layout.call_opcodes is None
+                or layout.eval_breaker_opcodes is None):
+            raise LayoutToolError("%s printed no eval_function, call_opcodes or "
+                                  "eval_breaker_opcodes for %s" % (binary, version))
     if not native["call_plumbing"] or not native["gil_acquire"]:
         raise LayoutToolError("%s printed no call_plumbing or gil_acquire names" % binary)
     return layouts, native
@@ -232,6 +238,21 @@ NOT_NATIVE_CALL = re.compile(
     r"|CALL_PY_\w+|CALL_BOUND_METHOD_\w+|CALL_ALLOC_AND_ENTER_INIT"  # push a Python frame
     r"|CALL_KW_PY|CALL_KW_BOUND_METHOD|CALL_EX_PY"  # 3.14+: push a Python frame too
     r"|CALL_INTRINSIC_\d|CALL_FINALLY)$")
+
+
+# PythonLayout::eval_breaker_opcodes, over names: on the versions where it is established
+# (EVAL_BREAKER_VERSIONS), JUMP_BACKWARD and RESUME with their specialized (_QUICK, _CHECK)
+# and instrumented forms, not JUMP_BACKWARD_NO_INTERRUPT; elsewhere none.
+EVAL_BREAKER_NAME = re.compile(r"^(INSTRUMENTED_)?(JUMP_BACKWARD|RESUME)(_QUICK|_CHECK)?$")
+EVAL_BREAKER_VERSIONS = ("3.11", "3.12", "3.13")
+
+
+def eval_breaker_opcodes_by_rules(version, opmap):
+    """{number: name} of the opcodes the rules above select for major.minor version."""
+    if version not in EVAL_BREAKER_VERSIONS:
+        return {}
+    return dict((number, name) for name, number in opmap.items()
+                if EVAL_BREAKER_NAME.match(name))
 
 
 def call_opcodes_by_rules(opmap):
@@ -427,6 +448,11 @@ class LayoutTest(unittest.TestCase):
                     "tables. Missing: %s. Extra: %s. The rules give: %s"
                     % (target.version, target.python, describe(set(expected) - table),
                        describe(table - set(expected)), describe(expected)))
+                breakers = eval_breaker_opcodes_by_rules(version, opmap)
+                self.assertEqual(
+                    LAYOUTS[version].eval_breaker_opcodes, set(breakers),
+                    "Python %s: eval_breaker_opcodes differ from the naming rules; the rules "
+                    "give: %s" % (target.version, describe(breakers)))
                 seen = set(int(op) for op in run_python(target.python, CALL_PROBE).split())
                 self.assertTrue(seen, "Python %s: the call probe saw nothing" % target.version)
                 self.assertEqual(seen - table, set(),

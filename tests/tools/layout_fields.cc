@@ -9,6 +9,7 @@
 //   <major.minor> <tested_on> frame_owner_c_stack <value>
 //   <major.minor> <tested_on> eval_function <symbol>
 //   <major.minor> <tested_on> call_opcodes <opcode> <opcode> ...
+//   <major.minor> <tested_on> eval_breaker_opcodes <opcode> ...
 //   * * call_plumbing <symbol>        (IsCallPlumbing's names, any version)
 //   * * gil_acquire <symbol>          (IsGilAcquireFunction's names, any version)
 #include <cstdio>
@@ -58,6 +59,11 @@ int main() {
     std::printf("%s %s call_opcodes", version.c_str(), layout->tested_on);
     for (int opcode = 0; opcode < 256; ++opcode) {
       if (layout->CallsNative(opcode)) std::printf(" %d", opcode);
+    }
+    std::printf("\n");
+    std::printf("%s %s eval_breaker_opcodes", version.c_str(), layout->tested_on);
+    for (int opcode = 0; opcode < 256; ++opcode) {
+      if (layout->AtEvalBreaker(opcode)) std::printf(" %d", opcode);
     }
     std::printf("\n");
   }

@@ -237,5 +237,29 @@ TEST(RefineWithStacks, RunnableThreadTakingTheGilWaits) {
   EXPECT_EQ(RefineWithStacks(ThreadState::kIdle, signals), ThreadState::kIdle);
 }
 
+TEST(RefineWithStacks, RunnableThreadAtTheEvalBreakerWaits) {
+  // GIVEN a runnable thread without the GIL whose innermost frame is at JUMP_BACKWARD/RESUME
+  StackSignals signals{.has_python_frames = true, .innermost_at_eval_breaker = true};
+  EXPECT_EQ(RefineWithStacks(ThreadState::kRunningWithoutGil, signals),
+            ThreadState::kWaitingForGil);
+  // AND with its native stack read too, whatever that shows
+  NativeLeaf leaf{.frames = 2, .function = "drop_gil"};
+  signals.leaf = &leaf;
+  EXPECT_EQ(RefineWithStacks(ThreadState::kRunningWithoutGil, signals),
+            ThreadState::kWaitingForGil);
+  // BUT anywhere else it may run C code that released the GIL (a C call, or an operator on an
+  // extension type): still running without it
+  signals = {.has_python_frames = true, .innermost_at_eval_breaker = false};
+  EXPECT_EQ(RefineWithStacks(ThreadState::kRunningWithoutGil, signals),
+            ThreadState::kRunningWithoutGil);
+  // AND the eval breaker says nothing about holders, idle threads, or threads without frames
+  signals = {.has_python_frames = true, .innermost_at_eval_breaker = true};
+  EXPECT_EQ(RefineWithStacks(ThreadState::kHoldingGil, signals), ThreadState::kHoldingGil);
+  EXPECT_EQ(RefineWithStacks(ThreadState::kIdle, signals), ThreadState::kIdle);
+  signals.has_python_frames = false;
+  EXPECT_EQ(RefineWithStacks(ThreadState::kRunningWithoutGil, signals),
+            ThreadState::kRunningWithoutGil);
+}
+
 }  // namespace
 }  // namespace gilscope

@@ -244,6 +244,16 @@ struct PythonLayout {
 
   // Whether a frame executing `opcode` (-1: unknown) may be in a call to C code.
   constexpr bool CallsNative(int opcode) const { return native_call_opcodes.contains(opcode); }
+
+  // Opcodes at which the evaluation loop checks its eval breaker and runs no other C code: a
+  // thread without the GIL whose innermost frame is at one of them is dropping or taking the
+  // GIL there, so waiting for it. 3.11-3.13: JUMP_BACKWARD and RESUME, with their specialized
+  // and instrumented forms (not JUMP_BACKWARD_NO_INTERRUPT, which does not check). Empty where
+  // not established: before 3.11 the loop checks after any instruction, and 3.14+ is unchecked.
+  // tests/integration/layout_test.py checks each set against the interpreter's opcode tables.
+  OpcodeSet eval_breaker_opcodes;
+
+  constexpr bool AtEvalBreaker(int opcode) const { return eval_breaker_opcodes.contains(opcode); }
 };
 
 // PyObject.ob_type: the same on every version (free-threaded builds aside).

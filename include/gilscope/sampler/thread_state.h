@@ -28,6 +28,9 @@ struct StackSignals {
   // The innermost Python frame is executing a call instruction that can run C code: the
   // thread is inside that call unless a deeper Python frame exists (cheap: no unwinding).
   bool innermost_calls_native = false;
+  // The innermost Python frame is at an instruction where the loop checks its eval breaker
+  // and runs no C code of its own (PythonLayout::eval_breaker_opcodes).
+  bool innermost_at_eval_breaker = false;
   // With native stacks: the native frames inner to the innermost eval-loop frame; null when
   // the native stack was not read. Known native frames overrule the cheap signal.
   const NativeLeaf* leaf = nullptr;
@@ -35,7 +38,8 @@ struct StackSignals {
 
 // A holder is moved to kHoldingGilInNative when it runs a C function called from Python (or
 // native code with no Python frame at all); a runnable thread without the GIL whose native
-// stack shows CPython taking the GIL is moved to kWaitingForGil.
+// stack shows CPython taking the GIL, or whose innermost frame is at the eval breaker, is moved
+// to kWaitingForGil.
 ThreadState RefineWithStacks(ThreadState state, const StackSignals& signals);
 
 }  // namespace gilscope
