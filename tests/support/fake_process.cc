@@ -6,6 +6,21 @@
 
 namespace gilscope::testing {
 
+TaskSyscall InSyscall(int64_t number, uint64_t arg0) {
+  TaskSyscall syscall;
+  syscall.kind = TaskSyscall::Kind::kInSyscall;
+  syscall.number = number;
+  syscall.args[0] = arg0;
+  return syscall;
+}
+
+TaskSyscall OnCpu() {
+  TaskSyscall syscall;
+  syscall.kind = TaskSyscall::Kind::kUserSpace;
+  syscall.program_counter = 0x500000;
+  return syscall;
+}
+
 void FakeProcess::AddThread(pid_t tid, TaskSyscall syscall, char state, std::string comm) {
   TaskActivity& activity = threads_[tid];
   activity.tid = tid;

@@ -19,6 +19,11 @@
 
 namespace gilscope::testing {
 
+// What /proc/TID/syscall says of a thread blocked in system call `number` (its first argument
+// `arg0`: for futex, the word waited on), and of one stopped on a CPU in user space.
+TaskSyscall InSyscall(int64_t number, uint64_t arg0 = 0);
+TaskSyscall OnCpu();
+
 // Serves both locate (ProcessFiles) and the sampler (TaskReader) from the same threads.
 class FakeProcess : public ProcessFiles, public TaskReader {
  public:

@@ -19,6 +19,8 @@ namespace {
 using testing::FakeCPython;
 using testing::FakePauser;
 using testing::FakeProcess;
+using testing::InSyscall;
+using testing::OnCpu;
 
 constexpr pid_t kPid = 500;
 
@@ -40,19 +42,7 @@ class WatchedTasks : public TaskReader {
   std::vector<bool> listed_while_paused_;
 };
 
-TaskSyscall Sleeping() {
-  TaskSyscall syscall;
-  syscall.kind = TaskSyscall::Kind::kInSyscall;
-  syscall.number = 230;  // clock_nanosleep
-  return syscall;
-}
-
-TaskSyscall OnCpu() {
-  TaskSyscall syscall;
-  syscall.kind = TaskSyscall::Kind::kUserSpace;
-  syscall.program_counter = 0x500000;
-  return syscall;
-}
+TaskSyscall Sleeping() { return InSyscall(230); }  // clock_nanosleep
 
 class PausedSnapshotTest : public ::testing::TestWithParam<int> {
  protected:

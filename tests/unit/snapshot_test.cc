@@ -9,11 +9,14 @@
 
 #include "absl/strings/str_cat.h"
 #include "support/fake_cpython.h"
+#include "support/fake_process.h"
 
 namespace gilscope {
 namespace {
 
 using testing::FakeCPython;
+using testing::InSyscall;
+using testing::OnCpu;
 
 class FakeTaskReader : public TaskReader {
  public:
@@ -40,21 +43,6 @@ class FakeTaskReader : public TaskReader {
  private:
   std::vector<TaskActivity> tasks_;
 };
-
-TaskSyscall InSyscall(int64_t number, uint64_t arg0 = 0) {
-  TaskSyscall syscall;
-  syscall.kind = TaskSyscall::Kind::kInSyscall;
-  syscall.number = number;
-  syscall.args[0] = arg0;
-  return syscall;
-}
-
-TaskSyscall OnCpu() {
-  TaskSyscall syscall;
-  syscall.kind = TaskSyscall::Kind::kUserSpace;
-  syscall.program_counter = 0x500000;
-  return syscall;
-}
 
 class SnapshotTest : public ::testing::TestWithParam<const PythonLayout*> {};
 
