@@ -109,6 +109,11 @@ constexpr Field kTypeDictoffset = {288, "PyTypeObject::tp_dictoffset"};
 constexpr Field kModuleDict = {16, "PyModuleObject::md_dict"};
 
 // Opcodes at which the loop only checks its eval breaker (PythonLayout::eval_breaker_opcodes).
+// 2.7-3.10: JUMP_ABSOLUTE jumps, then the loop's top runs the periodic check (2.7's ticker, the
+// eval breaker) before f_lasti moves on (Python/ceval.c of each version).
+constexpr OpcodeSet kEvalBreakerOpcodes27 = {
+    113,  // JUMP_ABSOLUTE
+};
 constexpr OpcodeSet kEvalBreakerOpcodes311 = {
     38,   // JUMP_BACKWARD_QUICK
     140,  // JUMP_BACKWARD
@@ -323,6 +328,7 @@ constexpr PythonLayout kPython27 = {
                 .bytes_data = {36, "PyStringObject::ob_sval"}},
     .eval_function = kEvalFunction27,
     .native_call_opcodes = kCallOpcodes27,
+    .eval_breaker_opcodes = kEvalBreakerOpcodes27,
 };
 
 constexpr PythonLayout kPython36 = {
@@ -363,6 +369,7 @@ constexpr PythonLayout kPython36 = {
     .strings = kStrings36,
     .eval_function = kEvalFunction36,
     .native_call_opcodes = kCallOpcodes36,
+    .eval_breaker_opcodes = kEvalBreakerOpcodes27,
 };
 
 // 3.7.0-3.7.3 laid _PyRuntime out differently (bpo-36710 era changes); 3.7.4+ only.
@@ -407,6 +414,7 @@ constexpr PythonLayout kPython37 = {
     .strings = kStrings36,
     .eval_function = kEvalFunction36,
     .native_call_opcodes = kCallOpcodes37,
+    .eval_breaker_opcodes = kEvalBreakerOpcodes27,
 };
 
 constexpr PythonLayout kPython38 = {
@@ -450,6 +458,7 @@ constexpr PythonLayout kPython38 = {
     .strings = kStrings36,
     .eval_function = kEvalFunction36,
     .native_call_opcodes = kCallOpcodes37,
+    .eval_breaker_opcodes = kEvalBreakerOpcodes27,
 };
 
 constexpr PythonLayout kPython39 = {
@@ -493,6 +502,7 @@ constexpr PythonLayout kPython39 = {
     .strings = kStrings36,
     .eval_function = kEvalFunction36,
     .native_call_opcodes = kCallOpcodes37,
+    .eval_breaker_opcodes = kEvalBreakerOpcodes27,
 };
 
 constexpr PythonLayout kPython310 = {
@@ -536,6 +546,7 @@ constexpr PythonLayout kPython310 = {
     .strings = kStrings36,
     .eval_function = kEvalFunction36,
     .native_call_opcodes = kCallOpcodes37,
+    .eval_breaker_opcodes = kEvalBreakerOpcodes27,
 };
 
 constexpr PythonLayout kPython311 = {

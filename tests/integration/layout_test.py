@@ -240,19 +240,22 @@ NOT_NATIVE_CALL = re.compile(
     r"|CALL_INTRINSIC_\d|CALL_FINALLY)$")
 
 
-# PythonLayout::eval_breaker_opcodes, over names: on the versions where it is established
-# (EVAL_BREAKER_VERSIONS), JUMP_BACKWARD and RESUME with their specialized (_QUICK, _CHECK)
-# and instrumented forms, not JUMP_BACKWARD_NO_INTERRUPT; elsewhere none.
+# PythonLayout::eval_breaker_opcodes, over names: 2.7-3.10, JUMP_ABSOLUTE; 3.11-3.13,
+# JUMP_BACKWARD and RESUME with their specialized (_QUICK, _CHECK) and instrumented forms, not
+# JUMP_BACKWARD_NO_INTERRUPT; later versions none (not yet established).
 EVAL_BREAKER_NAME = re.compile(r"^(INSTRUMENTED_)?(JUMP_BACKWARD|RESUME)(_QUICK|_CHECK)?$")
-EVAL_BREAKER_VERSIONS = ("3.11", "3.12", "3.13")
 
 
 def eval_breaker_opcodes_by_rules(version, opmap):
     """{number: name} of the opcodes the rules above select for major.minor version."""
-    if version not in EVAL_BREAKER_VERSIONS:
+    major, minor = (int(part) for part in version.split("."))
+    if (major, minor) <= (3, 10):
+        rule = re.compile(r"^JUMP_ABSOLUTE$")
+    elif (major, minor) <= (3, 13):
+        rule = EVAL_BREAKER_NAME
+    else:
         return {}
-    return dict((number, name) for name, number in opmap.items()
-                if EVAL_BREAKER_NAME.match(name))
+    return dict((number, name) for name, number in opmap.items() if rule.match(name))
 
 
 def call_opcodes_by_rules(opmap):

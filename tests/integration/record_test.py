@@ -11,10 +11,11 @@ RECORD_SECONDS with `-f speedscope --summary` (one file carries every view) and 
                interrupted, resumed as restart_syscall, once read as idle). Not on 2.7: a
                waiter woken from its semaphore runs in sem_wait without the GIL, which gilscope
                cannot yet tell from native code (6% of a spinner's samples at 1000 Hz)
-  spin at 1000 Hz, non-blocking  the same without pausing, on 3.11-3.13: a woken waiter is
+  spin at 1000 Hz, non-blocking  the same without pausing, on 3.10-3.13: a woken waiter is
                runnable and /proc shows no registers, but its innermost frame is at the eval
-               breaker (JUMP_BACKWARD/RESUME), where only the GIL could stop it. Before 3.11 the
-               loop checks after any instruction and the rule does not hold (7-58% misfiled)
+               breaker (JUMP_ABSOLUTE; 3.11+ JUMP_BACKWARD/RESUME), where only the GIL could stop
+               it. 2.7-3.9 also check after instructions that may run C code, where a waiter
+               cannot be told from native code (4-47% misfiled there)
   hash         GIL held low, both hashing threads mostly running without the GIL;
                verdict native_releases_gil
   io           verdict io_bound
@@ -204,8 +205,8 @@ class RecordShapeChecks(object):
     def test_spin_at_1000_hz_nonblocking(self):
         if self.python.gil_disabled:
             return  # no GIL to hold or wait for: test_spin checks that case
-        if not (3, 11) <= self.python.version_info[:2] <= (3, 13):
-            self.skipTest("eval-breaker opcodes established for 3.11-3.13 only")
+        if not (3, 10) <= self.python.version_info[:2] <= (3, 13):
+            self.skipTest("waiters are recognised at the eval breaker on 3.10-3.13 only")
         self.check_spinners_at_1000_hz(("-r", "1000", "--nonblocking"))
 
     def check_spinners_at_1000_hz(self, extra):

@@ -247,10 +247,12 @@ struct PythonLayout {
 
   // Opcodes at which the evaluation loop checks its eval breaker and runs no other C code: a
   // thread without the GIL whose innermost frame is at one of them is dropping or taking the
-  // GIL there, so waiting for it. 3.11-3.13: JUMP_BACKWARD and RESUME, with their specialized
-  // and instrumented forms (not JUMP_BACKWARD_NO_INTERRUPT, which does not check). Empty where
-  // not established: before 3.11 the loop checks after any instruction, and 3.14+ is unchecked.
-  // tests/integration/layout_test.py checks each set against the interpreter's opcode tables.
+  // GIL there, so waiting for it. 2.7-3.10: JUMP_ABSOLUTE (the loop checks at its top, with
+  // f_lasti still at the jump; it also checks after other instructions, which may run C code, so
+  // a waiter there goes unrecognised). 3.11-3.13: JUMP_BACKWARD and RESUME, with their
+  // specialized and instrumented forms (not JUMP_BACKWARD_NO_INTERRUPT, which does not check).
+  // Empty for 3.14+, not yet checked. tests/integration/layout_test.py checks each set against
+  // the interpreter's opcode tables.
   OpcodeSet eval_breaker_opcodes;
 
   constexpr bool AtEvalBreaker(int opcode) const { return eval_breaker_opcodes.contains(opcode); }
