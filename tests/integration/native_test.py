@@ -76,6 +76,9 @@ SETTLE_SECONDS = 0.3
 
 SRE_NAME = re.compile(r"sre", re.I)
 HASH_NAME = re.compile(r"sha256|deflate", re.I)
+# CPython's own allocator, which C code such as _sre calls for memory.
+ALLOCATOR = re.compile(r"^(_?Py(Object|Mem)(_Raw)?_|_PyMem_Raw)(Malloc|Calloc|Realloc|Free)"
+                       r"(\.\w+)*$|^pymalloc_\w+$")
 UNNAMED = re.compile(r"^(.+)\+0x[0-9a-f]+$")
 # Frames ctypes puts between a Python call and the C function it calls.
 CTYPES_NAME = re.compile(r"ffi|ctypes|CFuncPtr|callproc|call_function", re.I)
@@ -463,14 +466,16 @@ class NativeShapeChecks(object):
         self.assertTrue(inner, "no native frame inner to backtrack; " + context)
         binary = dump["python_binary"]
         # The innermost _sre frame; inner to it only the helpers the engine calls (memcpy and
-        # the like, to save its marks): libc's, the dynamic linker's, or a PLT stub on the way
-        # (unnamed: no symbol covers a PLT entry).
+        # the like, to save its marks): libc's, the dynamic linker's, CPython's allocator (the
+        # mark stack grows with PyObject_Realloc), or a PLT stub on the way (unnamed: no symbol
+        # covers a PLT entry).
         sre = [i for i, frame in enumerate(inner) if self.is_sre_frame(frame, binary)]
         self.assertTrue(sre, "no _sre frame (named sre/SRE, or unnamed in %s when it has no "
                         "symbol table) inner to backtrack; %s" % (os.path.basename(binary), context))
         helpers = [frame_text(f) for f in inner[:sre[0]]
                    if f["file"] not in ("libc.so.6", "ld-linux-x86-64.so.2")
-                   and not UNNAMED.match(f["function"])]
+                   and not UNNAMED.match(f["function"])
+                   and not ALLOCATOR.match(f["function"])]
         self.assertEqual(helpers, [], "frames inner to _sre's that are not libc helpers or PLT "
                          "stubs; " + context)
         if has_symtab(binary):
