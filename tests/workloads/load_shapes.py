@@ -13,6 +13,8 @@ started = threading.Semaphore(0)
 
 
 def bottom():
+    sys.stdout.write("ready\n")  # every thread is in place: the main one DEPTH calls deep
+    sys.stdout.flush()
     n = 0
     while True:
         n += 1
@@ -40,8 +42,6 @@ def main():
         worker.start()
     for _ in workers:
         started.acquire()
-    sys.stdout.write("ready\n")
-    sys.stdout.flush()
     recurse(depth - 1, bottom)  # main() is the outermost of the DEPTH frames below <module>
 
 
