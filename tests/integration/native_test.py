@@ -334,8 +334,11 @@ class NativeShapeChecks(object):
         result = load_json(summary_path)
         self.assertIn("native", result, context)
         self.assertEqual(result["native"], "--native" in extra, context)
-        # Unwinding makes a sample dearer: the rate may not be kept, but sampling goes on.
-        self.assertGreaterEqual(result["samples"], 25 * seconds, context)
+        # Unwinding makes a sample dearer: the rate may not be kept, but sampling goes on through
+        # the whole recording, with enough samples for the shares below (the rate kept is the
+        # summary's report, not a timed assertion).
+        self.assertGreaterEqual(result["duration_s"], 0.75 * seconds, context)
+        self.assertGreaterEqual(result["samples"], 20, context)
         self.assertLessEqual(result["errors"], result["samples"] // 20, context)
         for thread in result["threads"]:
             self.assertIn("held_in_native", thread, context)
