@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 
 namespace gilscope {
 namespace {
@@ -150,6 +151,7 @@ void Profile::AddSample(const Snapshot& snapshot, absl::Time at) {
     }
     if (gil.waiters > 0) {
       ++counts.contended;
+      if (holder != nullptr) ++counts.contended_held;
       if (in_native) ++counts.contended_in_native;
     }
     counts.waiters += gil.waiters;
@@ -336,13 +338,14 @@ void Profile::FoldEndedThreads() {
   fold_above_ = std::max(kMaxThreadsKept, threads_.size() + kMaxThreadsKept / 4);
 }
 
-Verdict Profile::ComputeVerdict() const {
-  int64_t held = 0, waiting = 0, running = 0, idle = 0, in_io = 0;
+VerdictDecision Profile::Decide() const {
+  int64_t held = 0, held_in_native = 0, waiting = 0, running = 0, idle = 0, in_io = 0;
   std::vector<const ThreadShare*> shares = {&ended_threads_};
   for (const auto& [id, tally] : threads_) shares.push_back(&tally.share);
   for (const ThreadShare* share_pointer : shares) {
     const ThreadShare& share = *share_pointer;
     held += share.held;
+    held_in_native += share.held_in_native;
     waiting += share.waiting;
     running += share.running;
     idle += share.idle;
@@ -350,28 +353,62 @@ Verdict Profile::ComputeVerdict() const {
   }
   const int64_t total = held + waiting + running + idle;
   const int64_t busy = held + waiting + running;
-  if (total == 0) return Verdict::kIdle;
-  if (static_cast<double>(busy) / total < kBusyShareForAnyVerdict) {
-    return in_io > 0 ? Verdict::kIoBound : Verdict::kIdle;
+  auto share_text = [](int64_t part, int64_t whole) {
+    return absl::StrFormat("%.0f%%", 100.0 * static_cast<double>(part) /
+                                         static_cast<double>(std::max<int64_t>(whole, 1)));
+  };
+  auto decided = [](Verdict verdict, std::string reason) {
+    return VerdictDecision{verdict, std::move(reason)};
+  };
+  if (total == 0) return decided(Verdict::kIdle, "no Python thread was sampled");
+  if (static_cast<double>(busy) / static_cast<double>(total) < kBusyShareForAnyVerdict) {
+    const std::string busy_text =
+        absl::StrCat("threads busy in ", share_text(busy, total), " of thread-samples (< 2%)");
+    return in_io > 0 ? decided(Verdict::kIoBound, absl::StrCat(busy_text, "; they wait in I/O"))
+                     : decided(Verdict::kIdle, busy_text);
   }
   const GilFigures figures = Figures();
-  if (figures.gil_disabled >= 0.5) return Verdict::kNoGil;
+  if (figures.gil_disabled >= 0.5) {
+    return decided(Verdict::kNoGil, absl::StrFormat("the GIL was off in %.0f%% of samples (>= 50%%)",
+                                                    100 * figures.gil_disabled));
+  }
+  // Native code is judged by the holder: where threads waited, the holder they waited for
+  // (a holder of another GIL at the same moment, a subinterpreter with its own, neither hides
+  // nor fakes one in native code); where they hardly did, every holder.
+  auto judge_holder = [&](int64_t in_native, int64_t of, std::string reason) {
+    const bool native = of > 0 && static_cast<double>(in_native) >=
+                                      kNativeHoldingShare * static_cast<double>(of);
+    absl::StrAppend(&reason, "; holder in native code in ", share_text(in_native, of),
+                    " of them (", native ? ">=" : "<", " 50%)");
+    return decided(native ? Verdict::kNativeHoldsGil : Verdict::kPythonCpuBound,
+                   std::move(reason));
+  };
   if (figures.contention >= kContentionThatMatters) {
-    // What made threads wait is the holder of the GIL they waited for, so native code is
-    // judged on contended GIL-samples: a holder of another GIL at the same moment (a
-    // subinterpreter with its own) neither hides nor fakes one sitting in native code.
-    int64_t contended = 0, contended_in_native = 0;
+    int64_t contended_held = 0, contended_in_native = 0;
     for (const auto& [id, counts] : per_gil_) {
-      contended += counts.contended;
+      contended_held += counts.contended_held;
       contended_in_native += counts.contended_in_native;
     }
-    const double in_native =
-        static_cast<double>(contended_in_native) / static_cast<double>(contended);
-    return in_native >= kNativeHoldingShare ? Verdict::kNativeHoldsGil : Verdict::kPythonCpuBound;
+    return judge_holder(contended_in_native, contended_held,
+                        absl::StrFormat("GIL contended in %.0f%% of samples (>= 20%%)",
+                                        100 * figures.contention));
   }
-  if (running >= held && running >= idle) return Verdict::kNativeReleasesGil;
-  if (idle > busy) return Verdict::kIoBound;
-  return held >= running ? Verdict::kPythonCpuBound : Verdict::kNativeReleasesGil;
+  const std::string low_contention =
+      absl::StrFormat("GIL contended in %.0f%% of samples (< 20%%)", 100 * figures.contention);
+  if (running >= held && running >= idle) {
+    return decided(Verdict::kNativeReleasesGil,
+                   absl::StrCat(low_contention, "; threads ran without the GIL in ",
+                                share_text(running, total), " of thread-samples, held it in ",
+                                share_text(held, total), ", idle in ", share_text(idle, total)));
+  }
+  if (idle > busy) {
+    return decided(Verdict::kIoBound, absl::StrCat(low_contention, "; threads idle in ",
+                                                   share_text(idle, total), " of thread-samples"));
+  }
+  return judge_holder(held_in_native, held,
+                      absl::StrCat(low_contention, "; threads held the GIL in ",
+                                   share_text(held, total), " of thread-samples, ran without it in ",
+                                   share_text(running, total)));
 }
 
 }  // namespace gilscope

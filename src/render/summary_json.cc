@@ -78,7 +78,7 @@ Json GilsJson(const Profile& profile) {
 
 void WriteSummaryJson(const Profile& profile, const RecordingInfo& info, std::ostream& out) {
   const GilFigures figures = profile.Figures();
-  const Verdict verdict = profile.ComputeVerdict();
+  const VerdictDecision decision = profile.Decide();
   const Json json = {
       {"pid", info.pid},
       {"command_line", info.command_line},
@@ -108,8 +108,9 @@ void WriteSummaryJson(const Profile& profile, const RecordingInfo& info, std::os
       {"threads", ThreadsJson(profile)},
       {"top_blame", SitesJson(profile, ProfileMode::kBlame)},
       {"top_waiting", SitesJson(profile, ProfileMode::kWait)},
-      {"verdict", VerdictName(verdict)},
-      {"verdict_advice", VerdictAdvice(verdict)},
+      {"verdict", VerdictName(decision.verdict)},
+      {"verdict_advice", VerdictAdvice(decision.verdict)},
+      {"verdict_reason", decision.reason},
   };
   // Names from the target may hold any bytes: invalid UTF-8 becomes U+FFFD rather than an
   // exception or invalid JSON.

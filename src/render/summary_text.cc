@@ -193,8 +193,10 @@ void WriteSummaryText(const Profile& profile, const RecordingInfo& info, std::os
       out);
   WriteSites(profile, ProfileMode::kWait, "Top waiting sites",
              figures.gil_never_enabled ? "none (no GIL)" : "none", out);
-  const Verdict verdict = profile.ComputeVerdict();
-  out << "\nVerdict: " << VerdictName(verdict) << " \u2014 " << VerdictAdvice(verdict) << "\n";
+  const VerdictDecision decision = profile.Decide();
+  out << "\nVerdict: " << VerdictName(decision.verdict) << " \u2014 "
+      << VerdictAdvice(decision.verdict) << "\n";
+  out << "  because: " << decision.reason << "\n";
   WriteNotes(figures, info, out);
 }
 

@@ -195,6 +195,69 @@ TEST(ProfileTest, VerdictTable) {
   }
 }
 
+TEST(ProfileTest, NativeHolderWithLittleContentionIsStillNativeHoldsGil) {
+  // One thread in a C call that keeps the GIL, another mostly idle: contended in 1 sample of
+  // 10, below the threshold. Rule 3 would have said native_holds_gil with more contention;
+  // the same holder must not turn into Python work just because fewer threads queued.
+  Profile profile;
+  for (int i = 0; i < 10; ++i) {
+    const ThreadState other = i == 0 ? ThreadState::kWaitingForGil : ThreadState::kIdle;
+    AddSettled(profile,
+               Sample({Thread(1, ThreadState::kHoldingGilInNative, "encode"),
+                       Thread(2, other, "handler", i == 0 ? "" : "clock_nanosleep")},
+                      0),
+               kStart + absl::Milliseconds(i));
+  }
+  const VerdictDecision decision = profile.Decide();
+  EXPECT_EQ(decision.verdict, Verdict::kNativeHoldsGil) << decision.reason;
+  EXPECT_EQ(decision.reason,
+            "GIL contended in 10% of samples (< 20%); threads held the GIL in 50% of "
+            "thread-samples, ran without it in 0%; holder in native code in 100% of them (>= 50%)");
+}
+
+TEST(ProfileTest, ContendedSamplesWithoutAHolderDoNotDiluteTheNativeShare) {
+  // A hand-off in flight: waiters, no holder yet. Six contended samples in ten are such, the
+  // rest have a holder in native code: the holder the waiters queue behind is native code.
+  Profile profile;
+  for (int i = 0; i < 10; ++i) {
+    const ThreadState first =
+        i % 3 == 0 ? ThreadState::kHoldingGilInNative : ThreadState::kWaitingForGil;
+    AddSettled(profile,
+               Sample({Thread(1, first, "encode"), Thread(2, ThreadState::kWaitingForGil, "w")}, 0),
+               kStart + absl::Milliseconds(i));
+  }
+  const VerdictDecision decision = profile.Decide();
+  EXPECT_EQ(decision.verdict, Verdict::kNativeHoldsGil) << decision.reason;
+  EXPECT_EQ(decision.reason,
+            "GIL contended in 100% of samples (>= 20%); holder in native code in 100% of them "
+            "(>= 50%)");
+}
+
+TEST(ProfileTest, VerdictReasonNamesTheDecidingFigures) {
+  Profile spinners;
+  Profile hashers;
+  for (int i = 0; i < 10; ++i) {
+    AddSettled(spinners,
+               Sample({Thread(1, ThreadState::kHoldingGil, "spin"),
+                       Thread(2, ThreadState::kWaitingForGil, "spin")},
+                      0),
+               kStart + absl::Milliseconds(i));
+    AddSettled(hashers,
+               Sample({Thread(1, ThreadState::kRunningWithoutGil, "hash"),
+                       Thread(2, ThreadState::kIdle, "main", "futex")},
+                      0),
+               kStart + absl::Milliseconds(i));
+  }
+  EXPECT_EQ(spinners.Decide().reason,
+            "GIL contended in 100% of samples (>= 20%); holder in native code in 0% of them "
+            "(< 50%)");
+  EXPECT_EQ(hashers.Decide().verdict, Verdict::kNativeReleasesGil);
+  EXPECT_EQ(hashers.Decide().reason,
+            "GIL contended in 0% of samples (< 20%); threads ran without the GIL in 50% of "
+            "thread-samples, held it in 0%, idle in 50%");
+  EXPECT_EQ(Profile().Decide().reason, "no Python thread was sampled");
+}
+
 TEST(ProfileTest, PythonThreadNameReplacesOsNameOnceKnown) {
   Profile profile;
   ThreadSnapshot thread = Thread(7, ThreadState::kHoldingGil, "spin");

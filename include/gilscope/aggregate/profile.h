@@ -62,6 +62,13 @@ enum class Verdict {
 const char* VerdictName(Verdict verdict);    // "io_bound", ...
 const char* VerdictAdvice(Verdict verdict);  // one sentence of what to do
 
+// The verdict and the figures that decided it, in words: "GIL contended in 79% of samples
+// (>= 20%); holder in native code in 85% of them (>= 50%)". The rule is Profile::Decide's.
+struct VerdictDecision {
+  Verdict verdict = Verdict::kIdle;
+  std::string reason;
+};
+
 // The recording's GIL figures. With several GILs (subinterpreters with their own, 3.12+) a
 // sample counts as held or contended when any GIL is; per-GIL figures are in PerGilFigures.
 struct GilFigures {
@@ -112,14 +119,30 @@ class Profile {
   std::vector<int64_t> InterpreterIds() const;  // every interpreter seen, by id
   // By OS id; threads folded away (see kMaxThreadsKept) last, as one with native_id 0.
   std::vector<ThreadShare> Threads() const;
-  Verdict ComputeVerdict() const;
+  // The classic table, over thread-samples (held, waiting, running without the GIL, idle) and
+  // the GIL figures, in this order:
+  //   1. threads busy (held + waiting + running) in < 2% of thread-samples: io_bound when any
+  //      thread waited in I/O, else idle;
+  //   2. the GIL off in >= half of the samples (free-threaded): no_gil;
+  //   3. contended in >= 20% of samples: native_holds_gil when the holder sat in native code in
+  //      >= half of the contended samples that had a holder, else python_cpu_bound;
+  //   4. running without the GIL at least as often as holding it and as being idle:
+  //      native_releases_gil;
+  //   5. idle more than busy: io_bound;
+  //   6. else (held the most, little contention): native_holds_gil when the holder sat in
+  //      native code in >= half of the held samples, else python_cpu_bound.
+  // Rules 3 and 6 judge native code the same way, so a contention near the threshold does not
+  // turn a native holder into Python work.
+  VerdictDecision Decide() const;
+  Verdict ComputeVerdict() const { return Decide().verdict; }
 
  private:
   // One GIL's tallies over the recording.
   struct GilCounts {
     std::set<int64_t> users;  // interpreter ids
     int64_t samples = 0, held = 0, held_in_native = 0, waiters = 0;
-    int64_t contended = 0, contended_in_native = 0;  // with a waiter; and a holder in native code
+    // With a waiter; of those, with a holder; and with a holder in native code.
+    int64_t contended = 0, contended_held = 0, contended_in_native = 0;
     std::optional<uint64_t> first_switch, last_switch;
     absl::Time first_switch_at, last_switch_at;
     // Seconds between the first and last switch count read, and the hand-offs in between.
