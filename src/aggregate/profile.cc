@@ -369,19 +369,19 @@ VerdictDecision Profile::Decide() const {
   }
   const GilFigures figures = Figures();
   if (figures.gil_disabled >= 0.5) {
-    return decided(Verdict::kNoGil, absl::StrFormat("the GIL was off in %.0f%% of samples (>= 50%%)",
-                                                    100 * figures.gil_disabled));
+    return decided(Verdict::kNoGil,
+                   absl::StrFormat("the GIL was off in %.0f%% of samples (>= 50%%)",
+                                   100 * figures.gil_disabled));
   }
   // Native code is judged by the holder: where threads waited, the holder they waited for
   // (a holder of another GIL at the same moment, a subinterpreter with its own, neither hides
   // nor fakes one in native code); where they hardly did, every holder.
   auto judge_holder = [&](int64_t in_native, int64_t of, std::string reason) {
-    const bool native = of > 0 && static_cast<double>(in_native) >=
-                                      kNativeHoldingShare * static_cast<double>(of);
-    absl::StrAppend(&reason, "; holder in native code in ", share_text(in_native, of),
-                    " of them (", native ? ">=" : "<", " 50%)");
-    return decided(native ? Verdict::kNativeHoldsGil : Verdict::kPythonCpuBound,
-                   std::move(reason));
+    const bool native =
+        of > 0 && static_cast<double>(in_native) >= kNativeHoldingShare * static_cast<double>(of);
+    absl::StrAppend(&reason, "; holder in native code in ", share_text(in_native, of), " of them (",
+                    native ? ">=" : "<", " 50%)");
+    return decided(native ? Verdict::kNativeHoldsGil : Verdict::kPythonCpuBound, std::move(reason));
   };
   if (figures.contention >= kContentionThatMatters) {
     int64_t contended_held = 0, contended_in_native = 0;
@@ -389,9 +389,9 @@ VerdictDecision Profile::Decide() const {
       contended_held += counts.contended_held;
       contended_in_native += counts.contended_in_native;
     }
-    return judge_holder(contended_in_native, contended_held,
-                        absl::StrFormat("GIL contended in %.0f%% of samples (>= 20%%)",
-                                        100 * figures.contention));
+    return judge_holder(
+        contended_in_native, contended_held,
+        absl::StrFormat("GIL contended in %.0f%% of samples (>= 20%%)", 100 * figures.contention));
   }
   const std::string low_contention =
       absl::StrFormat("GIL contended in %.0f%% of samples (< 20%%)", 100 * figures.contention);
@@ -405,10 +405,10 @@ VerdictDecision Profile::Decide() const {
     return decided(Verdict::kIoBound, absl::StrCat(low_contention, "; threads idle in ",
                                                    share_text(idle, total), " of thread-samples"));
   }
-  return judge_holder(held_in_native, held,
-                      absl::StrCat(low_contention, "; threads held the GIL in ",
-                                   share_text(held, total), " of thread-samples, ran without it in ",
-                                   share_text(running, total)));
+  return judge_holder(
+      held_in_native, held,
+      absl::StrCat(low_contention, "; threads held the GIL in ", share_text(held, total),
+                   " of thread-samples, ran without it in ", share_text(running, total)));
 }
 
 }  // namespace gilscope

@@ -275,6 +275,9 @@ TEST(SummaryJsonTest, TwoSpinnersAreCpuBound) {
   EXPECT_NEAR(json["mean_hold_ms"].get<double>(), 2.0, 1e-9);
   EXPECT_EQ(json["verdict"], "python_cpu_bound");
   EXPECT_EQ(json["verdict_advice"], VerdictAdvice(Verdict::kPythonCpuBound));
+  EXPECT_EQ(json["verdict_reason"],
+            "GIL contended in 100% of samples (>= 20%); holder in native code in 0% of them "
+            "(< 50%)");
 
   ASSERT_EQ(json["threads"].size(), 2u);
   for (size_t i = 0; i < 2; ++i) {
@@ -337,6 +340,8 @@ TEST(SummaryTextTest, NamesVerdictThreadsAndSites) {
   EXPECT_THAT(text, HasSubstr("   50.0%  spin_a (/app.py:10)\n"));
   EXPECT_THAT(text, HasSubstr("\nVerdict: python_cpu_bound \u2014 "));
   EXPECT_THAT(text, HasSubstr(VerdictAdvice(Verdict::kPythonCpuBound)));
+  EXPECT_THAT(text, HasSubstr("\n  because: GIL contended in 100% of samples (>= 20%); holder in "
+                              "native code in 0% of them (< 50%)\n"));
   const size_t lines = std::count(text.begin(), text.end(), '\n');
   EXPECT_LE(lines, 30u) << text;
 }
