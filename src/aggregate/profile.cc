@@ -30,9 +30,7 @@ bool WaitsForIo(const ThreadSnapshot& thread) {
   return true;
 }
 
-bool IsIdle(const ThreadSnapshot& thread) {
-  return thread.state == ThreadState::kIdle || thread.state == ThreadState::kUnknown;
-}
+bool IsIdle(const ThreadSnapshot& thread) { return thread.state == ThreadState::kIdle; }
 
 }  // namespace
 
@@ -205,8 +203,11 @@ void Profile::AddSample(const Snapshot& snapshot, absl::Time at) {
       case ThreadState::kRunningWithoutGil:
         ++share.running;
         break;
-      default:
+      case ThreadState::kIdle:
         ++share.idle;
+        break;
+      case ThreadState::kUnknown:
+        ++share.unknown;
         break;
     }
     if (IsIdle(thread) && !keep_idle_in_wall_) continue;
@@ -250,6 +251,12 @@ GilFigures Profile::Figures() const {
     held_seconds += static_cast<double>(counts.held) / counts.samples * window;
   }
   if (held > 0) figures.held_in_native = static_cast<double>(held_in_native) / held;
+  int64_t thread_samples = ended_threads_.samples, unknown = ended_threads_.unknown;
+  for (const auto& [id, tally] : threads_) {
+    thread_samples += tally.share.samples;
+    unknown += tally.share.unknown;
+  }
+  if (thread_samples > 0) figures.unknown = static_cast<double>(unknown) / thread_samples;
   if (counted) {
     figures.switches_per_s = rate;
     if (switches > 0) figures.mean_hold_ms = held_seconds * 1000.0 / switches;
@@ -330,6 +337,7 @@ void Profile::FoldEndedThreads() {
     ended_threads_.waiting += share.waiting;
     ended_threads_.running += share.running;
     ended_threads_.idle += share.idle;
+    ended_threads_.unknown += share.unknown;
     ended_threads_.in_io += share.in_io;
     threads_.erase(by_last_seen[i].second);
   }

@@ -329,6 +329,7 @@ constexpr PythonLayout kPython27 = {
     .eval_function = kEvalFunction27,
     .native_call_opcodes = kCallOpcodes27,
     .eval_breaker_opcodes = kEvalBreakerOpcodes27,
+    .eval_breaker_after_most_opcodes = true,
 };
 
 constexpr PythonLayout kPython36 = {
@@ -370,6 +371,7 @@ constexpr PythonLayout kPython36 = {
     .eval_function = kEvalFunction36,
     .native_call_opcodes = kCallOpcodes36,
     .eval_breaker_opcodes = kEvalBreakerOpcodes27,
+    .eval_breaker_after_most_opcodes = true,
 };
 
 // 3.7.0-3.7.3 laid _PyRuntime out differently (bpo-36710 era changes); 3.7.4+ only.
@@ -415,6 +417,7 @@ constexpr PythonLayout kPython37 = {
     .eval_function = kEvalFunction36,
     .native_call_opcodes = kCallOpcodes37,
     .eval_breaker_opcodes = kEvalBreakerOpcodes27,
+    .eval_breaker_after_most_opcodes = true,
 };
 
 constexpr PythonLayout kPython38 = {
@@ -459,6 +462,7 @@ constexpr PythonLayout kPython38 = {
     .eval_function = kEvalFunction36,
     .native_call_opcodes = kCallOpcodes37,
     .eval_breaker_opcodes = kEvalBreakerOpcodes27,
+    .eval_breaker_after_most_opcodes = true,
 };
 
 constexpr PythonLayout kPython39 = {
@@ -503,6 +507,7 @@ constexpr PythonLayout kPython39 = {
     .eval_function = kEvalFunction36,
     .native_call_opcodes = kCallOpcodes37,
     .eval_breaker_opcodes = kEvalBreakerOpcodes27,
+    .eval_breaker_after_most_opcodes = true,
 };
 
 constexpr PythonLayout kPython310 = {

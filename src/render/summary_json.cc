@@ -34,6 +34,7 @@ Json ThreadsJson(const Profile& profile) {
         {"waiting", Fraction(thread.waiting, thread.samples)},
         {"running_without_gil", Fraction(thread.running, thread.samples)},
         {"idle", Fraction(thread.idle, thread.samples)},
+        {"unknown", Fraction(thread.unknown, thread.samples)},
     });
   }
   return threads;
@@ -101,6 +102,7 @@ void WriteSummaryJson(const Profile& profile, const RecordingInfo& info, std::os
       {"held_in_native", figures.held_in_native},
       {"switches_per_s", OrNull(figures.switches_per_s)},
       {"mean_hold_ms", OrNull(figures.mean_hold_ms)},
+      {"unknown", figures.unknown},
       {"gil_disabled", figures.gil_disabled},
       {"gil_enabled", !figures.gil_never_enabled},
       {"interpreters", profile.InterpreterIds()},

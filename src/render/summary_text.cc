@@ -72,6 +72,12 @@ void WriteGilFigures(const GilFigures& figures, std::ostream& out) {
         "  holder in native code (a C call or a system call) in %.1f%% of held samples\n",
         100 * figures.held_in_native);
   }
+  if (figures.unknown > 0) {
+    out << absl::StrFormat(
+        "State unknown in %.1f%% of thread-samples (runnable without the GIL: waiting for it or "
+        "in native code, which this read could not tell)\n",
+        100 * figures.unknown);
+  }
   if (figures.switches_per_s) {
     std::string line = absl::StrFormat("GIL hand-offs: %.1f/s", *figures.switches_per_s);
     if (figures.mean_hold_ms)
@@ -107,6 +113,9 @@ void WritePerGil(const std::vector<PerGilFigures>& gils, std::ostream& out) {
 
 void WriteThreads(std::vector<ThreadShare> threads, bool show_interpreter, std::ostream& out) {
   const size_t total = threads.size();
+  // The unknown column only when some thread was in no known state: usually none is.
+  const bool show_unknown = std::any_of(threads.begin(), threads.end(),
+                                        [](const ThreadShare& t) { return t.unknown > 0; });
   if (total > kMaxThreadRows) {
     std::stable_sort(threads.begin(), threads.end(),
                      [](const ThreadShare& a, const ThreadShare& b) {
@@ -117,20 +126,22 @@ void WriteThreads(std::vector<ThreadShare> threads, bool show_interpreter, std::
               [](const ThreadShare& a, const ThreadShare& b) { return a.native_id < b.native_id; });
   }
   out << "\nThreads (% of each thread's samples):\n";
-  out << absl::StrFormat("  %8s %s%7s %7s %7s %7s %7s  %s\n", "OS id",
+  out << absl::StrFormat("  %8s %s%7s %7s %7s %7s %7s%s  %s\n", "OS id",
                          show_interpreter ? " interp" : "", "held", "in C", "waiting", "no GIL",
-                         "idle", "name");
+                         "idle", show_unknown ? " unknown" : "", "name");
   for (const ThreadShare& thread : threads) {
     const std::string interpreter = !show_interpreter ? ""
                                     : thread.interpreter_id >= 0
                                         ? absl::StrFormat(" %6d", thread.interpreter_id)
                                         : absl::StrFormat(" %6s", "?");
+    const std::string unknown =
+        show_unknown ? absl::StrFormat(" %6.1f%%", Percent(thread.unknown, thread.samples)) : "";
     out << absl::StrFormat(
-        "  %8s %s%6.1f%% %6.1f%% %6.1f%% %6.1f%% %6.1f%%  %s\n",
+        "  %8s %s%6.1f%% %6.1f%% %6.1f%% %6.1f%% %6.1f%%%s  %s\n",
         thread.native_id != 0 ? absl::StrCat(thread.native_id) : "-", interpreter,
         Percent(thread.held, thread.samples), Percent(thread.held_in_native, thread.samples),
         Percent(thread.waiting, thread.samples), Percent(thread.running, thread.samples),
-        Percent(thread.idle, thread.samples),
+        Percent(thread.idle, thread.samples), unknown,
         thread.name.empty() ? "(no name)" : TerminalSafe(thread.name));
   }
   if (total > threads.size()) {

@@ -155,8 +155,37 @@ void SnapshotTaker::FinishStacks(StackRead& read) {
     }
   }
   thread.state = RefineWithStacks(thread.state, signals);
+  read.unplaced = read.runnable && thread.state == ThreadState::kRunningWithoutGil &&
+                  signals.leaf == nullptr && thread.is_python;
+  read.unplaced_at = signals.innermost_calls_native                    ? UnplacedAt::kCall
+                     : target_.layout->eval_breaker_after_most_opcodes ? UnplacedAt::kEvalBreaker
+                                                                       : UnplacedAt::kOtherOpcode;
   if (thread.state == ThreadState::kHoldingGilInNative && signals.leaf != nullptr) {
     thread.native_function = signals.leaf->function;
+  }
+}
+
+void SnapshotTaker::PlaceUnplaced(std::vector<StackRead>& reads,
+                                  const std::vector<const GilState*>& gil_by_index) {
+  for (size_t gil = 0; gil < gil_by_index.size(); ++gil) {
+    if (gil_by_index[gil] == nullptr || !gil_by_index[gil]->counted_waiters) continue;
+    CountedWaits waits;
+    waits.counted_waiters = *gil_by_index[gil]->counted_waiters;
+    std::vector<StackRead*> unplaced;
+    std::vector<UnplacedAt> at;
+    for (StackRead& read : reads) {
+      if (read.thread.gil_index != static_cast<int>(gil)) continue;
+      if (read.in_counted_wait) ++waits.blocked;
+      if (read.runnable && read.thread.state == ThreadState::kWaitingForGil)
+        ++waits.runnable_waiting;
+      if (read.unplaced) {
+        unplaced.push_back(&read);
+        at.push_back(read.unplaced_at);
+      }
+    }
+    if (unplaced.empty()) continue;
+    const std::vector<ThreadState> states = PlaceByCountedWaits(waits, at);
+    for (size_t i = 0; i < unplaced.size(); ++i) unplaced[i]->thread.state = states[i];
   }
 }
 
@@ -245,6 +274,8 @@ absl::StatusOr<Snapshot> SnapshotTaker::Take() {
       Classification classified = ClassifyThread(holds, task, gil, target_.take_gil);
       thread.state = classified.state;
       thread.blocked_in = classified.blocked_in;
+      read.runnable = classified.runnable;
+      read.in_counted_wait = classified.in_counted_wait;
       if (task != nullptr) thread.os_name = task->stat.comm;
       if (holds) gil_summary.holder_native_id = record.native_id;
       ReadPythonStack(record.top_frame, read);
@@ -252,8 +283,11 @@ absl::StatusOr<Snapshot> SnapshotTaker::Take() {
     }
   }
   if (ThreadStatesKnowTheirOsThread(*target_.layout)) FoldThreadStatesOfOneOsThread(reads);
+  for (StackRead& read : reads) FinishStacks(read);
+  std::vector<const GilState*> gil_by_index(snapshot.gils.size(), nullptr);
+  for (const auto& [key, index] : gil_index) gil_by_index[index] = &gil_states.at(key);
+  PlaceUnplaced(reads, gil_by_index);
   for (StackRead& read : reads) {
-    FinishStacks(read);
     ThreadSnapshot& thread = read.thread;
     if (!thread.error.empty()) ++snapshot.errors;
     snapshot.threads.push_back(std::move(thread));

@@ -1,5 +1,7 @@
 #include "gilscope/sampler/thread_state.h"
 
+#include <algorithm>
+
 namespace gilscope {
 namespace {
 
@@ -24,6 +26,7 @@ Classification ClassifyThread(bool holds_gil, const TaskActivity* activity, cons
     // as the futex wait it is (argument 0 of no other resumed call lands in the GIL).
     const bool futex = syscall.number == kFutexSyscall || syscall.number == kRestartSyscall;
     const bool on_gil = futex && gil.IsWaitAddress(syscall.args[0]);
+    result.in_counted_wait = futex && gil.IsCountedWaitAddress(syscall.args[0]);
     result.blocked_in = SyscallName(on_gil ? kFutexSyscall : syscall.number);
     if (holds_gil) {
       // The holder may itself be blocked: still the holder. On the GIL it is handing the GIL
@@ -34,6 +37,7 @@ Classification ClassifyThread(bool holds_gil, const TaskActivity* activity, cons
     }
     return result;
   }
+  result.runnable = true;
   if (holds_gil) return result;
   // Runnable. A woken waiter is inside the GIL's mutex or in take_gil() between its futex wait
   // and taking the lock; anything else runnable without the GIL runs native code.
@@ -69,6 +73,29 @@ ThreadState RefineWithStacks(ThreadState state, const StackSignals& signals) {
     }
   }
   return state;
+}
+
+std::vector<ThreadState> PlaceByCountedWaits(const CountedWaits& waits,
+                                             const std::vector<UnplacedAt>& threads) {
+  const int unseen_waiters =
+      std::max(0, waits.counted_waiters - waits.blocked - waits.runnable_waiting);
+  const int outside_calls = static_cast<int>(std::count_if(
+      threads.begin(), threads.end(), [](UnplacedAt at) { return at != UnplacedAt::kCall; }));
+  std::vector<ThreadState> states;
+  for (UnplacedAt at : threads) {
+    if (unseen_waiters == 0) {
+      states.push_back(at == UnplacedAt::kEvalBreaker ? ThreadState::kUnknown
+                                                      : ThreadState::kRunningWithoutGil);
+    } else if (unseen_waiters >= static_cast<int>(threads.size())) {
+      states.push_back(ThreadState::kWaitingForGil);
+    } else if (outside_calls == unseen_waiters) {
+      states.push_back(at == UnplacedAt::kCall ? ThreadState::kRunningWithoutGil
+                                               : ThreadState::kWaitingForGil);
+    } else {
+      states.push_back(ThreadState::kUnknown);
+    }
+  }
+  return states;
 }
 
 }  // namespace gilscope

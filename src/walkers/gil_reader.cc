@@ -11,6 +11,27 @@ constexpr uint64_t kCondSize = 48;
 constexpr uint64_t kMutexSize = 40;
 constexpr uint64_t kMutexOwnerOffset = 8;
 constexpr uint64_t kSemaphoreSize = 32;
+// pthread_cond_t.__data.__wrefs (glibc 2.25+): 8 per thread inside pthread_cond_wait, from
+// registering until it confirms its wake-up (before it retakes the mutex); flags in bits 0-2.
+constexpr uint64_t kCondWaiterRefsOffset = 36;
+constexpr int kCondWaiterRefShift = 3;
+// sem_t's 64-bit word (glibc 2.21+, 64-bit atomics): the value in the low half, the number of
+// threads inside sem_wait's slow path (blocked, or woken and retrying) in the high half.
+constexpr int kSemaphoreWaitersShift = 32;
+// More waiters than this means the words are not what we think (another glibc): ignore them.
+constexpr uint32_t kMostPlausibleWaiters = 1 << 20;
+
+std::optional<int> Plausible(uint64_t waiters) {
+  if (waiters > kMostPlausibleWaiters) return std::nullopt;
+  return static_cast<int>(waiters);
+}
+
+// Threads inside the GIL's two condition variables (gil->cond: waiting to take it;
+// switch_cond: a dropper waiting for the next holder to take it).
+std::optional<int> CondWaiters(uint32_t cond_refs, uint32_t switch_cond_refs) {
+  return Plausible((cond_refs >> kCondWaiterRefShift) +
+                   static_cast<uint64_t>(switch_cond_refs >> kCondWaiterRefShift));
+}
 
 absl::StatusOr<GilState> ReadGilStruct(RemoteMemory& memory, const PythonLayout& layout,
                                        RemoteAddress gil) {
@@ -37,6 +58,10 @@ absl::StatusOr<GilState> ReadGilStruct(RemoteMemory& memory, const PythonLayout&
                        {gil + g.mutex.offset, gil + g.mutex.offset + kMutexSize},
                        {gil + g.switch_cond.offset, gil + g.switch_cond.offset + kCondSize},
                        {gil + g.switch_mutex.offset, gil + g.switch_mutex.offset + kMutexSize}};
+  state.counted_waiters =
+      CondWaiters(LoadAt<uint32_t>(bytes, g.cond.offset + kCondWaiterRefsOffset),
+                  LoadAt<uint32_t>(bytes, g.switch_cond.offset + kCondWaiterRefsOffset));
+  state.counted_wait_ranges = {state.wait_ranges[0], state.wait_ranges[2]};
   return state;
 }
 
@@ -63,6 +88,12 @@ absl::StatusOr<GilState> ReadGilStatics36(RemoteMemory& memory, const GilLocatio
                        {at.mutex, at.mutex + kMutexSize},
                        {at.switch_cond, at.switch_cond + kCondSize},
                        {at.switch_mutex, at.switch_mutex + kMutexSize}};
+  ASSIGN_OR_RETURN(uint32_t cond_refs,
+                   ReadValue<uint32_t>(memory, at.cond + kCondWaiterRefsOffset));
+  ASSIGN_OR_RETURN(uint32_t switch_refs,
+                   ReadValue<uint32_t>(memory, at.switch_cond + kCondWaiterRefsOffset));
+  state.counted_waiters = CondWaiters(cond_refs, switch_refs);
+  state.counted_wait_ranges = {state.wait_ranges[0], state.wait_ranges[2]};
   return state;
 }
 
@@ -73,7 +104,12 @@ absl::StatusOr<GilState> ReadSemaphore27(RemoteMemory& memory, const GilLocation
   state.locked = holder != 0;
   ASSIGN_OR_RETURN(RemoteAddress semaphore, ReadValue<uint64_t>(memory, at.interpreter_lock));
   // Threads not started yet: 2.7 creates the lock with the first thread.
-  if (semaphore != 0) state.wait_ranges = {{semaphore, semaphore + kSemaphoreSize}};
+  if (semaphore != 0) {
+    state.wait_ranges = {{semaphore, semaphore + kSemaphoreSize}};
+    ASSIGN_OR_RETURN(uint64_t word, ReadValue<uint64_t>(memory, semaphore));
+    state.counted_waiters = Plausible(word >> kSemaphoreWaitersShift);
+    state.counted_wait_ranges = state.wait_ranges;
+  }
   return state;
 }
 

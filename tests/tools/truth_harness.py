@@ -2,15 +2,16 @@
 """How often gilscope files a thread as something it cannot be, on workloads whose truth is
 known by construction (tests/workloads/truth_shapes.py):
 
-    spinner-N   pure Python: always holding or waiting for the GIL   error = 1 - held - waiting
+    spinner-N   pure Python: always holding or waiting for the GIL   error = running + idle
     hasher      hashing a large buffer: never idle                   error = idle
     sleeper, blocked, reader, MainThread: always idle                error = 1 - idle
 
 For every interpreter (tests/integration/pythons.py: those found and GILSCOPE_TEST_PYTHONS),
 spinner count, rate, mode (pausing or --nonblocking) and load (idle, or one pure-Python hog per
 core competing with the target), it records the workload and prints one row: samples, the GIL's
-contention (truth: 1.00 with two or more spinners), the largest error of each role, the share of
-samples in no state at all (unknown), and the largest error of the row. Free-threaded builds
+contention (truth: 1.00 with two or more spinners), the largest error of each role (samples filed
+in a state the thread cannot be in), the largest share of a thread's samples filed as unknown
+(gilscope could not tell; honest, so not counted as an error), and the largest error of the row. Free-threaded builds
 with the GIL off are left out (no GIL to be true about).
 
 Run: scripts/truth.sh [--rates 100,1000] [--modes pausing,nonblocking] [--loads idle,hog]
@@ -38,16 +39,15 @@ HOG = "while True: pass"
 
 
 def errors_of(summary):
-    """{role: largest error among its threads}, and the largest unknown share of any thread."""
+    """{role: largest share of a thread's samples filed in a state it cannot be in}, and the
+    largest share of any thread's samples filed as unknown (honest, so not an error)."""
     errors = {"spinner": 0.0, "hasher": 0.0, "idle": 0.0}
     unknown = 0.0
     for thread in summary["threads"]:
         name = thread.get("name") or ""
-        known = (thread["held"] + thread["waiting"] + thread["running_without_gil"] +
-                 thread["idle"])
-        unknown = max(unknown, 1.0 - known)
+        unknown = max(unknown, thread["unknown"])
         if name.startswith("spinner-"):
-            role, error = "spinner", 1.0 - thread["held"] - thread["waiting"]
+            role, error = "spinner", thread["running_without_gil"] + thread["idle"]
         elif name == "hasher":
             role, error = "hasher", thread["idle"]
         elif name in IDLE_ROLES:
@@ -55,7 +55,7 @@ def errors_of(summary):
         else:
             continue
         errors[role] = max(errors[role], error)
-    return errors, max(unknown, 0.0)
+    return errors, unknown
 
 
 def record(gilscope, python, spinners, rate, mode, load, seconds, folder):
@@ -113,7 +113,7 @@ def main():
                             summary = record(gilscope, python, spinners, rate, mode, load,
                                              options.seconds, folder)
                             errors, unknown = errors_of(summary)
-                            largest = max(list(errors.values()) + [unknown])
+                            largest = max(errors.values())
                             worst = max(worst, largest)
                             print("%-9s %3d %5d %-11s %-4s %7d %6.2f %7.1f%% %6.1f%% %5.1f%% "
                                   "%7.1f%% %6.1f%%" % (

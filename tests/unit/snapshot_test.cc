@@ -46,6 +46,27 @@ class FakeTaskReader : public TaskReader {
 
 class SnapshotTest : public ::testing::TestWithParam<const PythonLayout*> {};
 
+// One of the layout's call opcodes: a frame there may be running a C function.
+uint8_t CallOpcode(const PythonLayout& layout) {
+  for (int opcode = 0; opcode < 256; ++opcode) {
+    if (layout.CallsNative(opcode)) return static_cast<uint8_t>(opcode);
+  }
+  ADD_FAILURE() << "no call opcode";
+  return 0;
+}
+
+// Makes glibc count `waiters` threads inside the GIL's waits: 2.7's semaphore keeps them in
+// the high half of its 64-bit word; a condition variable, 8 per waiter in __wrefs.
+void SetCountedWaiters(FakeCPython& fake, const PythonLayout& layout, const GilState& gil,
+                       uint32_t waiters) {
+  const RemoteAddress wait = gil.wait_ranges.at(0).start;
+  if (layout.gil_model == GilModel::kSemaphore27) {
+    fake.Put<uint32_t>(wait + 4, waiters);
+  } else {
+    fake.Put<uint32_t>(wait + 36, waiters * 8);
+  }
+}
+
 TEST_P(SnapshotTest, ClassifiesHolderWaiterIdleAndNativeThreads) {
   const PythonLayout& layout = *GetParam();
   FakeCPython fake(layout);
@@ -54,7 +75,9 @@ TEST_P(SnapshotTest, ClassifiesHolderWaiterIdleAndNativeThreads) {
   fake.AddThread(interp, 100, fake.AddFrame(fake.AddCode("main", "/w.py", 9, 10), 0));
   const RemoteAddress holder = fake.AddThread(interp, 101, fake.AddFrame(spin, 0));
   fake.AddThread(interp, 102, fake.AddFrame(spin, 0));
-  fake.AddThread(interp, 103, fake.AddFrame(fake.AddCode("crunch", "/w.py", 20, 21), 0));
+  const RemoteAddress crunch = fake.AddFrame(fake.AddCode("crunch", "/w.py", 20, 21), 0);
+  fake.Put<uint8_t>(fake.InstructionOf(crunch), CallOpcode(layout));  // in a C call
+  fake.AddThread(interp, 103, crunch);
   fake.SetGilHolder(interp, holder);
   const PythonTarget target = fake.Target(100);
 
@@ -102,6 +125,80 @@ TEST_P(SnapshotTest, ClassifiesHolderWaiterIdleAndNativeThreads) {
   ASSERT_GE(snapshot->gils[0].holder_thread, 0);
   EXPECT_EQ(snapshot->threads[static_cast<size_t>(snapshot->gils[0].holder_thread)].native_id, 101);
   EXPECT_EQ(snapshot->errors, 0);
+}
+
+// A runnable thread without the GIL outside a call, no native stack: a woken GIL waiter that
+// has not run yet, or (2.7-3.9, where the loop may drop the GIL after most instructions) a
+// thread that just dropped it, or native code a slot called. glibc's count of the GIL's
+// waiters says which, where it can.
+struct PlacementCase {
+  const char* name;
+  uint32_t counted_waiters;
+  bool second_in_call;       // a second runnable thread, in a C call
+  ThreadState expected;      // the thread outside a call
+  ThreadState expected_old;  // same, on 2.7-3.9 when it differs
+  ThreadState expected_second;
+};
+
+TEST_P(SnapshotTest, RunnableThreadsWithoutTheGilArePlacedByGlibcsCountOfWaiters) {
+  const PythonLayout& layout = *GetParam();
+  if (layout.free_threaded) GTEST_SKIP() << "covered by the GIL builds: the same reader";
+  const PlacementCase cases[] = {
+      {"no waiter counted: native code, or unknown where a dropper may sit", 0, false,
+       ThreadState::kRunningWithoutGil, ThreadState::kUnknown, ThreadState::kUnknown},
+      {"one waiter counted, one thread: it waits", 1, false, ThreadState::kWaitingForGil,
+       ThreadState::kWaitingForGil, ThreadState::kUnknown},
+      {"one waiter, two threads, one in a call: the other waits", 1, true,
+       ThreadState::kWaitingForGil, ThreadState::kWaitingForGil, ThreadState::kRunningWithoutGil},
+      {"no waiter, two threads: the one in a call runs", 0, true, ThreadState::kRunningWithoutGil,
+       ThreadState::kUnknown, ThreadState::kRunningWithoutGil},
+      {"two waiters, two threads: both wait", 2, true, ThreadState::kWaitingForGil,
+       ThreadState::kWaitingForGil, ThreadState::kWaitingForGil},
+  };
+  for (const PlacementCase& c : cases) {
+    FakeCPython fake(layout);
+    const RemoteAddress interp = fake.AddInterpreter(0);
+    const RemoteAddress spin = fake.AddCode("spin", "/w.py", 1, 3);
+    fake.AddThread(interp, 100, fake.AddFrame(fake.AddCode("main", "/w.py", 9, 10), 0));
+    const RemoteAddress holder = fake.AddThread(interp, 101, fake.AddFrame(spin, 0));
+    fake.AddThread(interp, 102, fake.AddFrame(spin, 0));  // opcode 0: not a call
+    const RemoteAddress crunch = fake.AddFrame(fake.AddCode("crunch", "/w.py", 20, 21), 0);
+    fake.Put<uint8_t>(fake.InstructionOf(crunch), CallOpcode(layout));
+    if (c.second_in_call) fake.AddThread(interp, 103, crunch);
+    fake.SetGilHolder(interp, holder);
+    const PythonTarget target = fake.Target(100);
+    GilLocation location = target.gil;
+    if (fake.GilStruct(interp) != 0) location.gil_struct = fake.GilStruct(interp);
+    auto gil = ReadGil(fake.memory(), layout, location);
+    ASSERT_TRUE(gil.ok()) << gil.status();
+    SetCountedWaiters(fake, layout, *gil, c.counted_waiters);
+
+    FakeTaskReader tasks;
+    tasks.Add(100, InSyscall(230));
+    tasks.Add(101, OnCpu());
+    tasks.Add(102, OnCpu());
+    if (c.second_in_call) tasks.Add(103, OnCpu());
+    SnapshotTaker taker(target, fake.memory(), tasks);
+    auto snapshot = taker.Take();
+    ASSERT_TRUE(snapshot.ok()) << snapshot.status();
+    EXPECT_TRUE(IsConsistent(*snapshot));
+    auto state_of = [&](pid_t tid) {
+      for (const auto& thread : snapshot->threads) {
+        if (thread.native_id == tid) return thread.state;
+      }
+      ADD_FAILURE() << "no thread " << tid;
+      return ThreadState::kIdle;
+    };
+    const bool old = layout.eval_breaker_after_most_opcodes;
+    EXPECT_EQ(state_of(102), old ? c.expected_old : c.expected)
+        << c.name << ": got " << ThreadStateName(state_of(102));
+    if (c.second_in_call) {
+      // One waiter, two threads, and no way to tell which but by position: where a dropper
+      // may sit outside calls (2.7-3.9) the thread outside the call is still the waiter.
+      EXPECT_EQ(state_of(103), c.expected_second)
+          << c.name << ": got " << ThreadStateName(state_of(103));
+    }
+  }
 }
 
 TEST_P(SnapshotTest, UnreadableStackIsCountedAndTheRestGoesOn) {

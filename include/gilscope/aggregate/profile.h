@@ -47,6 +47,9 @@ struct ThreadShare {
   int64_t interpreter_id = -1;  // the interpreter it was seen in most (-1: unknown)
   int64_t samples = 0;
   int64_t held = 0, waiting = 0, running = 0, idle = 0;
+  // Runnable without the GIL where nothing could tell waiting for it from running native code
+  // (or the OS said nothing of the thread): counted apart, never as another state.
+  int64_t unknown = 0;
   int64_t held_in_native = 0;  // of `held`: holding the GIL in native code
   int64_t in_io = 0;  // of `idle`: blocked in I/O (read, recv, poll...), not asleep or on a lock
 };
@@ -81,6 +84,8 @@ struct GilFigures {
   double held_in_native = 0;  // share of held GIL-samples whose holder sat in native code
   std::optional<double> switches_per_s;  // all GILs' hand-offs, from CPython's switch counters
   std::optional<double> mean_hold_ms;    // held time over hand-offs, all GILs together
+  // Share of Python thread-samples whose state could not be told (ThreadShare::unknown).
+  double unknown = 0;
   double gil_disabled = 0;  // share of samples in which a free-threaded build ran without a GIL
   bool gil_never_enabled = false;  // every sample: the GIL was off (its views are empty)
 };
@@ -119,8 +124,8 @@ class Profile {
   std::vector<int64_t> InterpreterIds() const;  // every interpreter seen, by id
   // By OS id; threads folded away (see kMaxThreadsKept) last, as one with native_id 0.
   std::vector<ThreadShare> Threads() const;
-  // The classic table, over thread-samples (held, waiting, running without the GIL, idle) and
-  // the GIL figures, in this order:
+  // The classic table, over thread-samples (held, waiting, running without the GIL, idle;
+  // those in an unknown state left out) and the GIL figures, in this order:
   //   1. threads busy (held + waiting + running) in < 2% of thread-samples: io_bound when any
   //      thread waited in I/O, else idle;
   //   2. the GIL off in >= half of the samples (free-threaded): no_gil;

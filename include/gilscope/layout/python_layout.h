@@ -248,14 +248,21 @@ struct PythonLayout {
   // Opcodes at which the evaluation loop checks its eval breaker and runs no other C code: a
   // thread without the GIL whose innermost frame is at one of them is dropping or taking the
   // GIL there, so waiting for it. 2.7-3.10: JUMP_ABSOLUTE (the loop checks at its top, with
-  // f_lasti still at the jump; it also checks after other instructions, which may run C code, so
-  // a waiter there goes unrecognised). 3.11-3.13: JUMP_BACKWARD and RESUME, with their
+  // f_lasti still at the jump; it also checks after other instructions that may run C code:
+  // after most of them on 2.7-3.9, see eval_breaker_after_most_opcodes; after calls and
+  // conditional jumps on 3.10). 3.11-3.13: JUMP_BACKWARD and RESUME, with their
   // specialized and instrumented forms (not JUMP_BACKWARD_NO_INTERRUPT, which does not check).
   // Empty for 3.14+, not yet checked. tests/integration/layout_test.py checks each set against
   // the interpreter's opcode tables.
   OpcodeSet eval_breaker_opcodes;
 
   constexpr bool AtEvalBreaker(int opcode) const { return eval_breaker_opcodes.contains(opcode); }
+
+  // 2.7-3.9: the loop's top checks the eval breaker (2.7: the ticker) after most instructions
+  // (those ending in DISPATCH(), `continue` in 2.7), with f_lasti still at the instruction
+  // just run: a thread dropping or taking the GIL there can sit after any of them, where
+  // native code called by the instruction (a slot) could also be running without the GIL.
+  bool eval_breaker_after_most_opcodes = false;
 };
 
 // PyObject.ob_type: the same on every version (free-threaded builds aside).

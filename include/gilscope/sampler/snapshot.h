@@ -25,7 +25,13 @@ namespace gilscope {
 struct StackRead {
   ThreadSnapshot thread;
   FrameWalkDetail detail;
-  bool python_ok = true;  // false: the Python stack could not be read
+  bool python_ok = true;         // false: the Python stack could not be read
+  bool runnable = false;         // not in a system call
+  bool in_counted_wait = false;  // blocked in a wait that GilState::counted_waiters counts
+  // Runnable without the GIL and filed as running native code only because nothing said
+  // otherwise (PlaceByCountedWaits decides), and where its innermost frame is.
+  bool unplaced = false;
+  UnplacedAt unplaced_at = UnplacedAt::kCall;
 };
 
 // Which threads get their native stack unwound and merged with their Python stack.
@@ -59,6 +65,9 @@ class SnapshotTaker {
   // Merges the thread's native stack into its Python one when wanted, and refines its state
   // from them. Sets the thread's error when a stack could not be read, or only in part.
   void FinishStacks(StackRead& read);
+  // Places each GIL's unplaced runnable threads by glibc's count of its waiters.
+  static void PlaceUnplaced(std::vector<StackRead>& reads,
+                            const std::vector<const GilState*>& gil_by_index);
 
   const PythonTarget& target_;
   PageCache memory_;  // over the caller's memory; cleared at the start of each Take()

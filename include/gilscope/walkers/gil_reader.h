@@ -41,10 +41,20 @@ struct GilState {
   std::vector<AddressRange> wait_ranges;
   // The thread inside the GIL's mutex (glibc's __owner): a woken waiter about to take the GIL.
   pid_t mutex_owner = 0;
+  // glibc's own count of the threads inside the GIL's counted waits: pthread_cond_wait on its
+  // condition variables (__wrefs, from entry until woken), or sem_wait on 2.7's semaphore
+  // (nwaiters, until it takes it). It counts woken waiters that are runnable but have not run,
+  // which /proc cannot tell from threads running native code. Unset where not read.
+  std::optional<int> counted_waiters;
+  std::vector<AddressRange> counted_wait_ranges;  // a futex there is one of those waits
 
-  bool IsWaitAddress(RemoteAddress futex) const {
-    for (const AddressRange& range : wait_ranges) {
-      if (range.Contains(futex)) return true;
+  bool IsWaitAddress(RemoteAddress futex) const { return InAny(wait_ranges, futex); }
+  bool IsCountedWaitAddress(RemoteAddress futex) const { return InAny(counted_wait_ranges, futex); }
+
+ private:
+  static bool InAny(const std::vector<AddressRange>& ranges, RemoteAddress address) {
+    for (const AddressRange& range : ranges) {
+      if (range.Contains(address)) return true;
     }
     return false;
   }
