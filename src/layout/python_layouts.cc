@@ -114,6 +114,28 @@ constexpr Field kModuleDict = {16, "PyModuleObject::md_dict"};
 constexpr OpcodeSet kEvalBreakerOpcodes27 = {
     113,  // JUMP_ABSOLUTE
 };
+// 3.14+: JUMP_BACKWARD (and its _JIT/_NO_JIT forms) and RESUME run _CHECK_PERIODIC, with the
+// frame's instr_ptr at them; RESUME_CHECK deoptimizes to RESUME when the breaker is set
+// (Python/bytecodes.c). Free-threaded builds number opcodes the same.
+constexpr OpcodeSet kEvalBreakerOpcodes314 = {
+    75,   // JUMP_BACKWARD
+    128,  // RESUME
+    175,  // JUMP_BACKWARD_JIT
+    176,  // JUMP_BACKWARD_NO_JIT
+    196,  // RESUME_CHECK
+    245,  // INSTRUMENTED_RESUME
+    253,  // INSTRUMENTED_JUMP_BACKWARD
+};
+constexpr OpcodeSet kEvalBreakerOpcodes315 = {
+    74,   // JUMP_BACKWARD
+    128,  // RESUME
+    181,  // JUMP_BACKWARD_JIT
+    182,  // JUMP_BACKWARD_NO_JIT
+    200,  // RESUME_CHECK
+    201,  // RESUME_CHECK_JIT
+    244,  // INSTRUMENTED_RESUME
+    252,  // INSTRUMENTED_JUMP_BACKWARD
+};
 constexpr OpcodeSet kEvalBreakerOpcodes311 = {
     38,   // JUMP_BACKWARD_QUICK
     140,  // JUMP_BACKWARD
@@ -811,7 +833,7 @@ constexpr PythonLayout Python314(bool free_threaded) {
   l.dict = free_threaded ? kDict314FreeThreaded : kDict313;
   l.strings = free_threaded ? kStrings314FreeThreaded : kStrings312;
   l.native_call_opcodes = kCallOpcodes314;
-  l.eval_breaker_opcodes = {};  // not yet checked against 3.14
+  l.eval_breaker_opcodes = kEvalBreakerOpcodes314;
   return l;
 }
 
@@ -832,6 +854,7 @@ constexpr PythonLayout Python315(bool free_threaded) {
   l.objects.interp_modules = {7592, "PyInterpreterState::imports.modules"};
   l.objects.heap_type_cached_keys = {888 + ft, "PyHeapTypeObject::ht_cached_keys"};
   l.native_call_opcodes = kCallOpcodes315;
+  l.eval_breaker_opcodes = kEvalBreakerOpcodes315;
   return l;
 }
 

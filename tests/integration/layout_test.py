@@ -240,21 +240,20 @@ NOT_NATIVE_CALL = re.compile(
     r"|CALL_INTRINSIC_\d|CALL_FINALLY)$")
 
 
-# PythonLayout::eval_breaker_opcodes, over names: 2.7-3.10, JUMP_ABSOLUTE; 3.11-3.13,
-# JUMP_BACKWARD and RESUME with their specialized (_QUICK, _CHECK) and instrumented forms, not
-# JUMP_BACKWARD_NO_INTERRUPT; later versions none (not yet established).
-EVAL_BREAKER_NAME = re.compile(r"^(INSTRUMENTED_)?(JUMP_BACKWARD|RESUME)(_QUICK|_CHECK)?$")
+# PythonLayout::eval_breaker_opcodes, over names: 2.7-3.10, JUMP_ABSOLUTE; 3.11+, JUMP_BACKWARD
+# and RESUME with their specialized (_QUICK, _CHECK; 3.14+ _JIT, _NO_JIT, _CHECK_JIT) and
+# instrumented forms, not JUMP_BACKWARD_NO_INTERRUPT.
+EVAL_BREAKER_NAME = re.compile(
+    r"^(INSTRUMENTED_)?(JUMP_BACKWARD|RESUME)(_QUICK|_CHECK|_JIT|_NO_JIT|_CHECK_JIT)?$")
 
 
 def eval_breaker_opcodes_by_rules(version, opmap):
     """{number: name} of the opcodes the rules above select for major.minor version."""
-    major, minor = (int(part) for part in version.split("."))
+    major, minor = (int(part) for part in version.rstrip("t").split("."))
     if (major, minor) <= (3, 10):
         rule = re.compile(r"^JUMP_ABSOLUTE$")
-    elif (major, minor) <= (3, 13):
-        rule = EVAL_BREAKER_NAME
     else:
-        return {}
+        rule = EVAL_BREAKER_NAME
     return dict((number, name) for name, number in opmap.items() if rule.match(name))
 
 

@@ -250,9 +250,8 @@ struct PythonLayout {
   // GIL there, so waiting for it. 2.7-3.10: JUMP_ABSOLUTE (the loop checks at its top, with
   // f_lasti still at the jump; it also checks after other instructions that may run C code:
   // after most of them on 2.7-3.9, see eval_breaker_after_most_opcodes; after calls and
-  // conditional jumps on 3.10). 3.11-3.13: JUMP_BACKWARD and RESUME, with their
-  // specialized and instrumented forms (not JUMP_BACKWARD_NO_INTERRUPT, which does not check).
-  // Empty for 3.14+, not yet checked. tests/integration/layout_test.py checks each set against
+  // conditional jumps on 3.10). 3.11+: JUMP_BACKWARD and RESUME, with their specialized, JIT
+  // and instrumented forms (not JUMP_BACKWARD_NO_INTERRUPT, which does not check). tests/integration/layout_test.py checks each set against
   // the interpreter's opcode tables.
   OpcodeSet eval_breaker_opcodes;
 
