@@ -3,6 +3,7 @@
 // unwritable path is an error up front, and written once at the end, whatever ended it.
 #include <unistd.h>
 
+#include <algorithm>
 #include <iostream>
 #include <optional>
 #include <sstream>
@@ -114,7 +115,28 @@ class Recording {
     return absl::OkStatus();
   }
 
+  // Counts the GIL's hand-offs over options_.baseline before the first sample, reading only
+  // memory: the target runs as if unobserved. Not in launch mode, where the program is only
+  // starting. Cut short by a stop signal; any failure just leaves the figure out.
+  void MeasureUnobservedHandOffs() {
+    if (child_ || options_.baseline <= absl::ZeroDuration()) return;
+    absl::StatusOr<std::optional<uint64_t>> before = taker_->CountHandOffs();
+    if (!before.ok() || !*before) return;
+    const absl::Time start = absl::Now();
+    const absl::Time end = start + options_.baseline;
+    while (absl::Now() < end && StopSignal() == 0) {
+      absl::SleepFor(std::min(absl::Milliseconds(20), end - absl::Now()));
+    }
+    absl::StatusOr<std::optional<uint64_t>> after = taker_->CountHandOffs();
+    const absl::Duration window = absl::Now() - start;
+    if (!after.ok() || !*after || **after < **before || StopSignal() != 0) return;
+    unobserved_window_ = window;
+    unobserved_switches_per_s_ =
+        static_cast<double>(**after - **before) / absl::ToDoubleSeconds(window);
+  }
+
   SamplingStats Sample() {
+    MeasureUnobservedHandOffs();
     LiveStatus live(isatty(STDERR_FILENO) == 1);
     exec_watch_.emplace(pid_);
     PtracePauser pauser(pid_);
@@ -168,6 +190,8 @@ class Recording {
     info.scheduled_samples = stats.taken + stats.failed + stats.missed;
     info.elapsed = stats.elapsed;
     info.paused_total = paused_total_;
+    info.unobserved_switches_per_s = unobserved_switches_per_s_;
+    info.unobserved_window = unobserved_window_;
     info.end_reason = SamplingEndName(end);
     if (child_ && child_->HasExited())
       info.end_reason += absl::StrCat(" (", child_->ExitDescription(), ")");
@@ -231,6 +255,8 @@ class Recording {
   std::optional<ExecWatch> exec_watch_;  // noted when sampling starts
   Profile profile_;
   absl::Duration paused_total_;
+  std::optional<double> unobserved_switches_per_s_;
+  absl::Duration unobserved_window_;
   bool stopped_by_signal_ = false;
 };
 

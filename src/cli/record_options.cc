@@ -71,7 +71,10 @@ std::variant<RecordOptions, ShowHelp, UsageError> ParseRecordOptions(
       "merge native (C/C++) frames into the stacks of the GIL holder and of threads on a CPU")(
       "native-all", "with --native, keep CPython's own call-dispatch frames")(
       "nonblocking", "read without pausing the target (cheaper for it, less consistent)")(
-      "summary", po::value<std::string>(), "also write the summary as JSON to this file");
+      "baseline", po::value<std::string>()->default_value("0.25"),
+      "seconds to count GIL hand-offs, unobserved, before sampling (--pid; 0: skip), to "
+      "report how much sampling changed them")("summary", po::value<std::string>(),
+                                               "also write the summary as JSON to this file");
   po::variables_map values;
   try {
     po::store(po::command_line_parser(own).options(described).run(), values);
@@ -136,6 +139,14 @@ std::variant<RecordOptions, ShowHelp, UsageError> ParseRecordOptions(
     }
     options.duration = absl::Seconds(seconds);
   }
+  const std::string baseline = values["baseline"].as<std::string>();
+  double baseline_seconds = 0;
+  if (!absl::SimpleAtod(baseline, &baseline_seconds) || !std::isfinite(baseline_seconds) ||
+      baseline_seconds < 0 || baseline_seconds > kMaxBaselineSeconds) {
+    return UsageError{absl::StrCat("--baseline takes a number of seconds from 0 to ",
+                                   kMaxBaselineSeconds, ", not '", baseline, "'")};
+  }
+  options.baseline = absl::Seconds(baseline_seconds);
   options.idle = values.count("idle") > 0;
   options.by_interpreter = values.count("by-interpreter") > 0;
   options.nonblocking = values.count("nonblocking") > 0;

@@ -33,7 +33,12 @@ struct RecordOptions {
   bool native = false;         // --native
   bool keep_plumbing = false;  // --native-all
   std::string summary_path;    // empty: no JSON summary
+  // --baseline: how long to watch the GIL's hand-offs, unobserved, before sampling (--pid
+  // only; zero: not at all), to tell how much sampling changed them.
+  absl::Duration baseline = absl::Milliseconds(250);
 };
+
+inline constexpr double kMaxBaselineSeconds = 60;
 
 std::variant<RecordOptions, ShowHelp, UsageError> ParseRecordOptions(
     const std::vector<std::string>& args);

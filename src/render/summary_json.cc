@@ -102,6 +102,10 @@ void WriteSummaryJson(const Profile& profile, const RecordingInfo& info, std::os
       {"held_in_native", figures.held_in_native},
       {"switches_per_s", OrNull(figures.switches_per_s)},
       {"mean_hold_ms", OrNull(figures.mean_hold_ms)},
+      {"unobserved_switches_per_s", OrNull(info.unobserved_switches_per_s)},
+      {"unobserved_window_s", info.unobserved_switches_per_s
+                                  ? Json(absl::ToDoubleSeconds(info.unobserved_window))
+                                  : Json()},
       {"unknown", figures.unknown},
       {"gil_disabled", figures.gil_disabled},
       {"gil_enabled", !figures.gil_never_enabled},

@@ -167,6 +167,18 @@ void WriteSites(const Profile& profile, ProfileMode mode, absl::string_view titl
 
 // After the verdict: what the figures above cannot say.
 void WriteNotes(const GilFigures& figures, const RecordingInfo& info, std::ostream& out) {
+  if (info.unobserved_switches_per_s && figures.switches_per_s) {
+    std::string change = "n/a";
+    if (*info.unobserved_switches_per_s > 0) {
+      change = absl::StrFormat(
+          "%+.0f%%", 100 * (*figures.switches_per_s / *info.unobserved_switches_per_s - 1));
+    }
+    out << absl::StrFormat(
+        "Observer effect: GIL hand-offs %.1f/s while sampled, %.1f/s in %.2f s unobserved "
+        "before (%s)\n",
+        *figures.switches_per_s, *info.unobserved_switches_per_s,
+        absl::ToDoubleSeconds(info.unobserved_window), change);
+  }
   const bool gil_view = info.mode == ProfileMode::kGil || info.mode == ProfileMode::kWait ||
                         info.mode == ProfileMode::kBlame;
   if (gil_view && figures.gil_never_enabled) {

@@ -189,6 +189,23 @@ void SnapshotTaker::PlaceUnplaced(std::vector<StackRead>& reads,
   }
 }
 
+absl::StatusOr<std::optional<uint64_t>> SnapshotTaker::CountHandOffs() {
+  memory_.Clear();
+  ASSIGN_OR_RETURN(std::vector<InterpreterRecord> interpreters,
+                   WalkInterpreters(memory_, *target_.layout, target_.interpreters_head, {}));
+  std::optional<uint64_t> total;
+  absl::flat_hash_set<RemoteAddress> seen;
+  for (const InterpreterRecord& interp : interpreters) {
+    const bool own_gil = target_.layout->gil_model == GilModel::kPerInterpreter;
+    if (!seen.insert(own_gil ? interp.gil : RemoteAddress{0}).second) continue;
+    GilLocation location = target_.gil;
+    if (own_gil) location.gil_struct = interp.gil;
+    ASSIGN_OR_RETURN(GilState state, ReadGil(memory_, *target_.layout, location));
+    if (state.switch_number) total = total.value_or(0) + *state.switch_number;
+  }
+  return total;
+}
+
 absl::StatusOr<Snapshot> SnapshotTaker::Take() {
   memory_.Clear();       // the target may have run since the last sample
   codes_.BeginSample();  // reads through memory_ stand still until the next Clear()

@@ -4,7 +4,8 @@
 RecordShapes_<version>, for every interpreter of pythons.py, records each shape for
 RECORD_SECONDS with `-f speedscope --summary` (one file carries every view) and checks:
   spin         in the gil, wait and blame views nearly all weight is on spin() and none on the
-               idle main thread; GIL held and contention near 1; verdict python_cpu_bound
+               idle main thread; GIL held and contention near 1; verdict python_cpu_bound;
+               the hand-off rate counted unobserved before sampling within 2x of the sampled one
   spin at 1000 Hz  pausing 1000 times a second: each of the two pure-Python spinners, which by
                construction always hold or wait for the GIL, is never filed running without it
                or idle (<= 3%), is held or waiting in >= 97% of its samples, and the GIL is
@@ -183,8 +184,17 @@ class RecordShapeChecks(object):
         if self.python.version_info >= (3, 0):  # the GIL's switch counter exists from 3.2 on
             self.assertIsNotNone(result["switches_per_s"], context)
             self.assertGreater(result["switches_per_s"], 0, context)
+            # Two spinners hand the GIL over every switch interval (5 ms) whether or not they
+            # are watched: the rate counted unobserved before sampling is of the same order.
+            unobserved = result["unobserved_switches_per_s"]
+            self.assertIsNotNone(unobserved, context)
+            self.assertAlmostEqual(result["unobserved_window_s"], 0.25, delta=0.2)
+            self.assertGreater(unobserved, 0.5 * result["switches_per_s"], context)
+            self.assertLess(unobserved, 2.0 * result["switches_per_s"], context)
+            self.assertIn("Observer effect: GIL hand-offs", context)
         else:
             self.assertIsNone(result["switches_per_s"], context)
+            self.assertIsNone(result["unobserved_switches_per_s"], context)
         if self.python.version_info < (3, 0):
             # 2.7's old GIL is let go and retaken every 100 bytecodes, waking the waiter each
             # time: with two spinners on a busy two-core machine a sample often lands inside
@@ -337,6 +347,8 @@ class RecordBehaviour(unittest.TestCase):
         self.assertIn("status 0", summary["end_reason"])
         self.assertGreaterEqual(summary["samples"], 100)
         self.assertEqual(summary["verdict"], "python_cpu_bound")
+        # A program only starting has no steady hand-off rate to compare with: not measured.
+        self.assertIsNone(summary["unobserved_switches_per_s"])
         ElementTree.parse(out)
         self.assert_no_leftovers("launched.svg", "s.json")
 

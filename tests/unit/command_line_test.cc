@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "cli/dump_options.h"
 #include "cli/record_options.h"
 
@@ -124,6 +125,19 @@ TEST(DumpOptionsTest, ReadsEveryFlag) {
   auto help = ParseDumpOptions({"--help"});
   ASSERT_TRUE(std::holds_alternative<ShowHelp>(help));
   EXPECT_THAT(std::get<ShowHelp>(help).text, HasSubstr("Usage: gilscope dump --pid PID"));
+}
+
+TEST(RecordOptionsTest, BaselineIsAQuarterSecondByDefaultAndZeroTurnsItOff) {
+  auto parsed = ParseRecordOptions({"--pid", "42"});
+  ASSERT_TRUE(std::holds_alternative<RecordOptions>(parsed));
+  EXPECT_EQ(std::get<RecordOptions>(parsed).baseline, absl::Milliseconds(250));
+  parsed = ParseRecordOptions({"--pid", "42", "--baseline", "0"});
+  ASSERT_TRUE(std::holds_alternative<RecordOptions>(parsed));
+  EXPECT_EQ(std::get<RecordOptions>(parsed).baseline, absl::ZeroDuration());
+  for (const char* bad : {"-1", "nan", "61", "x"}) {
+    EXPECT_EQ(RecordError({"--pid", "1", "--baseline", bad}),
+              absl::StrCat("--baseline takes a number of seconds from 0 to 60, not '", bad, "'"));
+  }
 }
 
 }  // namespace

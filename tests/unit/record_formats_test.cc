@@ -394,6 +394,37 @@ TEST(SummaryTextTest, SaysHowLongThePausedTargetWasStopped) {
               Not(HasSubstr("Target paused")));
 }
 
+TEST(SummaryTextTest, ComparesHandOffsWithTheUnobservedWindowBeforeSampling) {
+  RecordingInfo info = Info(ProfileMode::kBlame);
+  EXPECT_THAT(SummaryText(TwoSpinners(/*with_switches=*/true), info),
+              Not(HasSubstr("Observer effect")));  // not measured
+  info.unobserved_switches_per_s = 400.0;
+  info.unobserved_window = absl::Milliseconds(250);
+  // The recording's own rate: 500 hand-offs/s.
+  EXPECT_THAT(SummaryText(TwoSpinners(/*with_switches=*/true), info),
+              HasSubstr("\nObserver effect: GIL hand-offs 500.0/s while sampled, 400.0/s in "
+                        "0.25 s unobserved before (+25%)\n"));
+  // A version without a switch counter has nothing to compare.
+  EXPECT_THAT(SummaryText(TwoSpinners(/*with_switches=*/false), info),
+              Not(HasSubstr("Observer effect")));
+}
+
+TEST(SummaryJsonTest, CarriesTheUnobservedHandOffRate) {
+  RecordingInfo info = Info(ProfileMode::kBlame);
+  std::ostringstream unmeasured;
+  WriteSummaryJson(TwoSpinners(/*with_switches=*/true), info, unmeasured);
+  nlohmann::json json = nlohmann::json::parse(unmeasured.str());
+  EXPECT_TRUE(json["unobserved_switches_per_s"].is_null());
+  EXPECT_TRUE(json["unobserved_window_s"].is_null());
+  info.unobserved_switches_per_s = 400.0;
+  info.unobserved_window = absl::Milliseconds(250);
+  std::ostringstream measured;
+  WriteSummaryJson(TwoSpinners(/*with_switches=*/true), info, measured);
+  json = nlohmann::json::parse(measured.str());
+  EXPECT_DOUBLE_EQ(json["unobserved_switches_per_s"].get<double>(), 400.0);
+  EXPECT_DOUBLE_EQ(json["unobserved_window_s"].get<double>(), 0.25);
+}
+
 // --- Subinterpreters and free-threaded builds ---------------------------------------------
 
 ThreadSnapshot In(ThreadSnapshot thread, int64_t interpreter_id, int gil_index) {

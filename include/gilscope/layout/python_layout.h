@@ -251,8 +251,8 @@ struct PythonLayout {
   // f_lasti still at the jump; it also checks after other instructions that may run C code:
   // after most of them on 2.7-3.9, see eval_breaker_after_most_opcodes; after calls and
   // conditional jumps on 3.10). 3.11+: JUMP_BACKWARD and RESUME, with their specialized, JIT
-  // and instrumented forms (not JUMP_BACKWARD_NO_INTERRUPT, which does not check). tests/integration/layout_test.py checks each set against
-  // the interpreter's opcode tables.
+  // and instrumented forms (not JUMP_BACKWARD_NO_INTERRUPT, which does not check).
+  // tests/integration/layout_test.py checks each set against the interpreter's opcode tables.
   OpcodeSet eval_breaker_opcodes;
 
   constexpr bool AtEvalBreaker(int opcode) const { return eval_breaker_opcodes.contains(opcode); }

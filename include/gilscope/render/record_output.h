@@ -6,6 +6,7 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <optional>
 #include <ostream>
 #include <string>
 
@@ -32,6 +33,11 @@ struct RecordingInfo {
   absl::Duration elapsed;         // from the first slot to the end of sampling
   absl::Duration paused_total;    // how long the target was stopped, over all samples
   std::string end_reason;         // "duration reached", "interrupted", "target exited"
+  // GIL hand-offs per second (all GILs) counted before sampling, over unobserved_window, with
+  // the target left alone: against the recording's own rate, the observer effect. Unset when
+  // not measured (launch mode, --baseline 0, no switch counter in this version).
+  std::optional<double> unobserved_switches_per_s;
+  absl::Duration unobserved_window;
 };
 
 // "function (file:line)", as py-spy labels frames; the line is left out when unknown.

@@ -6,6 +6,7 @@
 #include <sys/types.h>
 
 #include <memory>
+#include <optional>
 
 #include "absl/status/statusor.h"
 #include "gilscope/locate/python_target.h"
@@ -57,6 +58,11 @@ class SnapshotTaker {
                                   NativeUnwinderFactory make_unwinder = nullptr);
 
   absl::StatusOr<Snapshot> Take();
+
+  // The GIL hand-offs so far, summed over every GIL (CPython's switch counters), read without
+  // /proc and without pausing: cheap enough to watch a target without disturbing it. Unset
+  // when this version keeps no counter.
+  absl::StatusOr<std::optional<uint64_t>> CountHandOffs();
 
  private:
   bool WantsNativeStack(const ThreadSnapshot& thread) const;
