@@ -10,7 +10,8 @@ RECORD_SECONDS with `-f speedscope --summary` (one file carries every view) and 
                construction always hold or wait for the GIL, is never filed running without it
                or idle (<= 3%), is held or waiting in >= 97% of its samples, and the GIL is
                contended in >= 97% (a wait our own pause had interrupted, resumed as
-               restart_syscall, once read as idle; a woken waiter, once read as native code)
+               restart_syscall, once read as idle; a woken waiter, once read as native code).
+               On 2.7 what cannot be placed (2-3%) is unknown: only "never misfiled" there
   spin at 1000 Hz, non-blocking  the same without pausing: a woken waiter is runnable and /proc
                shows no registers; its frame at an eval breaker opcode (3.10+) or glibc's count
                of the GIL's waiters places it. On 2.7-3.9 what cannot be placed is unknown:
@@ -220,14 +221,17 @@ class RecordShapeChecks(object):
     def check_spinners_at_1000_hz(self, extra):
         """A pure-Python spinner always holds or waits for the GIL: never filed as running
         without it or idle (<= 3% of its samples). Held or waiting in >= 97% and the GIL
-        contended >= 97% wherever gilscope can tell: always when pausing; without pausing on
-        3.10+, where a waiter's frame sits at an eval breaker opcode. On 2.7-3.9 non-blocking, a
-        dropper of the GIL preempted after waking the next holder cannot be told from native
-        code a slot runs: it must be filed unknown, not as another state."""
+        contended >= 97% wherever gilscope can tell: 3.x when pausing; without pausing on
+        3.10+, where a waiter's frame sits at an eval breaker opcode. On 2.7, and 3.6-3.9
+        non-blocking, a dropper of the GIL preempted after waking the next holder cannot be
+        told from native code a slot runs: it must be filed unknown, not as another state."""
         _, result, context = self.record("spin", main_idle=True, extra=extra)
         spinners = [thread for thread in result["threads"] if thread["name"] != "MainThread"]
         self.assertEqual(len(spinners), 2, context)
-        tellable = "--nonblocking" not in extra or self.python.version_info >= (3, 10)
+        # 2.7 lets the GIL go every 100 bytecodes, so even paused a dropper preempted right
+        # after waking the next holder is caught now and then (about 2-3%): unknown there.
+        tellable = self.python.version_info >= (3, 0) and (
+            "--nonblocking" not in extra or self.python.version_info >= (3, 10))
         for thread in spinners:
             where = "%s: %s" % (thread, context)
             self.assertLessEqual(thread["running_without_gil"] + thread["idle"], 0.03, where)

@@ -4,6 +4,7 @@ known by construction (tests/workloads/truth_shapes.py):
 
     spinner-N   pure Python: always holding or waiting for the GIL   error = running + idle
     hasher      hashing a large buffer: never idle                   error = idle
+    holder      a C call keeping the GIL (ctypes): holds or waits    error = running + idle
     sleeper, blocked, reader, MainThread: always idle                error = 1 - idle
 
 For every interpreter (tests/integration/pythons.py: those found and GILSCOPE_TEST_PYTHONS),
@@ -41,7 +42,7 @@ HOG = "while True: pass"
 def errors_of(summary):
     """{role: largest share of a thread's samples filed in a state it cannot be in}, and the
     largest share of any thread's samples filed as unknown (honest, so not an error)."""
-    errors = {"spinner": 0.0, "hasher": 0.0, "idle": 0.0}
+    errors = {"spinner": 0.0, "hasher": 0.0, "holder": 0.0, "idle": 0.0}
     unknown = 0.0
     for thread in summary["threads"]:
         name = thread.get("name") or ""
@@ -50,6 +51,8 @@ def errors_of(summary):
             role, error = "spinner", thread["running_without_gil"] + thread["idle"]
         elif name == "hasher":
             role, error = "hasher", thread["idle"]
+        elif name == "holder":
+            role, error = "holder", thread["running_without_gil"] + thread["idle"]
         elif name in IDLE_ROLES:
             role, error = "idle", 1.0 - thread["idle"]
         else:
@@ -99,9 +102,9 @@ def main():
     wanted = set(filter(None, options.pythons.split(",")))
     interpreters = [python for python in pythons.interpreters()
                     if not python.gil_disabled and (not wanted or python.label in wanted)]
-    print("%-9s %3s %5s %-11s %-4s %7s %6s %8s %7s %6s %8s %7s" % (
+    print("%-11s %3s %5s %-11s %-4s %7s %6s %8s %7s %7s %6s %8s %7s" % (
         "python", "spn", "rate", "mode", "load", "samples", "contnd", "spinner", "hasher",
-        "idle", "unknown", "largest"))
+        "holder", "idle", "unknown", "largest"))
     worst = 0.0
     folder = tempfile.mkdtemp(prefix="gilscope-truth-")
     try:
@@ -115,12 +118,13 @@ def main():
                             errors, unknown = errors_of(summary)
                             largest = max(errors.values())
                             worst = max(worst, largest)
-                            print("%-9s %3d %5d %-11s %-4s %7d %6.2f %7.1f%% %6.1f%% %5.1f%% "
-                                  "%7.1f%% %6.1f%%" % (
+                            print("%-11s %3d %5d %-11s %-4s %7d %6.2f %7.1f%% %6.1f%% %6.1f%% "
+                                  "%5.1f%% %7.1f%% %6.1f%%" % (
                                       python.label, spinners, rate, mode, load,
                                       summary["samples"], summary["contention"],
                                       100 * errors["spinner"], 100 * errors["hasher"],
-                                      100 * errors["idle"], 100 * unknown, 100 * largest))
+                                      100 * errors["holder"], 100 * errors["idle"],
+                                      100 * unknown, 100 * largest))
                             sys.stdout.flush()
     finally:
         shutil.rmtree(folder)

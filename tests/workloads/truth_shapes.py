@@ -4,6 +4,8 @@
 #
 #   spinner-1..N (--spinners N, default 2): pure-Python loops: always holding or waiting for the GIL
 #   hasher:   hashing a large buffer: never idle (on 3.x mostly running without the GIL)
+#   holder:   (where ctypes works) libc's usleep(200) called through ctypes.PyDLL, which keeps
+#             the GIL, in a loop: always holding (in native code) or waiting for the GIL
 #   sleeper:  time.sleep: always idle
 #   blocked:  threading.Event().wait(): always idle
 #   reader:   recv on a socket nobody writes to: always idle
@@ -23,6 +25,23 @@ def read_forever(sock):
     sock.recv(1)
 
 
+def hold_forever():
+    import ctypes
+    usleep = ctypes.PyDLL(None).usleep  # PyDLL: the GIL stays held during the call
+    shapes.started.release()
+    while True:
+        usleep(200)
+
+
+def can_hold():
+    try:
+        import ctypes
+        ctypes.PyDLL(None).usleep
+        return True
+    except (ImportError, OSError, AttributeError):
+        return False
+
+
 def main():
     spinners = 2
     if "--spinners" in sys.argv:
@@ -31,6 +50,8 @@ def main():
     plan = [("spinner-%d" % n, shapes.spin_forever, ()) for n in range(1, spinners + 1)]
     plan += [("hasher", shapes.hash_forever, ()), ("sleeper", shapes.sleep_forever, ()),
              ("blocked", shapes.block_forever, ()), ("reader", read_forever, (quiet,))]
+    if can_hold():
+        plan.append(("holder", hold_forever, ()))
     threads = [threading.Thread(target=target, name=name, args=args)
                for name, target, args in plan]
     for thread in threads:
