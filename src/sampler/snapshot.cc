@@ -168,9 +168,11 @@ void SnapshotTaker::FinishStacks(StackRead& read) {
 void SnapshotTaker::PlaceUnplaced(std::vector<StackRead>& reads,
                                   const std::vector<const GilState*>& gil_by_index) {
   for (size_t gil = 0; gil < gil_by_index.size(); ++gil) {
-    if (gil_by_index[gil] == nullptr || !gil_by_index[gil]->counted_waiters) continue;
+    if (gil_by_index[gil] == nullptr) continue;
+    // Without glibc's count (words that made no sense), no waiter is known to be unseen: the
+    // same placement as a count of none, unknown wherever a dropper may sit.
     CountedWaits waits;
-    waits.counted_waiters = *gil_by_index[gil]->counted_waiters;
+    waits.counted_waiters = gil_by_index[gil]->counted_waiters.value_or(0);
     std::vector<StackRead*> unplaced;
     std::vector<UnplacedAt> at;
     for (StackRead& read : reads) {
