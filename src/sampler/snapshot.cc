@@ -138,8 +138,9 @@ void SnapshotTaker::FinishStacks(StackRead& read) {
   signals.has_python_frames = !thread.frames.empty();
   signals.innermost_calls_native =
       !thread.frames.empty() && target_.layout->CallsNative(detail.innermost_opcode);
-  signals.innermost_at_eval_breaker =
-      !thread.frames.empty() && target_.layout->AtEvalBreaker(detail.innermost_opcode);
+  // With the GIL off (free-threaded) the eval breaker never waits for it.
+  signals.innermost_at_eval_breaker = read.gil_enabled && !thread.frames.empty() &&
+                                      target_.layout->AtEvalBreaker(detail.innermost_opcode);
   MergedStack merged;
   if (read.python_ok && thread.native_id != 0 && WantsNativeStack(thread)) {
     absl::StatusOr<NativeStack> native = unwinder_->Unwind(thread.native_id);
@@ -294,6 +295,7 @@ absl::StatusOr<Snapshot> SnapshotTaker::Take() {
       thread.state = classified.state;
       thread.blocked_in = classified.blocked_in;
       read.runnable = classified.runnable;
+      read.gil_enabled = gil.enabled;
       read.in_counted_wait = classified.in_counted_wait;
       if (task != nullptr) thread.os_name = task->stat.comm;
       if (holds) gil_summary.holder_native_id = record.native_id;

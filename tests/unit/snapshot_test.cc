@@ -569,7 +569,14 @@ TEST(GilDisabledTest, FreeThreadedBuildWithoutItsGilRunsThreadsWithoutIt) {
     const RemoteAddress interp = fake.AddInterpreter(0);
     const RemoteAddress spin = fake.AddCode("spin", "/w.py", 1, 2);
     fake.SetThreadActive(fake.AddThread(interp, 100, fake.AddFrame(spin, 0)), true);
-    fake.SetThreadActive(fake.AddThread(interp, 101, fake.AddFrame(spin, 0)), true);
+    // One of them at an opcode where, with a GIL, it could only be waiting for it.
+    const RemoteAddress looping = fake.AddFrame(spin, 0);
+    for (int opcode = 0; opcode < 256; ++opcode) {
+      if (!layout->AtEvalBreaker(opcode)) continue;
+      fake.Put<uint8_t>(fake.InstructionOf(looping), static_cast<uint8_t>(opcode));
+      break;
+    }
+    fake.SetThreadActive(fake.AddThread(interp, 101, looping), true);
     fake.SetGilEnabled(interp, false);
     FakeTaskReader tasks;
     tasks.Add(100, OnCpu());

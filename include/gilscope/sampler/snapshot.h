@@ -28,6 +28,7 @@ struct StackRead {
   FrameWalkDetail detail;
   bool python_ok = true;         // false: the Python stack could not be read
   bool runnable = false;         // not in a system call
+  bool gil_enabled = true;       // false: a free-threaded build running without its GIL
   bool in_counted_wait = false;  // blocked in a wait that GilState::counted_waiters counts
   // Runnable without the GIL and filed as running native code only because nothing said
   // otherwise (PlaceByCountedWaits decides), and where its innermost frame is.
