@@ -71,7 +71,8 @@ class VerdictChecks(object):
         for look in looks:
             code, _, err = support.run_gilscope(
                 ["record", "--pid", str(pid), "-d", str(RECORD_SECONDS), "-f", "collapsed",
-                 "-o", os.path.join(folder, "p.txt"), "--summary", summary, *look])
+                 "-o", os.path.join(folder, "p.txt"), "--summary", summary,
+                 "--baseline", "0", *look])  # the hand-off baseline is record_test's
             context = "%s %s [%s]: %s" % (self.python.version, name, " ".join(look), err)
             self.assertEqual(code, 0, context)
             with open(summary) as stream:
