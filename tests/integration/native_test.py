@@ -454,6 +454,12 @@ class NativeShapeChecks(object):
         holders = [t for t in workers if t["gil"] == "held"]
         waiters = [t for t in workers if t["gil"] == "waiting"]
         if len(workers) == 2 and holders and waiters:
+            # A waiter still in drop_gil (waiting for the switch) means the hand-off is in
+            # flight: the new holder may not have gone back into _sre yet. Wait for a steady
+            # moment, when the waiter queues in take_gil behind a holder running the regex.
+            if any(frame.get("function", "").startswith("drop_gil")
+                   for frame in waiters[0].get("frames", [])):
+                return None
             return holders[0], waiters[0]
         return None
 
