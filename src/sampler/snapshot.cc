@@ -192,6 +192,16 @@ void SnapshotTaker::PlaceUnplaced(std::vector<StackRead>& reads,
   }
 }
 
+RemoteAddress SnapshotTaker::GilKey(const InterpreterRecord& interp) const {
+  return target_.layout->gil_model == GilModel::kPerInterpreter ? interp.gil : RemoteAddress{0};
+}
+
+GilLocation SnapshotTaker::GilLocationOf(RemoteAddress key) const {
+  GilLocation location = target_.gil;
+  if (key != 0) location.gil_struct = key;
+  return location;
+}
+
 absl::StatusOr<std::optional<uint64_t>> SnapshotTaker::CountHandOffs() {
   memory_.Clear();
   ASSIGN_OR_RETURN(std::vector<InterpreterRecord> interpreters,
@@ -199,11 +209,9 @@ absl::StatusOr<std::optional<uint64_t>> SnapshotTaker::CountHandOffs() {
   std::optional<uint64_t> total;
   absl::flat_hash_set<RemoteAddress> seen;
   for (const InterpreterRecord& interp : interpreters) {
-    const bool own_gil = target_.layout->gil_model == GilModel::kPerInterpreter;
-    if (!seen.insert(own_gil ? interp.gil : RemoteAddress{0}).second) continue;
-    GilLocation location = target_.gil;
-    if (own_gil) location.gil_struct = interp.gil;
-    ASSIGN_OR_RETURN(GilState state, ReadGil(memory_, *target_.layout, location));
+    const RemoteAddress key = GilKey(interp);
+    if (!seen.insert(key).second) continue;
+    ASSIGN_OR_RETURN(GilState state, ReadGil(memory_, *target_.layout, GilLocationOf(key)));
     if (state.switch_number) total = total.value_or(0) + *state.switch_number;
   }
   return total;
@@ -244,17 +252,12 @@ absl::StatusOr<Snapshot> SnapshotTaker::Take() {
       by_id.begin(), by_id.end(),
       [](const InterpreterRecord* a, const InterpreterRecord* b) { return a->id < b->id; });
   absl::flat_hash_map<RemoteAddress, GilState> gil_states;
-  auto gil_key = [&](const InterpreterRecord& interp) {
-    return target_.layout->gil_model == GilModel::kPerInterpreter ? interp.gil : RemoteAddress{0};
-  };
   Snapshot snapshot;
   absl::flat_hash_map<RemoteAddress, size_t> gil_index;
   for (const InterpreterRecord* interp : by_id) {
-    const RemoteAddress key = gil_key(*interp);
+    const RemoteAddress key = GilKey(*interp);
     if (!gil_states.contains(key)) {
-      GilLocation location = target_.gil;
-      if (key != 0) location.gil_struct = key;
-      ASSIGN_OR_RETURN(GilState state, ReadGil(memory_, *target_.layout, location));
+      ASSIGN_OR_RETURN(GilState state, ReadGil(memory_, *target_.layout, GilLocationOf(key)));
       gil_states.emplace(key, state);
       gil_index[key] = snapshot.gils.size();
       GilSnapshot summary;
@@ -271,7 +274,7 @@ absl::StatusOr<Snapshot> SnapshotTaker::Take() {
   std::vector<StackRead> reads;
   absl::flat_hash_set<pid_t> covered;
   for (const InterpreterRecord* interp : by_id) {
-    const RemoteAddress key = gil_key(*interp);
+    const RemoteAddress key = GilKey(*interp);
     const GilState& gil = gil_states.at(key);
     GilSnapshot& gil_summary = snapshot.gils[gil_index.at(key)];
     // Names are a nicety: a failure to read them leaves them empty, never fails the sample.
@@ -316,7 +319,7 @@ absl::StatusOr<Snapshot> SnapshotTaker::Take() {
 
   // OS threads with no Python thread state: native helpers, or threads of C libraries.
   // An interpreter shutting down can leave no interpreter to take a GIL from.
-  const GilState main_gil = by_id.empty() ? GilState{} : gil_states.at(gil_key(*by_id.front()));
+  const GilState main_gil = by_id.empty() ? GilState{} : gil_states.at(GilKey(*by_id.front()));
   for (pid_t tid : *tids) {
     if (covered.contains(tid)) continue;
     auto activity = activities.find(tid);

@@ -52,12 +52,11 @@ def hash_forever():
         crunch(data)  # line: hash
 
 
-def main():
-    plan = [("spinner-1", spin_forever), ("spinner-2", spin_forever), ("sleeper", sleep_forever),
-            ("blocked", block_forever), ("hasher", hash_forever)]
-    if "--no-hasher" in sys.argv:
-        plan = plan[:-1]
-    threads = [threading.Thread(target=target, name=name) for name, target in plan]
+def start_all(plan):
+    """Starts a daemon thread per (name, target, args) of plan, waits until each is inside its
+    function and settled, then prints "ready"."""
+    threads = [threading.Thread(target=target, name=name, args=args)
+               for name, target, args in plan]
     for thread in threads:
         thread.daemon = True
         thread.start()
@@ -66,6 +65,15 @@ def main():
     time.sleep(0.2)  # let every thread reach its steady state
     sys.stdout.write("ready\n")
     sys.stdout.flush()
+
+
+def main():
+    plan = [("spinner-1", spin_forever, ()), ("spinner-2", spin_forever, ()),
+            ("sleeper", sleep_forever, ()), ("blocked", block_forever, ()),
+            ("hasher", hash_forever, ())]
+    if "--no-hasher" in sys.argv:
+        plan = plan[:-1]
+    start_all(plan)
     while True:
         time.sleep(3600)  # line: main
 

@@ -14,7 +14,6 @@
 # Prints "ready" once every thread is inside its function, then runs until killed.
 import socket
 import sys
-import threading
 import time
 
 import gil_shapes as shapes  # beside this file, so on sys.path when run as a script
@@ -52,16 +51,7 @@ def main():
              ("blocked", shapes.block_forever, ()), ("reader", read_forever, (quiet,))]
     if can_hold():
         plan.append(("holder", hold_forever, ()))
-    threads = [threading.Thread(target=target, name=name, args=args)
-               for name, target, args in plan]
-    for thread in threads:
-        thread.daemon = True
-        thread.start()
-    for _ in threads:
-        shapes.started.acquire()
-    time.sleep(0.2)  # let every thread reach its steady state
-    sys.stdout.write("ready\n")
-    sys.stdout.flush()
+    shapes.start_all(plan)
     while True:
         time.sleep(3600)
 

@@ -19,6 +19,7 @@
 #include "gilscope/walkers/code_reader.h"
 #include "gilscope/walkers/frame_walker.h"
 #include "gilscope/walkers/thread_names.h"
+#include "gilscope/walkers/thread_walker.h"
 
 namespace gilscope {
 
@@ -67,6 +68,10 @@ class SnapshotTaker {
 
  private:
   bool WantsNativeStack(const ThreadSnapshot& thread) const;
+  // Which GIL an interpreter uses: its own (3.12+, the struct's address; legacy
+  // subinterpreters share the main one's), or 0 for the process's one GIL. And where that is.
+  RemoteAddress GilKey(const InterpreterRecord& interp) const;
+  GilLocation GilLocationOf(RemoteAddress key) const;
   // Walks the Python stack starting at `top_frame` into `read`.
   void ReadPythonStack(RemoteAddress top_frame, StackRead& read);
   // Merges the thread's native stack into its Python one when wanted, and refines its state
