@@ -46,7 +46,7 @@ def errors_of(summary):
     unknown = 0.0
     for thread in summary["threads"]:
         name = thread.get("name") or ""
-        unknown = max(unknown, thread["unknown"])
+        unknown = max(unknown, thread.get("unknown", 0.0))  # builds before the unknown state
         if name.startswith("spinner-"):
             role, error = "spinner", thread["running_without_gil"] + thread["idle"]
         elif name == "hasher":
