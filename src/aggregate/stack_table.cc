@@ -3,11 +3,13 @@
 namespace gilscope {
 
 FrameId StackTable::InternFrame(const Frame& frame) {
-  auto [it, inserted] =
-      frame_ids_.try_emplace(FrameKey{frame.function, frame.file, frame.line, frame.kind},
-                             static_cast<FrameId>(frames_.size()));
-  if (inserted) frames_.push_back(frame);
-  return it->second;
+  auto found =
+      frame_ids_.find(FrameKey{frame.function.str(), frame.file.str(), frame.line, frame.kind});
+  if (found != frame_ids_.end()) return found->second;
+  const Frame& kept = frames_.emplace_back(frame);
+  const FrameId id = static_cast<FrameId>(frames_.size() - 1);
+  frame_ids_.emplace(FrameKey{kept.function.str(), kept.file.str(), kept.line, kept.kind}, id);
+  return id;
 }
 
 StackId StackTable::InternStack(const std::vector<FrameId>& frames_root_first) {

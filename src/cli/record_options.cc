@@ -61,7 +61,7 @@ std::variant<RecordOptions, ShowHelp, UsageError> ParseRecordOptions(
       "mode", po::value<std::string>()->default_value("blame"),
       "blame | wait | gil | wall | cpu: the view collapsed output writes and the SVG opens on")(
       "gil", "short for --mode gil")("rate,r", po::value<std::string>()->default_value("100"),
-                                     "samples per second (1-1000)")(
+                                     "samples per second (1-100000)")(
       "duration,d", po::value<std::string>(),
       "seconds to record (default: until Ctrl-C or the program exits)")(
       "idle", "keep idle threads in the wall view")(

@@ -56,6 +56,23 @@ absl::StatusOr<TaskStat> ParseStat(absl::string_view text) {
   return stat;
 }
 
+absl::StatusOr<TaskSchedstat> ParseSchedstat(absl::string_view text) {
+  absl::string_view fields[3];
+  size_t count = 0;
+  for (absl::string_view field :
+       absl::StrSplit(absl::StripAsciiWhitespace(text), ' ', absl::SkipEmpty())) {
+    if (count == 3) return absl::DataLossError(absl::StrCat("bad schedstat line: ", text));
+    fields[count++] = field;
+  }
+  TaskSchedstat result;
+  if (count != 3 || !absl::SimpleAtoi(fields[0], &result.run_ns) ||
+      !absl::SimpleAtoi(fields[1], &result.wait_ns) ||
+      !absl::SimpleAtoi(fields[2], &result.run_count)) {
+    return absl::DataLossError(absl::StrCat("bad schedstat line: ", text));
+  }
+  return result;
+}
+
 absl::StatusOr<TaskSyscall> ParseSyscall(absl::string_view text) {
   text = absl::StripAsciiWhitespace(text);
   TaskSyscall result;

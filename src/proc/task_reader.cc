@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -19,6 +20,8 @@ namespace {
 constexpr size_t kTaskFileBuffer = 4096;
 // Large enough for a few hundred threads' entries per getdents64 call.
 constexpr size_t kDirentsBuffer = 32 << 10;
+// Far more than one entry of /proc/PID/task takes (a header and a thread id).
+constexpr size_t kDirentsSlack = 512;
 
 absl::Status FileError(const std::string& path, int error) {
   if (error == ENOENT || error == ESRCH) return absl::NotFoundError(path + " is gone");
@@ -74,9 +77,20 @@ absl::StatusOr<std::vector<pid_t>> ProcTaskReader::ListThreads() {
     task_dir_ = UniqueFd(::open(path().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
     if (!task_dir_.valid()) return FileError(path(), errno);
     dirents_.resize(kDirentsBuffer);
-  } else if (::lseek(task_dir_.get(), 0, SEEK_SET) != 0) {
-    return FileError(path(), errno);
+  } else {
+    // The directory's link count is 2 plus the process's thread count (fs/proc/base.c,
+    // proc_task_getattr): far cheaper than a listing. The same count, and no thread of the
+    // last listing found gone since, is the same threads (one that left and one that came in
+    // between would leave a read of the one gone failing, which makes the next call list).
+    struct stat info;
+    if (listing_ == Listing::kWhenCountChanges && !listing_stale_ &&
+        ::fstat(task_dir_.get(), &info) == 0 && info.st_nlink == listed_links_) {
+      return listed_;
+    }
+    if (::lseek(task_dir_.get(), 0, SEEK_SET) != 0) return FileError(path(), errno);
   }
+  struct stat before;
+  const bool counted = ::fstat(task_dir_.get(), &before) == 0;
   // The kernel lists the threads afresh on every read from the start (fs/proc/base.c,
   // proc_task_readdir); a process that is gone reads as ENOENT.
   std::vector<pid_t> tids;
@@ -94,8 +108,20 @@ absl::StatusOr<std::vector<pid_t>> ProcTaskReader::ListThreads() {
       if (entry->d_reclen == 0) break;  // never from a sane kernel; do not loop forever
       at += entry->d_reclen;
     }
+    // The kernel fills the buffer until the list ends or the next entry does not fit: room
+    // left for several more entries means the list ended, and the call that would say so
+    // (returning 0) is saved.
+    if (static_cast<size_t>(got) + kDirentsSlack <= dirents_.size()) break;
   }
   std::sort(tids.begin(), tids.end());
+  // Trusted next time only if no thread came or went while listing.
+  listing_stale_ = !counted;
+  if (counted) {
+    struct stat after;
+    listing_stale_ = ::fstat(task_dir_.get(), &after) != 0 || after.st_nlink != before.st_nlink;
+    listed_links_ = before.st_nlink;
+  }
+  listed_ = tids;
   // Forget files of threads that are gone, so a long recording does not pile up descriptors.
   for (auto it = files_.begin(); it != files_.end();) {
     auto next = std::next(it);
@@ -105,44 +131,67 @@ absl::StatusOr<std::vector<pid_t>> ProcTaskReader::ListThreads() {
   return tids;
 }
 
+bool ProcTaskReader::StayedBlocked(pid_t tid, TaskFiles& files, std::optional<TaskSchedstat>* now) {
+  now->reset();
+  if (!files.schedstat.valid()) {
+    const std::string path = absl::StrFormat("/proc/%d/task/%d/schedstat", pid_, tid);
+    files.schedstat = UniqueFd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!files.schedstat.valid()) return false;
+  }
+  char buffer[128];
+  absl::StatusOr<size_t> got = ReadSmallOpenFile(files.schedstat.get(), buffer, sizeof buffer);
+  if (!got.ok()) return false;
+  absl::StatusOr<TaskSchedstat> stat = ParseSchedstat(absl::string_view(buffer, *got));
+  if (!stat.ok()) return false;
+  *now = *stat;
+  // Every time the thread is put on a CPU its run count goes up; the last read was made after
+  // this count was taken, so a thread blocked then and not put on a CPU since has not moved.
+  // A kernel that keeps no counts (all zero) says nothing.
+  return files.last && files.last->syscall.kind == TaskSyscall::Kind::kInSyscall &&
+         files.last_schedstat && stat->run_count != 0 && *files.last_schedstat == *stat;
+}
+
 absl::StatusOr<TaskActivity> ProcTaskReader::ReadTask(pid_t tid) {
   TaskFiles& files = files_[tid];
-  auto open_file = [&](UniqueFd& fd, const char* name) -> absl::Status {
-    if (fd.valid()) return absl::OkStatus();
-    std::string path = absl::StrFormat("/proc/%d/task/%d/%s", pid_, tid, name);
-    fd = UniqueFd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-    return fd.valid() ? absl::OkStatus() : FileError(path, errno);
-  };
-  absl::Status status = open_file(files.stat, "stat");
-  if (status.ok()) status = open_file(files.syscall, "syscall");
-  if (!status.ok()) {
-    files_.erase(tid);
-    return status;
-  }
-  // One pread per file into the stack; the slow path only for a file that does not fit.
-  char stat_buffer[kTaskFileBuffer];
-  char syscall_buffer[kTaskFileBuffer];
-  std::string stat_spill, syscall_spill;
-  auto read_file = [](int fd, char* buffer,
-                      std::string& spill) -> absl::StatusOr<absl::string_view> {
-    absl::StatusOr<size_t> got = ReadSmallOpenFile(fd, buffer, kTaskFileBuffer);
-    if (got.ok()) return absl::string_view(buffer, *got);
-    if (!absl::IsOutOfRange(got.status())) return got.status();
-    ASSIGN_OR_RETURN(spill, ReadOpenFile(fd));
-    return absl::string_view(spill);
-  };
-  absl::StatusOr<absl::string_view> stat_text =
-      read_file(files.stat.get(), stat_buffer, stat_spill);
-  absl::StatusOr<absl::string_view> syscall_text =
-      stat_text.ok() ? read_file(files.syscall.get(), syscall_buffer, syscall_spill) : stat_text;
-  if (!stat_text.ok() || !syscall_text.ok() || stat_text->empty()) {
+  auto gone = [&] {
+    listing_stale_ = true;
     files_.erase(tid);  // an exited thread's files read as errors (ESRCH) or empty
     return absl::NotFoundError(absl::StrFormat("thread %d has exited", tid));
+  };
+  std::optional<TaskSchedstat> schedstat;
+  if (StayedBlocked(tid, files, &schedstat)) {
+    TaskActivity activity = *files.last;
+    activity.unchanged = true;
+    return activity;
   }
+  if (!files.syscall.valid()) {
+    const std::string path = absl::StrFormat("/proc/%d/task/%d/syscall", pid_, tid);
+    files.syscall = UniqueFd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!files.syscall.valid()) {
+      absl::Status status = FileError(path, errno);
+      listing_stale_ = true;
+      files_.erase(tid);
+      return status;
+    }
+  }
+  char buffer[kTaskFileBuffer];
+  absl::StatusOr<size_t> got = ReadSmallOpenFile(files.syscall.get(), buffer, sizeof buffer);
+  if (!got.ok() || *got == 0) return gone();
   TaskActivity activity;
   activity.tid = tid;
-  ASSIGN_OR_RETURN(activity.stat, ParseStat(*stat_text));
-  ASSIGN_OR_RETURN(activity.syscall, ParseSyscall(*syscall_text));
+  ASSIGN_OR_RETURN(activity.syscall, ParseSyscall(absl::string_view(buffer, *got)));
+  const absl::Time now = absl::Now();
+  if (now - files.comm_read_at >= kCommMaxAge) {
+    absl::StatusOr<std::string> comm =
+        ReadProcFile(absl::StrFormat("/proc/%d/task/%d/comm", pid_, tid));
+    if (!comm.ok()) return gone();
+    if (!comm->empty() && comm->back() == '\n') comm->pop_back();
+    files.comm = std::move(*comm);
+    files.comm_read_at = now;
+  }
+  activity.comm = files.comm;
+  files.last = activity;
+  files.last_schedstat = schedstat;
   return activity;
 }
 

@@ -17,8 +17,8 @@ nlohmann::json DisplayName(const ThreadSnapshot& thread) {
 nlohmann::json ThreadJson(const ThreadSnapshot& thread) {
   nlohmann::json frames = nlohmann::json::array();
   for (const Frame& frame : thread.frames) {
-    frames.push_back({{"function", frame.function},
-                      {"file", frame.file},
+    frames.push_back({{"function", frame.function.str()},
+                      {"file", frame.file.str()},
                       {"line", frame.line >= 0 ? nlohmann::json(frame.line) : nlohmann::json()},
                       {"native", frame.kind == FrameKind::kNative}});
   }

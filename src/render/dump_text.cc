@@ -88,8 +88,8 @@ void WriteThread(const ThreadSnapshot& thread, std::ostream& out) {
   out << heading << "\n";
   for (const Frame& frame : thread.frames) {
     // Native frames are marked so the eye finds where Python calls into C.
-    out << (frame.kind == FrameKind::kNative ? "  * " : "    ") << TerminalSafe(frame.function)
-        << " (" << TerminalSafe(frame.file);
+    out << (frame.kind == FrameKind::kNative ? "  * " : "    ")
+        << TerminalSafe(frame.function.str()) << " (" << TerminalSafe(frame.file.str());
     if (frame.line >= 0) out << ":" << frame.line;
     out << ")\n";
   }

@@ -4,8 +4,8 @@
 namespace gilscope {
 
 std::string FrameLabel(const Frame& frame) {
-  if (frame.line < 0) return absl::StrCat(frame.function, " (", frame.file, ")");
-  return absl::StrCat(frame.function, " (", frame.file, ":", frame.line, ")");
+  if (frame.line < 0) return absl::StrCat(frame.function.str(), " (", frame.file.str(), ")");
+  return absl::StrCat(frame.function.str(), " (", frame.file.str(), ":", frame.line, ")");
 }
 
 const char* StateWords(ThreadState state) {

@@ -40,7 +40,7 @@ class FrameTable {
     auto [it, inserted] = real_.try_emplace(id, frames_.size());
     if (inserted) {
       const Frame& frame = stacks_.frame(id);
-      nlohmann::json json = {{"name", frame.function}, {"file", frame.file}};
+      nlohmann::json json = {{"name", frame.function.str()}, {"file", frame.file.str()}};
       if (frame.line >= 0) json["line"] = frame.line;  // optional in the schema: omit when unknown
       frames_.push_back(std::move(json));
     }

@@ -47,8 +47,8 @@ Json SitesJson(const Profile& profile, ProfileMode mode) {
   for (const SiteWeight& site : TopLeafFrames(profile, mode, kTopSites)) {
     const Frame& frame = profile.stacks().frame(site.frame);
     sites.push_back({
-        {"function", frame.function},
-        {"file", frame.file},
+        {"function", frame.function.str()},
+        {"file", frame.file.str()},
         {"line", frame.line >= 0 ? Json(frame.line) : Json()},
         {"native", frame.kind == FrameKind::kNative},
         {"weight", site.weight},

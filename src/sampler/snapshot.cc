@@ -120,14 +120,35 @@ bool SnapshotTaker::WantsNativeStack(const ThreadSnapshot& thread) const {
   return false;
 }
 
-void SnapshotTaker::ReadPythonStack(RemoteAddress top_frame, StackRead& read) {
+void SnapshotTaker::ReadPythonStack(const ThreadRecord& record, const TaskActivity* task,
+                                    StackRead& read) {
+  const std::pair<pid_t, RemoteAddress> key{record.native_id, record.thread_state};
+  if (task != nullptr && task->unchanged) {
+    auto kept = kept_stacks_.find(key);
+    if (kept != kept_stacks_.end() && kept->second.top_frame == record.top_frame) {
+      read.thread.frames = kept->second.frames;
+      read.detail = kept->second.detail;
+      kept->second.used_in = sample_;
+      return;
+    }
+  }
   absl::StatusOr<std::vector<Frame>> frames =
-      WalkFrames(memory_, *target_.layout, codes_, top_frame, &read.detail);
-  if (frames.ok()) {
-    read.thread.frames = std::move(*frames);
-  } else {
+      WalkFrames(memory_, *target_.layout, codes_, record.top_frame, &read.detail);
+  if (!frames.ok()) {
     read.thread.error = std::string(frames.status().message());
     read.python_ok = false;
+    return;
+  }
+  read.thread.frames = std::move(*frames);
+  // Read while the thread sat in a system call, after /proc's look at it: if it has not run
+  // by the next sample, this is still its stack.
+  if (task != nullptr && task->syscall.kind == TaskSyscall::Kind::kInSyscall &&
+      record.native_id != 0) {
+    KeptStack& kept = kept_stacks_[key];
+    kept.top_frame = record.top_frame;
+    kept.frames = read.thread.frames;
+    kept.detail = read.detail;
+    kept.used_in = sample_;
   }
 }
 
@@ -220,6 +241,7 @@ absl::StatusOr<std::optional<uint64_t>> SnapshotTaker::CountHandOffs() {
 absl::StatusOr<Snapshot> SnapshotTaker::Take() {
   memory_.Clear();       // the target may have run since the last sample
   codes_.BeginSample();  // reads through memory_ stand still until the next Clear()
+  ++sample_;
   absl::StatusOr<std::vector<pid_t>> tids = tasks_.ListThreads();
   if (!tids.ok()) {
     if (Classify(tids.status()) == FailureMeaning::kTargetExited) {
@@ -293,6 +315,12 @@ absl::StatusOr<Snapshot> SnapshotTaker::Take() {
       thread.is_main = record.native_id == target_.pid;
       const bool holds = gil.locked && gil.holder == record.thread_state;
       auto activity = activities.find(record.native_id);
+      if (activity == activities.end() && record.native_id != 0 &&
+          !live.contains(record.native_id)) {
+        // Started since the listing the task reader gave (which may be an earlier one).
+        absl::StatusOr<TaskActivity> late = tasks_.ReadTask(record.native_id);
+        if (late.ok()) activity = activities.emplace(record.native_id, *std::move(late)).first;
+      }
       const TaskActivity* task = activity == activities.end() ? nullptr : &activity->second;
       Classification classified = ClassifyThread(holds, task, gil, target_.take_gil);
       thread.state = classified.state;
@@ -300,12 +328,13 @@ absl::StatusOr<Snapshot> SnapshotTaker::Take() {
       read.runnable = classified.runnable;
       read.gil_enabled = gil.enabled;
       read.in_counted_wait = classified.in_counted_wait;
-      if (task != nullptr) thread.os_name = task->stat.comm;
+      if (task != nullptr) thread.os_name = task->comm;
       if (holds) gil_summary.holder_native_id = record.native_id;
-      ReadPythonStack(record.top_frame, read);
+      ReadPythonStack(record, task, read);
       if (record.native_id != 0) covered.insert(record.native_id);
     }
   }
+  absl::erase_if(kept_stacks_, [&](const auto& kept) { return kept.second.used_in != sample_; });
   if (ThreadStatesKnowTheirOsThread(*target_.layout)) FoldThreadStatesOfOneOsThread(reads);
   for (StackRead& read : reads) FinishStacks(read);
   std::vector<const GilState*> gil_by_index(snapshot.gils.size(), nullptr);
@@ -329,7 +358,7 @@ absl::StatusOr<Snapshot> SnapshotTaker::Take() {
     StackRead read;
     read.thread.native_id = tid;
     read.thread.is_main = tid == target_.pid;
-    read.thread.os_name = activity->second.stat.comm;
+    read.thread.os_name = activity->second.comm;
     read.thread.state = classified.state;
     read.thread.blocked_in = classified.blocked_in;
     FinishStacks(read);

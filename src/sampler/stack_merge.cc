@@ -34,7 +34,7 @@ bool IsLibc(const NativeFrame& frame) {
 NativeLeaf ReadLeaf(const NativeStack& native, size_t end, bool ends_at_eval) {
   NativeLeaf leaf;
   leaf.frames = static_cast<int>(end);
-  if (end > 0) leaf.function = NativeToFrame(native.frames[0]).function;
+  if (end > 0) leaf.function = NativeToFrame(native.frames[0]).function.str();
   bool any_lock_wait = false;
   bool only_interpreter_and_lock_waits = true;
   bool names_interpreter_frames = false;
@@ -72,8 +72,9 @@ Frame NativeToFrame(const NativeFrame& frame) {
     return out;
   }
   out.file = std::string(BaseName(frame.object));
-  out.function = frame.function.empty() ? absl::StrFormat("%s+0x%x", out.file, frame.object_offset)
-                                        : frame.function;
+  out.function = frame.function.empty()
+                     ? absl::StrFormat("%s+0x%x", out.file.str(), frame.object_offset)
+                     : frame.function;
   return out;
 }
 

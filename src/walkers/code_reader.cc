@@ -95,7 +95,8 @@ absl::Status CodeReader::Stamp(const Identity& identity, std::string& out) {
 absl::StatusOr<const CodeInfo*> CodeReader::Read(RemoteAddress address) {
   if (address < kLowestValidAddress) return absl::DataLossError("frame has no code object");
   auto cached = cache_.find(address);
-  if (cached != cache_.end() && sample_ != 0 && cached->second.checked_in == sample_) {
+  if (cached != cache_.end() && sample_ != 0 && cached->second.checked_in != 0 &&
+      sample_ - cached->second.checked_in < kRecheckSamples) {
     return &cached->second.info;
   }
   uint8_t header[kMaxHeaderSize];  // per-frame path: no allocation
@@ -118,9 +119,11 @@ absl::StatusOr<const CodeInfo*> CodeReader::Read(RemoteAddress address) {
   CodeInfo info;
   info.first_line = identity.first_line;
   ASSIGN_OR_RETURN(info.name, ReadPythonText(memory_, layout_, identity.name));
-  ASSIGN_OR_RETURN(info.filename, ReadPythonText(memory_, layout_, identity.filename));
+  ASSIGN_OR_RETURN(std::string filename, ReadPythonText(memory_, layout_, identity.filename));
+  info.filename = std::move(filename);
   if (c.qualname.present()) {
-    ASSIGN_OR_RETURN(info.qualname, ReadPythonText(memory_, layout_, identity.qualname));
+    ASSIGN_OR_RETURN(std::string qualname, ReadPythonText(memory_, layout_, identity.qualname));
+    info.qualname = std::move(qualname);
   } else {
     info.qualname = info.name;
   }

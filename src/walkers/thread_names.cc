@@ -48,9 +48,33 @@ ThreadNameReader::ThreadNameReader(RemoteMemory& memory, const PythonLayout& lay
       layout_(layout),
       type_offset_(static_cast<size_t>(ObjectTypeOffset(layout))) {}
 
+bool ThreadNameReader::ReuseNames(const InterpreterRecord& interpreter,
+                                  std::vector<std::string>& names) {
+  auto calls = calls_since_active_read_.find(interpreter.address);
+  if (calls == calls_since_active_read_.end() || calls->second + 1 >= kActiveRecheckCalls) {
+    return false;
+  }
+  for (size_t i = 0; i < interpreter.threads.size(); ++i) {
+    const ThreadRecord& thread = interpreter.threads[i];
+    auto cached = names_.find(NameKey{thread.thread_state, thread.thread_id});
+    if (cached == names_.end() || cached->second.uses >= kNameReuseLimit) return false;
+  }
+  for (size_t i = 0; i < interpreter.threads.size(); ++i) {
+    const ThreadRecord& thread = interpreter.threads[i];
+    CachedName& cached = names_.at(NameKey{thread.thread_state, thread.thread_id});
+    ++cached.uses;
+    names[i] = cached.name;
+  }
+  ++calls->second;
+  return true;
+}
+
 std::vector<std::string> ThreadNameReader::ReadNames(const InterpreterRecord& interpreter) {
   std::vector<std::string> names(interpreter.threads.size());
   if (!layout_.objects.interp_modules.present()) return names;
+  if (ReuseNames(interpreter, names)) return names;
+  if (calls_since_active_read_.size() >= kMaxCachedInterpreters) calls_since_active_read_.clear();
+  calls_since_active_read_[interpreter.address] = 0;
   absl::StatusOr<RemoteAddress> active = FindActiveDict(interpreter.address);
   if (!active.ok() || *active == 0) return names;
   absl::StatusOr<Entries> entries = ReadDict(*active);
@@ -65,7 +89,8 @@ std::vector<std::string> ThreadNameReader::ReadNames(const InterpreterRecord& in
     const NameKey key{thread.thread_state, thread.thread_id};
     auto found = thread_objects.find(IdentHash(layout_, thread.thread_id));
     if (found == thread_objects.end()) {  // not a thread threading knows (not yet, no longer)
-      names_.erase(key);
+      if (names_.size() >= kMaxCachedNames) names_.clear();
+      names_[key] = CachedName{};
       continue;
     }
     const RemoteAddress thread_object = found->second;

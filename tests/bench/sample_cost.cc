@@ -405,7 +405,7 @@ absl::Status RunOne(const Options& options, const std::string& python, int threa
   ProcessMemory memory(pid);
   absl::StatusOr<PythonTarget> target = LocatePython(pid, memory);
   if (!target.ok()) return target.status();
-  ProcTaskReader tasks(pid);
+  ProcTaskReader tasks(pid, ProcTaskReader::Listing::kWhenCountChanges);  // as record does
   Bench bench(options, *target, memory, tasks);
   if (std::find(options.modes.begin(), options.modes.end(), Mode::kNative) != options.modes.end() ||
       std::find(options.modes.begin(), options.modes.end(), Mode::kNativeAll) !=

@@ -468,7 +468,7 @@ class RecordBadInput(unittest.TestCase):
             (["--pid", "12", "-f", "png"], "png"),
             (["--pid", "12", "--mode", "holder"], "holder"),
             (["--pid", "12", "-r", "0"], "rate"),
-            (["--pid", "12", "-r", "5000"], "rate"),
+            (["--pid", "12", "-r", "100001"], "100000"),
             (["--pid", "12", "-r", "fast"], "rate"),
             (["--pid", "12", "-d", "0"], "duration"),
             (["--pid", "12", "-d", "-3"], "duration"),

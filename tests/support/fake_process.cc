@@ -24,8 +24,8 @@ TaskSyscall OnCpu() {
 void FakeProcess::AddThread(pid_t tid, TaskSyscall syscall, char state, std::string comm) {
   TaskActivity& activity = threads_[tid];
   activity.tid = tid;
-  activity.stat.state = state;
-  activity.stat.comm = std::move(comm);
+  activity.comm = std::move(comm);
+  states_[tid] = state;
   activity.syscall = syscall;
 }
 
@@ -45,8 +45,8 @@ absl::StatusOr<std::string> FakeProcess::ReadProcFile(absl::string_view name) {
       absl::SimpleAtoi(rest, &tid)) {
     auto thread = threads_.find(tid);
     if (thread == threads_.end()) return absl::NotFoundError("fake process: no such thread");
-    const TaskStat& stat = thread->second.stat;
-    return absl::StrFormat("%d (%s) %c 1 %d %d 0 -1\n", tid, stat.comm, stat.state, pid_, pid_);
+    return absl::StrFormat("%d (%s) %c 1 %d %d 0 -1\n", tid, thread->second.comm, states_[tid],
+                           pid_, pid_);
   }
   auto file = files_.find(name);
   if (file == files_.end()) return absl::NotFoundError(absl::StrCat("fake process: no ", name));

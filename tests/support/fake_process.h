@@ -54,6 +54,7 @@ class FakeProcess : public ProcessFiles, public TaskReader {
   pid_t pid_;
   bool gone_ = false;
   std::map<pid_t, TaskActivity> threads_;
+  std::map<pid_t, char> states_;  // for task/TID/stat
   std::map<std::string, std::string, std::less<>> files_;
   std::map<std::string, std::string, std::less<>> links_;
   std::set<std::string, std::less<>> denied_;

@@ -33,6 +33,18 @@ TEST(ParseStatTest, CommWithParenthesesAndSpaces) {
   EXPECT_FALSE(ParseStat("123 (x)").ok());
 }
 
+TEST(ParseSchedstatTest, ThreeNumbers) {
+  auto stat = ParseSchedstat("4000779415 217404481 90\n");
+  ASSERT_TRUE(stat.ok()) << stat.status();
+  EXPECT_EQ(stat->run_ns, 4000779415u);
+  EXPECT_EQ(stat->wait_ns, 217404481u);
+  EXPECT_EQ(stat->run_count, 90u);
+  EXPECT_FALSE(ParseSchedstat("1 2").ok());
+  EXPECT_FALSE(ParseSchedstat("1 2 3 4").ok());
+  EXPECT_FALSE(ParseSchedstat("1 x 3").ok());
+  EXPECT_FALSE(ParseSchedstat("").ok());
+}
+
 TEST(ParseSyscallTest, AllThreeShapes) {
   auto running = ParseSyscall("running\n");
   ASSERT_TRUE(running.ok());

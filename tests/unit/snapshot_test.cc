@@ -23,8 +23,7 @@ class FakeTaskReader : public TaskReader {
   void Add(pid_t tid, TaskSyscall syscall) {
     TaskActivity activity;
     activity.tid = tid;
-    activity.stat.state = 't';
-    activity.stat.comm = "python";
+    activity.comm = "python";
     activity.syscall = syscall;
     tasks_.push_back(activity);
   }
@@ -279,7 +278,7 @@ const ThreadSnapshot* FindThread(const Snapshot& snapshot, pid_t tid) {
 
 std::vector<std::string> Functions(const ThreadSnapshot& thread) {
   std::vector<std::string> names;
-  for (const Frame& frame : thread.frames) names.push_back(frame.function);
+  for (const Frame& frame : thread.frames) names.push_back(frame.function.str());
   return names;
 }
 

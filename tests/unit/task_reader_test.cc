@@ -67,7 +67,7 @@ TEST(ProcTaskReaderTest, ReadsWhatAThreadIsDoing) {
     ::usleep(5000);
   }
   EXPECT_EQ(activity->tid, tid);
-  EXPECT_FALSE(activity->stat.comm.empty());
+  EXPECT_FALSE(activity->comm.empty());
   EXPECT_EQ(activity->syscall.kind, TaskSyscall::Kind::kInSyscall);
   EXPECT_EQ(SyscallName(activity->syscall.number), "futex");
   // Read again through the files kept open.
@@ -82,6 +82,60 @@ TEST(ProcTaskReaderTest, ReadsWhatAThreadIsDoing) {
     ::usleep(1000);
   }
   EXPECT_TRUE(absl::IsNotFound(status)) << status;
+}
+
+// Reads the thread until a full read finds it blocked in a system call.
+TaskActivity ReadUntilBlocked(ProcTaskReader& reader, pid_t tid) {
+  absl::StatusOr<TaskActivity> activity;
+  for (int i = 0; i < 1000; ++i) {
+    activity = reader.ReadTask(tid);
+    EXPECT_TRUE(activity.ok()) << activity.status();
+    if (!activity.ok()) return {};
+    if (activity->syscall.kind == TaskSyscall::Kind::kInSyscall) return *activity;
+    ::usleep(1000);
+  }
+  ADD_FAILURE() << "thread " << tid << " never blocked";
+  return {};
+}
+
+TEST(ProcTaskReaderTest, AThreadThatStayedBlockedIsUnchangedAndOneThatRanIsNot) {
+  ProcTaskReader reader(::getpid());
+  int pipe_fds[2];
+  ASSERT_EQ(::pipe(pipe_fds), 0);
+  std::promise<pid_t> started;
+  std::thread thread([&] {
+    started.set_value(::gettid());
+    char byte;
+    while (::read(pipe_fds[0], &byte, 1) == 1 && byte != 'q') {
+    }
+  });
+  const pid_t tid = started.get_future().get();
+  const TaskActivity blocked = ReadUntilBlocked(reader, tid);
+  EXPECT_FALSE(blocked.unchanged);
+  absl::StatusOr<TaskActivity> again = reader.ReadTask(tid);
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_TRUE(again->unchanged);
+  EXPECT_EQ(again->syscall.number, blocked.syscall.number);
+  EXPECT_EQ(again->comm, blocked.comm);
+
+  // Woken, it runs and reads again: the next read is a full one, whatever it finds.
+  ASSERT_EQ(::write(pipe_fds[1], "x", 1), 1);
+  for (int i = 0; i < 1000; ++i) {
+    absl::StatusOr<TaskActivity> after = reader.ReadTask(tid);
+    ASSERT_TRUE(after.ok()) << after.status();
+    if (!after->unchanged) break;
+    ASSERT_LT(i, 999) << "a woken thread kept reading as unchanged";
+    ::usleep(1000);
+  }
+  ReadUntilBlocked(reader, tid);  // blocked in its read again
+  absl::StatusOr<TaskActivity> last = reader.ReadTask(tid);
+  ASSERT_TRUE(last.ok());
+  EXPECT_TRUE(last->unchanged);
+
+  ASSERT_EQ(::write(pipe_fds[1], "q", 1), 1);
+  thread.join();
+  ::close(pipe_fds[0]);
+  ::close(pipe_fds[1]);
 }
 
 TEST(ProcTaskReaderTest, AProcessGoneIsNotFound) {

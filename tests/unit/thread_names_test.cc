@@ -69,6 +69,13 @@ class ThreadNamesTest : public ::testing::TestWithParam<const PythonLayout*> {
     return std::vector<std::string>(names.rbegin(), names.rend());
   }
 
+  // The names after `calls` calls: what a change of the target shows by then.
+  std::vector<std::string> NamesWithin(ThreadNameReader& reader, int calls) {
+    std::vector<std::string> names;
+    for (int i = 0; i < calls; ++i) names = Names(reader);
+    return names;
+  }
+
   static std::vector<std::string> Expected() {
     return {"MainThread", "spinner-1", "spinner-2", ""};
   }
@@ -132,7 +139,21 @@ TEST_P(ThreadNamesTest, NewThreadObjectForTheSameIdentIsReadAgain) {
   // A thread ended and another got its ident (pthread_t values are reused).
   fake().Put<uint64_t>(fake().ValueSlot(threading.active, 1),
                        fake().AddThreadObject("successor", Attributes::kDict));
-  EXPECT_EQ(Names(reader), (std::vector<std::string>{"MainThread", "successor", "spinner-2", ""}));
+  EXPECT_EQ(NamesWithin(reader, kActiveRecheckCalls),
+            (std::vector<std::string>{"MainThread", "successor", "spinner-2", ""}));
+}
+
+TEST_P(ThreadNamesTest, NamesAllCachedAreGivenWithoutReadingTheTargetUntilARecheck) {
+  Register(Attributes::kDict);
+  ThreadNameReader reader(fake().memory(), layout());
+  const InterpreterRecord interpreter = Interpreter();
+  const std::vector<std::string> first = reader.ReadNames(interpreter);
+  ASSERT_EQ(first.back(), "MainThread");  // newest first
+  const size_t reads = fake().memory().reads();
+  for (int i = 1; i < kActiveRecheckCalls; ++i) ASSERT_EQ(reader.ReadNames(interpreter), first);
+  EXPECT_EQ(fake().memory().reads(), reads);
+  ASSERT_EQ(reader.ReadNames(interpreter), first);  // the recheck reads threading._active again
+  EXPECT_GT(fake().memory().reads(), reads);
 }
 
 TEST_P(ThreadNamesTest, RenamedThreadIsSeenAfterTheCacheExpires) {
@@ -150,7 +171,8 @@ TEST_P(ThreadNamesTest, ThreadThatLeftActiveLosesItsName) {
   ThreadNameReader reader(fake().memory(), layout());
   ASSERT_EQ(Names(reader), Expected());
   fake().Put<uint64_t>(fake().ValueSlot(threading.active, 2), 0);  // deleted entry: no value
-  EXPECT_EQ(Names(reader), (std::vector<std::string>{"MainThread", "spinner-1", "", ""}));
+  EXPECT_EQ(NamesWithin(reader, kActiveRecheckCalls),
+            (std::vector<std::string>{"MainThread", "spinner-1", "", ""}));
 }
 
 // --- Hostile targets: every case must give no name (or the right one), never crash or hang.

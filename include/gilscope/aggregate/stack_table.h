@@ -5,7 +5,9 @@
 #define GILSCOPE_AGGREGATE_STACK_TABLE_H_
 
 #include <cstdint>
+#include <deque>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
@@ -27,8 +29,10 @@ class StackTable {
   size_t stack_count() const { return stacks_.size(); }
 
  private:
+  // Views into frames_, whose elements never move (a deque), or into the frame looked up:
+  // looking a frame up allocates nothing.
   struct FrameKey {
-    std::string function, file;
+    std::string_view function, file;
     int line;
     FrameKind kind;  // a native symbol and a Python function of one name stay apart
     bool operator==(const FrameKey&) const = default;
@@ -37,7 +41,7 @@ class StackTable {
       return H::combine(std::move(h), key.function, key.file, key.line, key.kind);
     }
   };
-  std::vector<Frame> frames_;
+  std::deque<Frame> frames_;
   absl::flat_hash_map<FrameKey, FrameId> frame_ids_;
   std::vector<std::vector<FrameId>> stacks_;
   absl::flat_hash_map<std::vector<FrameId>, StackId> stack_ids_;

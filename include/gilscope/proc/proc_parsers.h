@@ -49,6 +49,17 @@ struct TaskSyscall {
 // "NR ARG0..ARG5 SP PC".
 absl::StatusOr<TaskSyscall> ParseSyscall(absl::string_view text);
 
+// /proc/PID/task/TID/schedstat: time on a CPU, time waiting for one (both ns), and how many
+// times the scheduler put the thread on a CPU (kernel/sched/stats.c, sched_info_arrive).
+struct TaskSchedstat {
+  uint64_t run_ns = 0;
+  uint64_t wait_ns = 0;
+  uint64_t run_count = 0;
+  bool operator==(const TaskSchedstat&) const = default;
+};
+
+absl::StatusOr<TaskSchedstat> ParseSchedstat(absl::string_view text);
+
 // The TracerPid line of /proc/PID/status; 0 when untraced.
 std::optional<int> ParseTracerPid(absl::string_view status_text);
 

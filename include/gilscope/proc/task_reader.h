@@ -3,14 +3,17 @@
 #ifndef GILSCOPE_PROC_TASK_READER_H_
 #define GILSCOPE_PROC_TASK_READER_H_
 
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 #include "gilscope/base/unique_fd.h"
 #include "gilscope/proc/proc_parsers.h"
 
@@ -18,8 +21,12 @@ namespace gilscope {
 
 struct TaskActivity {
   pid_t tid = 0;
-  TaskStat stat;
+  std::string comm;  // the OS thread name (/proc comm)
   TaskSyscall syscall;
+  // The thread has not been on a CPU since the previous read found it blocked in a system
+  // call: it is still there (or woken and not yet run), and what was read of it then, its
+  // Python stack included, still holds.
+  bool unchanged = false;
 };
 
 class TaskReader {
@@ -34,22 +41,47 @@ class TaskReader {
 // costs a rewind and a read, and reading a thread again one pread per file. An open
 // /proc/PID/task keeps naming the process it was opened for: once that process is gone it
 // reads as gone (NotFound), even if its pid has been reused.
+//
+// Reading a thread costs one pread of its schedstat (three numbers, the cheapest file that
+// says whether it ran) and, unless it has stayed blocked since the last read, one of its
+// syscall file. (Stopping a thread puts it on a CPU, so a pause never leaves one looking
+// unchanged.) Its comm is read when first seen and again after kCommMaxAge; the kernel's
+// stat file (52 formatted fields, the costliest) is never read per sample.
 class ProcTaskReader : public TaskReader {
  public:
-  explicit ProcTaskReader(pid_t pid) : pid_(pid) {}
+  static constexpr absl::Duration kCommMaxAge = absl::Seconds(1);
+
+  // How ListThreads finds the threads. kWhenCountChanges lists again only when the thread
+  // count changed or a thread of the last listing was found gone (by ReadTask): cheap, and
+  // right for a caller that reads every listed thread each time (so it sees the gone one). A
+  // thread that left as another came would make one call give the old list.
+  enum class Listing { kEveryCall, kWhenCountChanges };
+
+  explicit ProcTaskReader(pid_t pid, Listing listing = Listing::kEveryCall)
+      : pid_(pid), listing_(listing) {}
 
   absl::StatusOr<std::vector<pid_t>> ListThreads() override;
   absl::StatusOr<TaskActivity> ReadTask(pid_t tid) override;
 
  private:
   struct TaskFiles {
-    UniqueFd stat;
+    UniqueFd schedstat;  // invalid where the kernel has none (no CONFIG_SCHED_INFO)
     UniqueFd syscall;
+    std::optional<TaskSchedstat> last_schedstat;  // read just before `last`
+    std::optional<TaskActivity> last;             // the last full read
+    std::string comm;
+    absl::Time comm_read_at = absl::InfinitePast();
   };
+  // Whether the thread has not run since `files.last` was read, and its schedstat now.
+  bool StayedBlocked(pid_t tid, TaskFiles& files, std::optional<TaskSchedstat>* now);
 
   pid_t pid_;
+  Listing listing_;
   UniqueFd task_dir_;
   std::vector<char> dirents_;  // getdents64 buffer, kept between listings
+  std::vector<pid_t> listed_;  // the last listing
+  nlink_t listed_links_ = 0;   // task_dir_'s link count when it was taken
+  bool listing_stale_ = true;  // a thread came or went since, or may have: list again
   absl::flat_hash_map<pid_t, TaskFiles> files_;
 };
 

@@ -2,7 +2,7 @@
 #ifndef GILSCOPE_SAMPLE_FRAME_H_
 #define GILSCOPE_SAMPLE_FRAME_H_
 
-#include <string>
+#include "gilscope/sample/shared_text.h"
 
 namespace gilscope {
 
@@ -17,8 +17,8 @@ enum class FrameKind {
 // code object's file name. A native frame: `function` is the symbol (or "object+0xoffset" when
 // none covers it), `file` the ELF object's base name, and `line` -1.
 struct Frame {
-  std::string function;
-  std::string file;
+  SharedText function;
+  SharedText file;
   int line = -1;  // -1 when unknown: always for native frames
   FrameKind kind = FrameKind::kPython;
   bool operator==(const Frame&) const = default;

@@ -7,7 +7,9 @@
 
 #include <memory>
 #include <optional>
+#include <utility>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "gilscope/locate/python_target.h"
 #include "gilscope/memory/page_cache.h"
@@ -72,8 +74,9 @@ class SnapshotTaker {
   // subinterpreters share the main one's), or 0 for the process's one GIL. And where that is.
   RemoteAddress GilKey(const InterpreterRecord& interp) const;
   GilLocation GilLocationOf(RemoteAddress key) const;
-  // Walks the Python stack starting at `top_frame` into `read`.
-  void ReadPythonStack(RemoteAddress top_frame, StackRead& read);
+  // Walks the Python stack of `record` into `read`, or takes the one kept from the last
+  // sample when its thread has not run since (`task` says so) and the stack's top is the same.
+  void ReadPythonStack(const ThreadRecord& record, const TaskActivity* task, StackRead& read);
   // Merges the thread's native stack into its Python one when wanted, and refines its state
   // from them. Sets the thread's error when a stack could not be read, or only in part.
   void FinishStacks(StackRead& read);
@@ -89,6 +92,17 @@ class SnapshotTaker {
   NativeStacks native_stacks_ = NativeStacks::kNone;
   bool keep_plumbing_ = false;
   std::unique_ptr<NativeUnwinder> unwinder_;
+
+  // The Python stacks of threads that were blocked in a system call, by OS thread and thread
+  // state; kept while they stay blocked, dropped at the first sample that does not use them.
+  struct KeptStack {
+    RemoteAddress top_frame = 0;
+    std::vector<Frame> frames;
+    FrameWalkDetail detail;
+    uint64_t used_in = 0;  // the last sample that read or reused it
+  };
+  absl::flat_hash_map<std::pair<pid_t, RemoteAddress>, KeptStack> kept_stacks_;
+  uint64_t sample_ = 0;
 };
 
 }  // namespace gilscope

@@ -10,13 +10,15 @@
 #include "absl/status/statusor.h"
 #include "gilscope/layout/python_layout.h"
 #include "gilscope/memory/remote_memory.h"
+#include "gilscope/sample/shared_text.h"
 
 namespace gilscope {
 
 struct CodeInfo {
   std::string name;
-  std::string qualname;  // equals name where the version has no co_qualname
-  std::string filename;
+  // Shared with every frame made from this code object (no copy per frame per sample).
+  SharedText qualname;  // equals name where the version has no co_qualname
+  SharedText filename;
   int first_line = 0;
   std::string line_table;
   // Where instruction offsets count from: 3.11+ co_code_adaptive inside the code object,
@@ -48,15 +50,23 @@ class CodeReader {
   // its address is used) still have the same header (type, size, hash) and start with the
   // same bytes. A freed code object's address, and its strings' addresses, can be reused by
   // others (CPython's allocator hands freed blocks out again first), so equal pointers alone
-  // do not prove it.
+  // do not prove it. Within samples (BeginSample), an entry is checked once every
+  // kRecheckSamples samples and trusted in between: a frame keeps its code object alive, so
+  // the address a frame names holds a code object, and it can only be another one if the
+  // first was freed and a new one compiled into its block. That happens only to code made at
+  // run time (exec, eval), and goes unseen for at most that many samples, where checking
+  // every code object of every stack costs each sample a page read per object and string.
   absl::StatusOr<const CodeInfo*> Read(RemoteAddress address);
 
-  // Starts a sample: an entry checked once during a sample is trusted for the rest of it.
+  // Starts a sample: an entry checked during one of the last kRecheckSamples samples is
+  // trusted in this one.
   // Only for memory that cannot change within a sample from the reader's point of view, such
   // as a PageCache cleared at the start of each sample. Without it every Read() checks.
   void BeginSample() { ++sample_; }
 
   size_t cached() const { return cache_.size(); }
+
+  static constexpr uint64_t kRecheckSamples = 16;
 
  private:
   // The code object's header fields whose equality makes a cached entry a candidate.

@@ -23,6 +23,10 @@ namespace gilscope {
 inline constexpr int64_t kMaxDictEntries = 1 << 16;
 // A cached name is read again after this many uses, in case the program renamed the thread.
 inline constexpr int kNameReuseLimit = 256;
+// While every thread of an interpreter has a name (or its absence) cached, threading._active
+// is looked at only once every this many calls: a thread that left it, or another thread that
+// took over a thread state and ident, shows its old name for at most that many samples.
+inline constexpr int kActiveRecheckCalls = 16;
 
 class ThreadNameReader {
  public:
@@ -31,6 +35,10 @@ class ThreadNameReader {
   // The Python name of each thread of `interpreter`, in the order of interpreter.threads;
   // empty where it is unknown. Never fails: unreadable or inconsistent memory only loses names.
   std::vector<std::string> ReadNames(const InterpreterRecord& interpreter);
+
+ private:
+  // Fills `names` from the cache when every thread is in it and _active was read lately.
+  bool ReuseNames(const InterpreterRecord& interpreter, std::vector<std::string>& names);
 
  private:
   // One dict entry, in table order; free and deleted ones have no key or no value. `hash` is
@@ -95,7 +103,8 @@ class ThreadNameReader {
   RemoteAddress str_type_ = 0;   // learned from a key that matched
   absl::flat_hash_map<std::string, RemoteAddress> key_objects_;  // interned keys seen
   absl::flat_hash_map<RemoteAddress, InterpreterCache> interpreters_;
-  absl::flat_hash_map<NameKey, CachedName> names_;
+  absl::flat_hash_map<NameKey, CachedName> names_;  // thread_object 0: threading has no name
+  absl::flat_hash_map<RemoteAddress, int> calls_since_active_read_;  // by interpreter address
 };
 
 }  // namespace gilscope
