@@ -29,7 +29,8 @@ absl::StatusOr<Snapshot> TakeDumpSnapshot(const PythonTarget& target, ProcessMem
       RETURN_IF_ERROR(taker.EnableNativeStacks(NativeStacks::kAll, choices.keep_plumbing));
     }
     PtracePauser pauser(target.pid);
-    absl::StatusOr<Snapshot> snapshot = TakeSnapshot(taker, pauser, pause);
+    absl::StatusOr<Snapshot> snapshot =
+        TakeSnapshot(taker, pauser, pause ? Pausing::kWholeProcess : Pausing::kNone);
     if (snapshot.ok() || Classify(snapshot.status()) != FailureMeaning::kTransient) {
       return snapshot;
     }

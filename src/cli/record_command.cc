@@ -148,8 +148,8 @@ class Recording {
     SamplingHooks hooks;
     hooks.take = [&]() -> absl::StatusOr<Snapshot> {
       SnapshotCost cost;
-      absl::StatusOr<Snapshot> snapshot =
-          TakeSnapshot(*taker_, pauser, !options_.nonblocking, &cost);
+      absl::StatusOr<Snapshot> snapshot = TakeSnapshot(
+          *taker_, pauser, options_.nonblocking ? Pausing::kNone : Pausing::kThreadsThatRun, &cost);
       paused_total_ += cost.paused;
       return snapshot;
     };

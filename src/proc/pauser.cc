@@ -10,4 +10,11 @@ absl::StatusOr<std::unique_ptr<PausedProcess>> PtracePauser::Pause() {
   return std::unique_ptr<PausedProcess>(std::move(*paused));
 }
 
+absl::StatusOr<std::unique_ptr<PausedProcess>> PtracePauser::PauseThreads(
+    const std::vector<pid_t>& tids) {
+  absl::StatusOr<std::unique_ptr<ProcessPause>> paused = ProcessPause::PauseThreads(pid_, tids);
+  if (!paused.ok()) return paused.status();
+  return std::unique_ptr<PausedProcess>(std::move(*paused));
+}
+
 }  // namespace gilscope

@@ -79,6 +79,15 @@ absl::StatusOr<std::unique_ptr<ProcessPause>> ProcessPause::Pause(pid_t pid,
   return pause;
 }
 
+absl::StatusOr<std::unique_ptr<ProcessPause>> ProcessPause::PauseThreads(
+    pid_t pid, const std::vector<pid_t>& tids, absl::Duration timeout) {
+  std::unique_ptr<ProcessPause> pause(new ProcessPause(pid));
+  bool seized_any = false;
+  RETURN_IF_ERROR(pause->SeizeNew(tids, &seized_any));
+  if (seized_any) RETURN_IF_ERROR(pause->WaitForStops(absl::Now() + timeout, timeout));
+  return pause;
+}
+
 // Lists the threads, seizes and interrupts the new ones and waits until they stop, and again,
 // until a listing shows no new thread. That listing is taken while every thread seized so far
 // is stopped; a stopped thread starts no thread, and one started before its creator stopped is

@@ -180,6 +180,7 @@ absl::StatusOr<TaskActivity> ProcTaskReader::ReadTask(pid_t tid) {
   TaskActivity activity;
   activity.tid = tid;
   ASSIGN_OR_RETURN(activity.syscall, ParseSyscall(absl::string_view(buffer, *got)));
+  activity.observation = ++files.full_reads;
   const absl::Time now = absl::Now();
   if (now - files.comm_read_at >= kCommMaxAge) {
     absl::StatusOr<std::string> comm =

@@ -3,6 +3,7 @@
 #include <signal.h>
 
 #include <memory>
+#include <vector>
 
 #include "gilscope/sampler/sampling_loop.h"
 
@@ -27,18 +28,24 @@ class BlockTerminatingSignals {
 
 }  // namespace
 
-absl::StatusOr<Snapshot> TakeSnapshot(SnapshotTaker& taker, ProcessPauser& pauser, bool pause,
+absl::StatusOr<Snapshot> TakeSnapshot(SnapshotTaker& taker, ProcessPauser& pauser, Pausing pausing,
                                       SnapshotCost* cost) {
-  if (!pause) {
-    if (cost != nullptr) cost->paused = absl::ZeroDuration();
-    return taker.Take();
+  if (cost != nullptr) cost->paused = absl::ZeroDuration();
+  std::vector<pid_t> stop;
+  if (pausing == Pausing::kThreadsThatRun) {
+    absl::StatusOr<std::vector<pid_t>> threads = taker.ThreadsToStop();
+    if (!threads.ok()) return threads.status();
+    stop = *std::move(threads);
+    if (stop.empty()) pausing = Pausing::kNone;  // nothing runs: nothing to stop
   }
+  if (pausing == Pausing::kNone) return taker.Take();
   BlockTerminatingSignals hold;
   MonotonicClock clock;
   const absl::Time started = clock.Now();
   absl::StatusOr<Snapshot> snapshot;
   {
-    absl::StatusOr<std::unique_ptr<PausedProcess>> paused = pauser.Pause();
+    absl::StatusOr<std::unique_ptr<PausedProcess>> paused =
+        pausing == Pausing::kWholeProcess ? pauser.Pause() : pauser.PauseThreads(stop);
     if (!paused.ok()) return paused.status();
     snapshot = taker.Take();
   }  // resumed here

@@ -124,8 +124,10 @@ void SnapshotTaker::ReadPythonStack(const ThreadRecord& record, const TaskActivi
                                     StackRead& read) {
   const std::pair<pid_t, RemoteAddress> key{record.native_id, record.thread_state};
   if (task != nullptr && task->unchanged) {
+    // Not run since the read of /proc that preceded this walk: the same stack.
     auto kept = kept_stacks_.find(key);
-    if (kept != kept_stacks_.end() && kept->second.top_frame == record.top_frame) {
+    if (kept != kept_stacks_.end() && kept->second.observation == task->observation &&
+        kept->second.top_frame == record.top_frame) {
       read.thread.frames = kept->second.frames;
       read.detail = kept->second.detail;
       kept->second.used_in = sample_;
@@ -142,9 +144,10 @@ void SnapshotTaker::ReadPythonStack(const ThreadRecord& record, const TaskActivi
   read.thread.frames = std::move(*frames);
   // Read while the thread sat in a system call, after /proc's look at it: if it has not run
   // by the next sample, this is still its stack.
-  if (task != nullptr && task->syscall.kind == TaskSyscall::Kind::kInSyscall &&
-      record.native_id != 0) {
+  if (task != nullptr && task->observation != 0 &&
+      task->syscall.kind == TaskSyscall::Kind::kInSyscall && record.native_id != 0) {
     KeptStack& kept = kept_stacks_[key];
+    kept.observation = task->observation;
     kept.top_frame = record.top_frame;
     kept.frames = read.thread.frames;
     kept.detail = read.detail;
@@ -236,6 +239,27 @@ absl::StatusOr<std::optional<uint64_t>> SnapshotTaker::CountHandOffs() {
     if (state.switch_number) total = total.value_or(0) + *state.switch_number;
   }
   return total;
+}
+
+absl::StatusOr<std::vector<pid_t>> SnapshotTaker::ThreadsToStop() {
+  absl::StatusOr<std::vector<pid_t>> tids = tasks_.ListThreads();
+  if (!tids.ok()) {
+    if (Classify(tids.status()) == FailureMeaning::kTargetExited) {
+      return absl::NotFoundError(absl::StrFormat("process %d has exited", target_.pid));
+    }
+    return tids.status();
+  }
+  std::vector<pid_t> stop;
+  for (pid_t tid : *tids) {
+    absl::StatusOr<TaskActivity> activity = tasks_.ReadTask(tid);
+    if (!activity.ok() || activity->syscall.kind == TaskSyscall::Kind::kInSyscall) continue;
+    if (native_stacks_ == NativeStacks::kNone && !python_threads_.empty() &&
+        !python_threads_.contains(tid)) {
+      continue;
+    }
+    stop.push_back(tid);
+  }
+  return stop;
 }
 
 absl::StatusOr<Snapshot> SnapshotTaker::Take() {
@@ -335,6 +359,7 @@ absl::StatusOr<Snapshot> SnapshotTaker::Take() {
     }
   }
   absl::erase_if(kept_stacks_, [&](const auto& kept) { return kept.second.used_in != sample_; });
+  python_threads_ = covered;
   if (ThreadStatesKnowTheirOsThread(*target_.layout)) FoldThreadStatesOfOneOsThread(reads);
   for (StackRead& read : reads) FinishStacks(read);
   std::vector<const GilState*> gil_by_index(snapshot.gils.size(), nullptr);

@@ -2,7 +2,7 @@
 //
 //   gilscope_sample_bench [--python PATH]... [--threads 1,10,50] [--samples 500] [--warmup 50]
 //                         [--depth 15] [--gap-us 2000] [--workload FILE]
-//                         [--modes blocking,nonblocking,pause,native,native-all] [--json]
+//                         [--modes blocking,whole,nonblocking,pause,native,native-all] [--json]
 //
 // The Python defaults to /usr/bin/python3; --python may be given several times. A missing
 // interpreter is reported in one line, with a non-zero exit.
@@ -10,15 +10,18 @@
 // For each interpreter and thread count it starts tests/workloads/bench_threads.py, finds the
 // runtime once, then times samples the way `gilscope record` takes them: one long-lived
 // ProcessMemory, ProcTaskReader and SnapshotTaker (so their caches persist from sample to
-// sample), and per sample either ProcessPause::Pause + SnapshotTaker::Take ("blocking", with
-// terminating signals held as record holds them) or Take alone ("nonblocking"). With
-// --modes ...,pause it also times Pause and resume alone ("pause"), which tells the cost of
-// stopping the target apart from the cost of reading it. Samples are spaced by --gap-us so
-// the target runs between them, as it does in a recording.
+// sample), and per sample either SnapshotTaker::ThreadsToStop + ProcessPause::PauseThreads +
+// Take ("blocking", record's pause, with terminating signals held as record holds them), or
+// ProcessPause::Pause of every thread + Take ("whole", dump's pause), or Take alone
+// ("nonblocking"). "native" is blocking with the on-CPU threads' native stacks (record
+// --native), "native-all" whole with every thread's (dump --native). "pause" times the
+// whole-process Pause and resume alone, which tells the cost of stopping the target apart from
+// the cost of reading it. Samples are spaced by --gap-us so the target runs between them, as
+// it does in a recording.
 //
 // "cpu" is the CPU time the bench itself spent on a sample (user + system): on a loaded machine
 // the wall-clock cost also holds the time the bench waited for a CPU, which this leaves out.
-// "stopped" is how long the target was stopped in a blocking (or pause) sample: from the first
+// "stopped" is how long threads were stopped in a paused sample: from the first
 // PTRACE_INTERRUPT to the return of the last PTRACE_DETACH. "complete" is the share of samples
 // that saw every Python thread with its whole stack (a torn non-blocking read lowers it).
 //
@@ -40,6 +43,7 @@
 #include <iostream>
 #include <memory>
 #include <numeric>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -73,12 +77,14 @@ void RequestStop(int) { stop_requested = 1; }
 
 // kNative: blocking, with the holder's and runnable threads' native stacks merged (record
 // --native); kNativeAll: every thread's native stack (dump --native).
-enum class Mode { kBlocking, kNonblocking, kPauseOnly, kNative, kNativeAll };
+enum class Mode { kBlocking, kWhole, kNonblocking, kPauseOnly, kNative, kNativeAll };
 
 const char* ModeName(Mode mode) {
   switch (mode) {
     case Mode::kBlocking:
       return "blocking";
+    case Mode::kWhole:
+      return "whole";
     case Mode::kNonblocking:
       return "nonblocking";
     case Mode::kPauseOnly:
@@ -106,7 +112,7 @@ struct Options {
 constexpr char kUsage[] =
     "usage: gilscope_sample_bench [--python PATH]... [--threads 1,10,50] [--samples 500]\n"
     "                             [--warmup 50] [--depth 15] [--gap-us 2000] [--workload FILE]\n"
-    "                             [--modes blocking,nonblocking,pause,native,native-all] "
+    "                             [--modes blocking,whole,nonblocking,pause,native,native-all] "
     "[--json]\n";
 
 // Returns an error message, empty when the arguments are fine.
@@ -145,8 +151,8 @@ std::string ParseOptions(int argc, char** argv, Options& options) {
     } else if (flag == "--modes") {
       options.modes.clear();
       for (absl::string_view part : absl::StrSplit(value, ',')) {
-        const Mode all[] = {Mode::kBlocking, Mode::kNonblocking, Mode::kPauseOnly, Mode::kNative,
-                            Mode::kNativeAll};
+        const Mode all[] = {Mode::kBlocking,  Mode::kWhole,  Mode::kNonblocking,
+                            Mode::kPauseOnly, Mode::kNative, Mode::kNativeAll};
         auto mode = std::find_if(std::begin(all), std::end(all),
                                  [&](Mode m) { return part == ModeName(m); });
         if (mode == std::end(all)) return absl::StrCat("bad --modes value '", value, "'");
@@ -326,21 +332,38 @@ class Bench {
     absl::StatusOr<Snapshot> snapshot;
     const absl::Duration cpu_start = ThreadCpuTime();
     const absl::Time start = absl::Now();
-    if (mode != Mode::kNonblocking) {
+    SnapshotTaker& taker = mode == Mode::kNative      ? native_taker_
+                           : mode == Mode::kNativeAll ? native_all_taker_
+                                                      : taker_;
+    // blocking and native stop the threads record stops; the others the whole process.
+    std::optional<std::vector<pid_t>> stop;
+    if (mode == Mode::kBlocking || mode == Mode::kNative) {
+      absl::StatusOr<std::vector<pid_t>> threads = taker.ThreadsToStop();
+      if (!threads.ok()) {
+        last_error_ = threads.status();
+        return false;
+      }
+      stop = *std::move(threads);
+    }
+    if (stop && stop->empty()) {  // nothing runs: record takes the sample without a pause
+      snapshot = taker.Take();
+      cost->wall = absl::Now() - start;
+      cost->stopped = absl::ZeroDuration();
+    } else if (mode != Mode::kNonblocking) {
       HoldTerminatingSignals hold;
-      absl::StatusOr<std::unique_ptr<ProcessPause>> pause = ProcessPause::Pause(target_.pid);
+      absl::StatusOr<std::unique_ptr<ProcessPause>> pause =
+          stop ? ProcessPause::PauseThreads(target_.pid, *stop) : ProcessPause::Pause(target_.pid);
       if (!pause.ok()) {
         last_error_ = pause.status();
         return false;
       }
       const absl::Time stop_requested = (*pause)->stop_requested_at();
-      if (mode == Mode::kBlocking) snapshot = taker_.Take();
-      if (mode == Mode::kNative) snapshot = native_taker_.Take();
-      if (mode == Mode::kNativeAll) snapshot = native_all_taker_.Take();
+      if (mode != Mode::kPauseOnly) snapshot = taker.Take();
       pause->reset();  // resumes the target
       const absl::Time end = absl::Now();
       cost->wall = end - start;
-      cost->stopped = end - stop_requested;
+      cost->stopped =
+          stop_requested == absl::InfiniteFuture() ? absl::ZeroDuration() : end - stop_requested;
     } else {
       snapshot = taker_.Take();
       cost->wall = absl::Now() - start;

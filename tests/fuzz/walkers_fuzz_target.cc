@@ -152,7 +152,7 @@ WalkStats WalkImage(const uint8_t* data, size_t size) {
     FakePauser pauser;
     // Twice: the second sample runs the code and name caches' checks on the same image.
     for (int sample = 0; sample < 2; ++sample) {
-      absl::StatusOr<Snapshot> snapshot = TakeSnapshot(taker, pauser, /*pause=*/true);
+      absl::StatusOr<Snapshot> snapshot = TakeSnapshot(taker, pauser, Pausing::kWholeProcess);
       if (snapshot.ok()) Count(*snapshot, stats);
     }
   }

@@ -86,6 +86,15 @@ class FakePauser::Paused : public PausedProcess {
 absl::StatusOr<std::unique_ptr<PausedProcess>> FakePauser::Pause() {
   if (!failure_.ok()) return failure_;
   ++pauses_;
+  last_stopped_.clear();
+  return std::make_unique<Paused>(*this);
+}
+
+absl::StatusOr<std::unique_ptr<PausedProcess>> FakePauser::PauseThreads(
+    const std::vector<pid_t>& tids) {
+  if (!failure_.ok()) return failure_;
+  ++pauses_;
+  last_stopped_ = tids;
   return std::make_unique<Paused>(*this);
 }
 

@@ -65,7 +65,11 @@ class FakeProcess : public ProcessFiles, public TaskReader {
 class FakePauser : public ProcessPauser {
  public:
   absl::StatusOr<std::unique_ptr<PausedProcess>> Pause() override;
+  absl::StatusOr<std::unique_ptr<PausedProcess>> PauseThreads(
+      const std::vector<pid_t>& tids) override;
   void FailWith(absl::Status status) { failure_ = std::move(status); }
+  // The threads the last PauseThreads was asked to stop; empty after a whole-process Pause.
+  const std::vector<pid_t>& last_stopped() const { return last_stopped_; }
 
   int pauses() const { return pauses_; }
   int resumes() const { return resumes_; }
@@ -77,6 +81,7 @@ class FakePauser : public ProcessPauser {
   absl::Status failure_ = absl::OkStatus();
   int pauses_ = 0;
   int resumes_ = 0;
+  std::vector<pid_t> last_stopped_;
 };
 
 }  // namespace gilscope::testing

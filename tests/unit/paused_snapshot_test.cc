@@ -78,7 +78,7 @@ TEST_P(PausedSnapshotTest, ReadsThreadsAndHolderWhilePausedOnce) {
   SnapshotTaker taker(target_, fake_->memory(), tasks);
 
   SnapshotCost cost;
-  absl::StatusOr<Snapshot> snapshot = TakeSnapshot(taker, pauser_, /*pause=*/true, &cost);
+  absl::StatusOr<Snapshot> snapshot = TakeSnapshot(taker, pauser_, Pausing::kWholeProcess, &cost);
 
   ASSERT_TRUE(snapshot.ok()) << snapshot.status();
   EXPECT_EQ(pauser_.pauses(), 1);
@@ -106,13 +106,45 @@ TEST_P(PausedSnapshotTest, ReadsThreadsAndHolderWhilePausedOnce) {
   EXPECT_EQ(snapshot->errors, 0);
 }
 
+// Record's pause stops the threads that can run; a native helper only at the first sample,
+// before the taker knows which threads are Python's; blocked threads never.
+TEST_P(PausedSnapshotTest, RecordsPauseStopsThePythonThreadsThatCanRun) {
+  process_->AddThread(kPid + 3, OnCpu(), 'R', "native-worker");
+  WatchedTasks tasks(*process_, pauser_);
+  SnapshotTaker taker(target_, fake_->memory(), tasks);
+
+  absl::StatusOr<Snapshot> first = TakeSnapshot(taker, pauser_, Pausing::kThreadsThatRun);
+  ASSERT_TRUE(first.ok()) << first.status();
+  EXPECT_EQ(pauser_.last_stopped(), (std::vector<pid_t>{kPid + 1, kPid + 3}));
+  absl::StatusOr<Snapshot> second = TakeSnapshot(taker, pauser_, Pausing::kThreadsThatRun);
+  ASSERT_TRUE(second.ok()) << second.status();
+  EXPECT_EQ(pauser_.last_stopped(), std::vector<pid_t>{kPid + 1});
+  EXPECT_EQ(pauser_.pauses(), 2);
+  EXPECT_EQ(pauser_.resumes(), 2);
+  ASSERT_EQ(second->threads.size(), 4u);
+  EXPECT_TRUE(HoldsGil(second->threads[1].state));
+  EXPECT_EQ(second->threads[0].state, ThreadState::kIdle);
+}
+
+// Nothing can run (every thread blocked): the sample is taken without a pause.
+TEST_P(PausedSnapshotTest, RecordsPauseStopsNothingWhenEveryThreadIsBlocked) {
+  process_->AddThread(kPid + 1, Sleeping());
+  WatchedTasks tasks(*process_, pauser_);
+  SnapshotTaker taker(target_, fake_->memory(), tasks);
+  SnapshotCost cost;
+  absl::StatusOr<Snapshot> snapshot = TakeSnapshot(taker, pauser_, Pausing::kThreadsThatRun, &cost);
+  ASSERT_TRUE(snapshot.ok()) << snapshot.status();
+  EXPECT_EQ(pauser_.pauses(), 0);
+  EXPECT_EQ(cost.paused, absl::ZeroDuration());
+}
+
 TEST_P(PausedSnapshotTest, NonblockingNeverPauses) {
   WatchedTasks tasks(*process_, pauser_);
   SnapshotTaker taker(target_, fake_->memory(), tasks);
 
   SnapshotCost cost;
   cost.paused = absl::Seconds(1);
-  absl::StatusOr<Snapshot> snapshot = TakeSnapshot(taker, pauser_, /*pause=*/false, &cost);
+  absl::StatusOr<Snapshot> snapshot = TakeSnapshot(taker, pauser_, Pausing::kNone, &cost);
 
   ASSERT_TRUE(snapshot.ok()) << snapshot.status();
   EXPECT_EQ(pauser_.pauses(), 0);
@@ -125,7 +157,7 @@ TEST_P(PausedSnapshotTest, ResumedWhenTheSnapshotFails) {
   SnapshotTaker taker(target_, fake_->memory(), tasks);
   process_->Exit();
 
-  absl::StatusOr<Snapshot> snapshot = TakeSnapshot(taker, pauser_, /*pause=*/true);
+  absl::StatusOr<Snapshot> snapshot = TakeSnapshot(taker, pauser_, Pausing::kWholeProcess);
 
   EXPECT_TRUE(absl::IsNotFound(snapshot.status())) << snapshot.status();
   EXPECT_EQ(pauser_.pauses(), 1);
@@ -137,7 +169,7 @@ TEST_P(PausedSnapshotTest, NoSnapshotWhenThePauseFails) {
   SnapshotTaker taker(target_, fake_->memory(), tasks);
   pauser_.FailWith(absl::PermissionDeniedError("traced by another"));
 
-  absl::StatusOr<Snapshot> snapshot = TakeSnapshot(taker, pauser_, /*pause=*/true);
+  absl::StatusOr<Snapshot> snapshot = TakeSnapshot(taker, pauser_, Pausing::kWholeProcess);
 
   EXPECT_TRUE(absl::IsPermissionDenied(snapshot.status())) << snapshot.status();
   EXPECT_TRUE(tasks.listed_while_paused().empty());
@@ -173,7 +205,7 @@ TEST_P(PausedSnapshotTest, NativeStacksComeFromTheGivenUnwinder) {
       });
   ASSERT_TRUE(enabled.ok()) << enabled;
 
-  absl::StatusOr<Snapshot> snapshot = TakeSnapshot(taker, pauser_, /*pause=*/true);
+  absl::StatusOr<Snapshot> snapshot = TakeSnapshot(taker, pauser_, Pausing::kWholeProcess);
 
   ASSERT_TRUE(snapshot.ok()) << snapshot.status();
   EXPECT_EQ(object, target_.python_binary);

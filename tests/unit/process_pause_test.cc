@@ -148,6 +148,32 @@ TEST(ProcessPauseTest, StopsEveryThreadThenLetsThemGo) {
   ExpectLetGo(child.pid());
 }
 
+TEST(ProcessPauseTest, PauseThreadsStopsThoseThreadsAndNoOther) {
+  Child child(2, 2, false);
+  const std::vector<pid_t> tids = Threads(child.pid());
+  ASSERT_EQ(tids.size(), 5u);
+  const std::vector<pid_t> chosen = {tids[1], tids[3]};
+  {
+    absl::StatusOr<std::unique_ptr<ProcessPause>> pause =
+        ProcessPause::PauseThreads(child.pid(), chosen);
+    ASSERT_TRUE(pause.ok()) << pause.status();
+    std::vector<pid_t> stopped = (*pause)->stopped_threads();
+    std::sort(stopped.begin(), stopped.end());
+    EXPECT_EQ(stopped, chosen);
+    for (pid_t tid : tids) {
+      const bool is_chosen = std::find(chosen.begin(), chosen.end(), tid) != chosen.end();
+      EXPECT_EQ(State(child.pid(), tid) == 't', is_chosen) << tid;
+      EXPECT_EQ(TracerOf(child.pid(), tid) != 0, is_chosen) << tid;
+    }
+  }
+  ExpectLetGo(child.pid());
+  // Threads gone meanwhile (or never there) are skipped: nothing stopped is no error.
+  absl::StatusOr<std::unique_ptr<ProcessPause>> none =
+      ProcessPause::PauseThreads(child.pid(), {999999});
+  ASSERT_TRUE(none.ok()) << none.status();
+  EXPECT_TRUE((*none)->stopped_threads().empty());
+}
+
 TEST(ProcessPauseTest, SignalsArrivingAroundThePauseAreDelivered) {
   Child child(1, 1, false);
   for (int i = 0; i < 10; ++i) {

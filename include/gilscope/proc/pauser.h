@@ -6,6 +6,7 @@
 #include <sys/types.h>
 
 #include <memory>
+#include <vector>
 
 #include "absl/status/statusor.h"
 
@@ -23,12 +24,17 @@ class ProcessPauser {
   // Stops every thread of the target. Errors as ProcessPause::Pause: PermissionDenied (with
   // the reason), NotFound (gone), DeadlineExceeded.
   virtual absl::StatusOr<std::unique_ptr<PausedProcess>> Pause() = 0;
+  // Stops the target's threads among `tids` (ProcessPause::PauseThreads); the others run on.
+  virtual absl::StatusOr<std::unique_ptr<PausedProcess>> PauseThreads(
+      const std::vector<pid_t>& tids) = 0;
 };
 
 class PtracePauser : public ProcessPauser {
  public:
   explicit PtracePauser(pid_t pid) : pid_(pid) {}
   absl::StatusOr<std::unique_ptr<PausedProcess>> Pause() override;
+  absl::StatusOr<std::unique_ptr<PausedProcess>> PauseThreads(
+      const std::vector<pid_t>& tids) override;
 
  private:
   pid_t pid_;

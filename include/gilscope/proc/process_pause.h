@@ -29,6 +29,11 @@ class ProcessPause : public PausedProcess {
   // Fails with PermissionDenied (with the reason), NotFound (gone) or DeadlineExceeded.
   static absl::StatusOr<std::unique_ptr<ProcessPause>> Pause(
       pid_t pid, absl::Duration timeout = absl::Seconds(1));
+  // Seizes and stops only the threads of `pid` among `tids`, and returns once they are
+  // stopped; the others run on. Threads that exit meanwhile are skipped (none stopped is not
+  // an error). Fails with PermissionDenied or DeadlineExceeded as Pause.
+  static absl::StatusOr<std::unique_ptr<ProcessPause>> PauseThreads(
+      pid_t pid, const std::vector<pid_t>& tids, absl::Duration timeout = absl::Seconds(1));
   ~ProcessPause() override;  // resumes every thread
   ProcessPause(const ProcessPause&) = delete;
   ProcessPause& operator=(const ProcessPause&) = delete;

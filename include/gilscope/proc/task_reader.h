@@ -27,6 +27,9 @@ struct TaskActivity {
   // call: it is still there (or woken and not yet run), and what was read of it then, its
   // Python stack included, still holds.
   bool unchanged = false;
+  // Which full read of the thread this is (1, 2, ...; 0 when the reader does not count): two
+  // reads with the same number saw the thread with no run in between.
+  uint64_t observation = 0;
 };
 
 class TaskReader {
@@ -71,6 +74,7 @@ class ProcTaskReader : public TaskReader {
     std::optional<TaskActivity> last;             // the last full read
     std::string comm;
     absl::Time comm_read_at = absl::InfinitePast();
+    uint64_t full_reads = 0;
   };
   // Whether the thread has not run since `files.last` was read, and its schedstat now.
   bool StayedBlocked(pid_t tid, TaskFiles& files, std::optional<TaskSchedstat>* now);

@@ -14,11 +14,20 @@ struct SnapshotCost {
   absl::Duration paused;  // how long the target was stopped (zero when not paused)
 };
 
-// Takes one snapshot with `taker`, the target stopped by `pauser` around it when `pause`.
+enum class Pausing {
+  kNone,          // non-blocking: the target runs on while it is read
+  kWholeProcess,  // every thread stopped (dump: one snapshot, with every native stack)
+  // The threads SnapshotTaker::ThreadsToStop names (record): on a busy target, stopping a
+  // thread that waits for a CPU takes until the scheduler runs it, and a blocked thread must
+  // be woken to stop, so stopping those costs the others most of the pause.
+  kThreadsThatRun,
+};
+
+// Takes one snapshot with `taker`, threads stopped by `pauser` around it as `pausing` says.
 // Signals that would end gilscope (INT, TERM, HUP, QUIT) are held while the target is stopped,
 // so the pause always ends with an explicit detach; they are delivered right after.
-// Errors: those of ProcessPauser::Pause and SnapshotTaker::Take.
-absl::StatusOr<Snapshot> TakeSnapshot(SnapshotTaker& taker, ProcessPauser& pauser, bool pause,
+// Errors: those of ProcessPauser and SnapshotTaker.
+absl::StatusOr<Snapshot> TakeSnapshot(SnapshotTaker& taker, ProcessPauser& pauser, Pausing pausing,
                                       SnapshotCost* cost = nullptr);
 
 }  // namespace gilscope

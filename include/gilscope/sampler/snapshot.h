@@ -10,6 +10,7 @@
 #include <utility>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/status/statusor.h"
 #include "gilscope/locate/python_target.h"
 #include "gilscope/memory/page_cache.h"
@@ -63,6 +64,14 @@ class SnapshotTaker {
 
   absl::StatusOr<Snapshot> Take();
 
+  // The threads a pause must stop for the next Take() to be consistent: those not blocked in
+  // a system call (on a CPU or ready for one), and of those only the ones that had a Python
+  // thread state at the last sample (all of them at the first), unless native stacks are
+  // read (unwinding needs the thread stopped). A thread blocked in a system call changes
+  // nothing a sample reads until it returns; one that wakes while the others are stopped
+  // finds the GIL's holder stopped, so it can at most queue for it, and is read as it is.
+  absl::StatusOr<std::vector<pid_t>> ThreadsToStop();
+
   // The GIL hand-offs so far, summed over every GIL (CPython's switch counters), read without
   // /proc and without pausing: cheap enough to watch a target without disturbing it. Unset
   // when this version keeps no counter.
@@ -96,6 +105,7 @@ class SnapshotTaker {
   // The Python stacks of threads that were blocked in a system call, by OS thread and thread
   // state; kept while they stay blocked, dropped at the first sample that does not use them.
   struct KeptStack {
+    uint64_t observation = 0;  // TaskActivity::observation when it was read
     RemoteAddress top_frame = 0;
     std::vector<Frame> frames;
     FrameWalkDetail detail;
@@ -103,6 +113,7 @@ class SnapshotTaker {
   };
   absl::flat_hash_map<std::pair<pid_t, RemoteAddress>, KeptStack> kept_stacks_;
   uint64_t sample_ = 0;
+  absl::flat_hash_set<pid_t> python_threads_;  // OS ids with a Python thread state, last sample
 };
 
 }  // namespace gilscope
