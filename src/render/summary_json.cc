@@ -75,6 +75,11 @@ Json GilsJson(const Profile& profile) {
   return gils;
 }
 
+double PausedShare(const RecordingInfo& info) {
+  const double elapsed = absl::ToDoubleSeconds(info.elapsed);
+  return elapsed > 0 ? absl::ToDoubleSeconds(info.paused_total) / elapsed : 0.0;
+}
+
 }  // namespace
 
 void WriteSummaryJson(const Profile& profile, const RecordingInfo& info, std::ostream& out) {
@@ -87,6 +92,12 @@ void WriteSummaryJson(const Profile& profile, const RecordingInfo& info, std::os
       {"mode", ProfileModeName(info.mode)},
       {"rate_hz", info.rate_hz},
       {"paused", info.paused},
+      // Share of the recording during which threads of the target were stopped, and the
+      // stop per sample (0 without a pause).
+      {"paused_share", PausedShare(info)},
+      {"paused_us_per_sample", figures.samples > 0 ? absl::ToDoubleMicroseconds(info.paused_total) /
+                                                         static_cast<double>(figures.samples)
+                                                   : 0.0},
       {"native", info.native},
       {"idle_kept", info.idle_kept},
       {"by_interpreter", info.by_interpreter},
