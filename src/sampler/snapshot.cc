@@ -241,14 +241,17 @@ absl::StatusOr<std::optional<uint64_t>> SnapshotTaker::CountHandOffs() {
   return total;
 }
 
-absl::StatusOr<std::vector<pid_t>> SnapshotTaker::ThreadsToStop() {
+absl::StatusOr<std::vector<pid_t>> SnapshotTaker::ListThreads() {
   absl::StatusOr<std::vector<pid_t>> tids = tasks_.ListThreads();
-  if (!tids.ok()) {
-    if (Classify(tids.status()) == FailureMeaning::kTargetExited) {
-      return absl::NotFoundError(absl::StrFormat("process %d has exited", target_.pid));
-    }
-    return tids.status();
+  if (!tids.ok() && Classify(tids.status()) == FailureMeaning::kTargetExited) {
+    return absl::NotFoundError(absl::StrFormat("process %d has exited", target_.pid));
   }
+  return tids;
+}
+
+absl::StatusOr<std::vector<pid_t>> SnapshotTaker::ThreadsToStop() {
+  absl::StatusOr<std::vector<pid_t>> tids = ListThreads();
+  if (!tids.ok()) return tids.status();
   // 2.7's GIL is a semaphore its holder lets go of and takes back every 100 instructions, in
   // reach of the next one only if that one gets to run: stopping the holder alone in the
   // middle of that changes who gets it, and how often the GIL reads held (measured on two
@@ -272,13 +275,8 @@ absl::StatusOr<Snapshot> SnapshotTaker::Take() {
   memory_.Clear();       // the target may have run since the last sample
   codes_.BeginSample();  // reads through memory_ stand still until the next Clear()
   ++sample_;
-  absl::StatusOr<std::vector<pid_t>> tids = tasks_.ListThreads();
-  if (!tids.ok()) {
-    if (Classify(tids.status()) == FailureMeaning::kTargetExited) {
-      return absl::NotFoundError(absl::StrFormat("process %d has exited", target_.pid));
-    }
-    return tids.status();
-  }
+  absl::StatusOr<std::vector<pid_t>> tids = ListThreads();
+  if (!tids.ok()) return tids.status();
   absl::flat_hash_set<pid_t> live(tids->begin(), tids->end());
   absl::flat_hash_map<pid_t, TaskActivity> activities;
   for (pid_t tid : *tids) {

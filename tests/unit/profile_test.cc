@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include "gilscope/aggregate/stack_table.h"
 #include "support/settled_sample.h"
 
 namespace gilscope {
@@ -39,6 +40,23 @@ int64_t WeightOf(const Profile& profile, ProfileMode mode, const std::string& fu
 }
 
 const absl::Time kStart = absl::FromUnixSeconds(1000);
+
+// Frames are one when their contents are, whether their texts are shared copies or made apart.
+TEST(StackTableTest, FramesAreInternedByContentSharedOrNot) {
+  StackTable table;
+  const Frame first{"spin", "/app.py", 3};
+  const Frame copy = first;                                           // shares first's texts
+  const Frame apart{std::string("spin"), std::string("/app.py"), 3};  // texts of its own
+  const FrameId id = table.InternFrame(first);
+  EXPECT_EQ(table.InternFrame(copy), id);
+  EXPECT_EQ(table.InternFrame(apart), id);
+  EXPECT_NE(table.InternFrame(Frame{"spin", "/app.py", 4}), id);
+  EXPECT_NE(table.InternFrame(Frame{"spin", "/other.py", 3}), id);
+  Frame native = first;
+  native.kind = FrameKind::kNative;
+  EXPECT_NE(table.InternFrame(native), id);
+  EXPECT_EQ(table.frame(id), first);
+}
 
 TEST(ProfileTest, TwoSpinnersAreCpuBoundAndBlameTheSpinner) {
   Profile profile;

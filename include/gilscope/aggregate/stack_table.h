@@ -41,8 +41,28 @@ class StackTable {
       return H::combine(std::move(h), key.function, key.file, key.line, key.kind);
     }
   };
+  // The same frame, told by its texts' identities: a hash of two pointers instead of two
+  // strings. The key holds copies of the texts, so their buffers cannot be freed and their
+  // addresses reused while it is here.
+  struct SharedFrameKey {
+    SharedText function, file;
+    int line;
+    FrameKind kind;
+    bool operator==(const SharedFrameKey& other) const {
+      return function.identity() == other.function.identity() &&
+             file.identity() == other.file.identity() && line == other.line && kind == other.kind;
+    }
+    template <typename H>
+    friend H AbslHashValue(H h, const SharedFrameKey& key) {
+      return H::combine(std::move(h), key.function.identity(), key.file.identity(), key.line,
+                        key.kind);
+    }
+  };
+  static constexpr size_t kMaxSharedFrameKeys = 1 << 20;
+
   std::deque<Frame> frames_;
   absl::flat_hash_map<FrameKey, FrameId> frame_ids_;
+  absl::flat_hash_map<SharedFrameKey, FrameId> shared_frame_ids_;
   std::vector<std::vector<FrameId>> stacks_;
   absl::flat_hash_map<std::vector<FrameId>, StackId> stack_ids_;
 };

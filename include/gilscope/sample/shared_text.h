@@ -22,6 +22,9 @@ class SharedText {
   explicit SharedText(std::string_view text) : SharedText(std::string(text)) {}
 
   const std::string& str() const { return text_ ? *text_ : Empty(); }
+  // The shared buffer's address: equal for copies of one text (null when empty). Not reused
+  // while any copy lives.
+  const void* identity() const { return text_.get(); }
   bool empty() const { return !text_; }
   size_t size() const { return str().size(); }
 

@@ -78,6 +78,8 @@ class SnapshotTaker {
   absl::StatusOr<std::optional<uint64_t>> CountHandOffs();
 
  private:
+  // The target's threads; NotFound once it has exited.
+  absl::StatusOr<std::vector<pid_t>> ListThreads();
   bool WantsNativeStack(const ThreadSnapshot& thread) const;
   // Which GIL an interpreter uses: its own (3.12+, the struct's address; legacy
   // subinterpreters share the main one's), or 0 for the process's one GIL. And where that is.
