@@ -24,6 +24,8 @@
 // "stopped" is how long threads were stopped in a paused sample: from the first
 // PTRACE_INTERRUPT to the return of the last PTRACE_DETACH. "complete" is the share of samples
 // that saw every Python thread with its whole stack (a torn non-blocking read lowers it).
+// "reads" and "KiB" are the memory reads (process_vm_readv calls) and bytes one sample took
+// from the target, on average.
 //
 // The workloads are this program's children: they are killed on every way out, including
 // gilscope_sample_bench being killed (PR_SET_PDEATHSIG), and the kernel detaches a target
@@ -284,6 +286,29 @@ Summary Summarize(std::vector<double> values) {
   return summary;
 }
 
+// Counts what reaches the target's memory: system calls (a batch counts once) and bytes.
+class CountingMemory : public RemoteMemory {
+ public:
+  explicit CountingMemory(RemoteMemory& backing) : backing_(backing) {}
+  absl::Status Read(RemoteAddress address, void* out, size_t size) override {
+    ++calls_;
+    bytes_ += size;
+    return backing_.Read(address, out, size);
+  }
+  void ReadMany(absl::Span<ReadRequest> requests) override {
+    ++calls_;
+    for (const ReadRequest& request : requests) bytes_ += request.size;
+    backing_.ReadMany(requests);
+  }
+  uint64_t calls() const { return calls_; }
+  uint64_t bytes() const { return bytes_; }
+
+ private:
+  RemoteMemory& backing_;
+  uint64_t calls_ = 0;
+  uint64_t bytes_ = 0;
+};
+
 struct Row {
   std::string python;
   std::string version;
@@ -294,7 +319,9 @@ struct Row {
   int complete = 0;
   Summary cost;
   Summary cpu;
-  Summary stopped;  // with a pause only
+  Summary stopped;          // with a pause only
+  double memory_calls = 0;  // process_vm_readv calls per sample, mean
+  double memory_kib = 0;    // KiB read from the target per sample, mean
 };
 
 // Every Python thread present, each with its whole stack.
@@ -310,10 +337,11 @@ bool IsComplete(const Snapshot& snapshot, int threads, int depth) {
 
 class Bench {
  public:
-  Bench(const Options& options, const PythonTarget& target, ProcessMemory& memory,
+  Bench(const Options& options, const PythonTarget& target, CountingMemory& memory,
         ProcTaskReader& tasks)
       : options_(options),
         target_(target),
+        memory_(memory),
         taker_(target, memory, tasks),
         native_taker_(target, memory, tasks),
         native_all_taker_(target, memory, tasks) {}
@@ -387,6 +415,7 @@ class Bench {
     row.threads = threads;
     row.mode = mode;
     std::vector<double> walls, cpus, stops;
+    const uint64_t calls_before = memory_.calls(), bytes_before = memory_.bytes();
     for (int i = 0; i < count && !stop_requested; ++i) {
       Cost cost;
       bool complete = false;
@@ -404,6 +433,9 @@ class Bench {
     row.cost = Summarize(std::move(walls));
     row.cpu = Summarize(std::move(cpus));
     if (mode != Mode::kNonblocking) row.stopped = Summarize(std::move(stops));
+    const double attempts = std::max(1, row.samples + row.failed);
+    row.memory_calls = static_cast<double>(memory_.calls() - calls_before) / attempts;
+    row.memory_kib = static_cast<double>(memory_.bytes() - bytes_before) / 1024 / attempts;
     return row;
   }
 
@@ -412,6 +444,7 @@ class Bench {
  private:
   const Options& options_;
   const PythonTarget& target_;
+  CountingMemory& memory_;
   SnapshotTaker taker_;
   SnapshotTaker native_taker_;  // caches kept apart, as in a recording with --native
   SnapshotTaker native_all_taker_;
@@ -425,9 +458,10 @@ absl::Status RunOne(const Options& options, const std::string& python, int threa
       Workload::Start(python, options.workload, threads, options.depth);
   if (!workload.ok()) return workload.status();
   const pid_t pid = (*workload)->pid();
-  ProcessMemory memory(pid);
-  absl::StatusOr<PythonTarget> target = LocatePython(pid, memory);
+  ProcessMemory process_memory(pid);
+  absl::StatusOr<PythonTarget> target = LocatePython(pid, process_memory);
   if (!target.ok()) return target.status();
+  CountingMemory memory(process_memory);
   ProcTaskReader tasks(pid, ProcTaskReader::Listing::kWhenCountChanges);  // as record does
   Bench bench(options, *target, memory, tasks);
   if (std::find(options.modes.begin(), options.modes.end(), Mode::kNative) != options.modes.end() ||
@@ -454,9 +488,9 @@ void PrintTable(const Options& options, const std::vector<Row>& rows) {
   std::cout << absl::StrFormat(
       "Cost of one sample (%d samples after %d warm-up, %s apart; stacks %d frames deep)\n\n",
       options.samples, options.warmup, absl::FormatDuration(options.gap), options.depth);
-  std::cout << absl::StrFormat("%-9s %7s  %-11s %10s %10s %10s %10s %11s %9s %6s\n", "python",
-                               "threads", "mode", "median µs", "p90 µs", "mean µs", "cpu µs",
-                               "stopped µs", "complete", "failed");
+  std::cout << absl::StrFormat("%-9s %7s  %-11s %10s %10s %10s %10s %11s %9s %6s %6s %7s\n",
+                               "python", "threads", "mode", "median µs", "p90 µs", "mean µs",
+                               "cpu µs", "stopped µs", "complete", "failed", "reads", "KiB");
   std::string previous;
   for (const Row& row : rows) {
     if (row.python != previous) {
@@ -466,10 +500,11 @@ void PrintTable(const Options& options, const std::vector<Row>& rows) {
     const std::string stopped = row.mode != Mode::kNonblocking
                                     ? absl::StrFormat("%.1f", row.stopped.median)
                                     : std::string("-");
-    std::cout << absl::StrFormat("%-9s %7d  %-11s %10.1f %10.1f %10.1f %10.1f %11s %8.1f%% %6d\n",
-                                 row.version, row.threads, ModeName(row.mode), row.cost.median,
-                                 row.cost.p90, row.cost.mean, row.cpu.median, stopped,
-                                 100.0 * row.complete / std::max(1, row.samples), row.failed);
+    std::cout << absl::StrFormat(
+        "%-9s %7d  %-11s %10.1f %10.1f %10.1f %10.1f %11s %8.1f%% %6d %6.1f %7.1f\n", row.version,
+        row.threads, ModeName(row.mode), row.cost.median, row.cost.p90, row.cost.mean,
+        row.cpu.median, stopped, 100.0 * row.complete / std::max(1, row.samples), row.failed,
+        row.memory_calls, row.memory_kib);
   }
 }
 
@@ -504,6 +539,8 @@ void PrintJson(const Options& options, const std::vector<Row>& rows) {
                      row.cost.p90, row.cost.mean, row.cpu.median);
     if (row.mode != Mode::kNonblocking)
       std::cout << absl::StrFormat(", \"stopped_median_us\": %.2f", row.stopped.median);
+    std::cout << absl::StrFormat(", \"memory_reads\": %.2f, \"memory_kib\": %.2f", row.memory_calls,
+                                 row.memory_kib);
     std::cout << "}";
   }
   std::cout << "\n]}\n";
