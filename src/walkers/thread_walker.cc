@@ -12,16 +12,12 @@ constexpr int kGlibcTidOffset = 0x2d0;  // offsetof(struct pthread, tid), glibc 
 constexpr int kTidSearchStart = 0x200;
 constexpr int kTidSearchEnd = 0x400;
 
-absl::StatusOr<RemoteAddress> TopFrame(RemoteMemory& memory, const PythonLayout& layout,
-                                       const uint8_t* thread_state) {
-  const auto& t = layout.thread;
-  if (t.frame.present()) return LoadAt<uint64_t>(thread_state, t.frame.offset);
-  if (t.current_frame.present()) return LoadAt<uint64_t>(thread_state, t.current_frame.offset);
-  // 3.11, 3.12: tstate->cframe->current_frame.
-  const RemoteAddress cframe = LoadAt<uint64_t>(thread_state, t.cframe.offset);
+// 3.11, 3.12: cframe->current_frame.
+absl::StatusOr<RemoteAddress> FrameBehindCframe(RemoteMemory& memory, const PythonLayout& layout,
+                                                RemoteAddress cframe) {
   if (cframe == 0) return 0;
   if (cframe < kLowestValidAddress) return absl::DataLossError("invalid cframe pointer");
-  return ReadValue<uint64_t>(memory, cframe + t.cframe_current_frame.offset);
+  return ReadValue<uint64_t>(memory, cframe + layout.thread.cframe_current_frame.offset);
 }
 
 size_t ThreadStateBytes(const PythonLayout& layout) {
@@ -31,6 +27,12 @@ size_t ThreadStateBytes(const PythonLayout& layout) {
 }
 
 }  // namespace
+
+absl::StatusOr<RemoteAddress> TopFrameOf(RemoteMemory& memory, const PythonLayout& layout,
+                                         const ThreadRecord& thread) {
+  if (thread.top_frame_read) return thread.top_frame;
+  return FrameBehindCframe(memory, layout, thread.cframe);
+}
 
 pid_t TidFromPthread(RemoteMemory& memory, uint64_t pthread,
                      const absl::flat_hash_set<pid_t>& live_tids, int* known_offset) {
@@ -59,7 +61,8 @@ pid_t TidFromPthread(RemoteMemory& memory, uint64_t pthread,
 
 absl::StatusOr<std::vector<InterpreterRecord>> WalkInterpreters(
     RemoteMemory& memory, const PythonLayout& layout, RemoteAddress interpreters_head,
-    const absl::flat_hash_set<pid_t>& live_tids) {
+    const absl::flat_hash_set<pid_t>& live_tids,
+    const std::function<bool(const ThreadRecord&)>& skip_top_frame) {
   std::vector<InterpreterRecord> interpreters;
   ASSIGN_OR_RETURN(RemoteAddress interp, ReadValue<uint64_t>(memory, interpreters_head));
   const auto& il = layout.interpreter;
@@ -100,12 +103,23 @@ absl::StatusOr<std::vector<InterpreterRecord>> WalkInterpreters(
       ThreadRecord entry;
       entry.thread_state = thread;
       entry.thread_id = LoadAt<uint64_t>(thread_state.data(), tl.thread_id.offset);
-      ASSIGN_OR_RETURN(entry.top_frame, TopFrame(memory, layout, thread_state.data()));
       if (tl.native_thread_id.present()) {
         entry.native_id =
             static_cast<pid_t>(LoadAt<uint64_t>(thread_state.data(), tl.native_thread_id.offset));
       } else {
         entry.native_id = TidFromPthread(memory, entry.thread_id, live_tids, &tid_offset);
+      }
+      if (tl.frame.present()) {
+        entry.top_frame = LoadAt<uint64_t>(thread_state.data(), tl.frame.offset);
+      } else if (tl.current_frame.present()) {
+        entry.top_frame = LoadAt<uint64_t>(thread_state.data(), tl.current_frame.offset);
+      } else {
+        entry.cframe = LoadAt<uint64_t>(thread_state.data(), tl.cframe.offset);
+        entry.top_frame_read = false;  // what skip_top_frame is shown
+        if (skip_top_frame == nullptr || !skip_top_frame(entry)) {
+          ASSIGN_OR_RETURN(entry.top_frame, FrameBehindCframe(memory, layout, entry.cframe));
+          entry.top_frame_read = true;
+        }
       }
       if (tl.status.present() && tl.status_active_bit >= 0) {
         const uint32_t status = LoadAt<uint32_t>(thread_state.data(), tl.status.offset);

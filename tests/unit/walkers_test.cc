@@ -73,6 +73,46 @@ TEST_P(WalkersTest, WalksThreadsAndFramesInnermostFirst) {
   EXPECT_FALSE(gil->wait_ranges.empty());
 }
 
+// 3.11 and 3.12 keep the top frame behind tstate->cframe, on the thread's C stack: a caller
+// that does not want a thread's stack leaves that read out, and TopFrameOf makes it later.
+TEST_P(WalkersTest, TopFrameBehindCframeIsReadOnlyWhenWanted) {
+  FakeCPython fake(layout());
+  const RemoteAddress interp = fake.AddInterpreter(0);
+  const RemoteAddress top = fake.AddFrame(fake.AddCode("f", "/f.py", 1, 2), 0);
+  fake.AddThread(interp, 100, top);
+  const PythonTarget target = fake.Target(100);
+  const bool behind_cframe = layout().thread.cframe.present() && !layout().thread.frame.present() &&
+                             !layout().thread.current_frame.present();
+  EXPECT_EQ(behind_cframe, layout().major == 3 && (layout().minor == 11 || layout().minor == 12));
+  int asked = 0;
+  const size_t reads_before = fake.memory().reads();
+  auto wanted = WalkInterpreters(fake.memory(), layout(), target.interpreters_head, {100});
+  const size_t reads_wanted = fake.memory().reads() - reads_before;
+  auto skipped = WalkInterpreters(fake.memory(), layout(), target.interpreters_head, {100},
+                                  [&](const ThreadRecord& thread) {
+                                    ++asked;
+                                    EXPECT_EQ(thread.native_id, 100);
+                                    EXPECT_FALSE(thread.top_frame_read);
+                                    return true;
+                                  });
+  const size_t reads_skipped = fake.memory().reads() - reads_before - reads_wanted;
+  ASSERT_TRUE(wanted.ok() && skipped.ok());
+  const ThreadRecord& thread = (*skipped)[0].threads[0];
+  EXPECT_EQ((*wanted)[0].threads[0].top_frame, top);
+  if (!behind_cframe) {  // read from the thread state itself: nothing to skip
+    EXPECT_EQ(asked, 0);
+    EXPECT_EQ(thread.top_frame, top);
+    return;
+  }
+  EXPECT_EQ(asked, 1);
+  EXPECT_FALSE(thread.top_frame_read);
+  EXPECT_EQ(thread.top_frame, 0u);
+  EXPECT_LT(reads_skipped, reads_wanted);
+  absl::StatusOr<RemoteAddress> later = TopFrameOf(fake.memory(), layout(), thread);
+  ASSERT_TRUE(later.ok()) << later.status();
+  EXPECT_EQ(*later, top);
+}
+
 TEST_P(WalkersTest, CachedCodeIsReadOnce) {
   FakeCPython fake(layout());
   const RemoteAddress code = fake.AddCode("f", "/f.py", 1, 2);

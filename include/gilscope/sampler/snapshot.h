@@ -78,6 +78,16 @@ class SnapshotTaker {
   absl::StatusOr<std::optional<uint64_t>> CountHandOffs();
 
  private:
+  // The Python stacks of threads that were blocked in a system call, by OS thread and thread
+  // state; kept while they stay blocked, dropped at the first sample that does not use them.
+  struct KeptStack {
+    uint64_t observation = 0;  // TaskActivity::observation when it was read
+    RemoteAddress top_frame = 0;
+    RemoteAddress cframe = 0;  // ThreadRecord::cframe (3.11, 3.12)
+    std::vector<Frame> frames;
+    FrameWalkDetail detail;
+    uint64_t used_in = 0;  // the last sample that read or reused it
+  };
   // The target's threads; NotFound once it has exited.
   absl::StatusOr<std::vector<pid_t>> ListThreads();
   bool WantsNativeStack(const ThreadSnapshot& thread) const;
@@ -88,6 +98,8 @@ class SnapshotTaker {
   // Walks the Python stack of `record` into `read`, or takes the one kept from the last
   // sample when its thread has not run since (`task` says so) and the stack's top is the same.
   void ReadPythonStack(const ThreadRecord& record, const TaskActivity* task, StackRead& read);
+  // The kept stack of a thread that has not run since it was read, if any.
+  const KeptStack* StackStillValid(const ThreadRecord& record, const TaskActivity* task) const;
   // Merges the thread's native stack into its Python one when wanted, and refines its state
   // from them. Sets the thread's error when a stack could not be read, or only in part.
   void FinishStacks(StackRead& read);
@@ -104,15 +116,6 @@ class SnapshotTaker {
   bool keep_plumbing_ = false;
   std::unique_ptr<NativeUnwinder> unwinder_;
 
-  // The Python stacks of threads that were blocked in a system call, by OS thread and thread
-  // state; kept while they stay blocked, dropped at the first sample that does not use them.
-  struct KeptStack {
-    uint64_t observation = 0;  // TaskActivity::observation when it was read
-    RemoteAddress top_frame = 0;
-    std::vector<Frame> frames;
-    FrameWalkDetail detail;
-    uint64_t used_in = 0;  // the last sample that read or reused it
-  };
   absl::flat_hash_map<std::pair<pid_t, RemoteAddress>, KeptStack> kept_stacks_;
   uint64_t sample_ = 0;
   absl::flat_hash_set<pid_t> python_threads_;  // OS ids with a Python thread state, last sample
