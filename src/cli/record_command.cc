@@ -149,7 +149,8 @@ class Recording {
     hooks.take = [&]() -> absl::StatusOr<Snapshot> {
       SnapshotCost cost;
       absl::StatusOr<Snapshot> snapshot = TakeSnapshot(
-          *taker_, pauser, options_.nonblocking ? Pausing::kNone : Pausing::kThreadsThatRun, &cost);
+          *taker_, pauser, options_.nonblocking ? Pausing::kNone : Pausing::kThreadsThatRun, &cost,
+          /*rehearse=*/options_.rate_hz <= kMaxRehearsedRateHz);
       paused_total_ += cost.paused;
       return snapshot;
     };

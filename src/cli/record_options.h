@@ -17,7 +17,10 @@ namespace gilscope {
 
 enum class OutputFormat { kFlameGraph, kCollapsed, kSpeedscope };
 
-inline constexpr int kMaxRateHz = 100000;  // as CPython 3.15's own sampler; beyond, refused
+inline constexpr int kMaxRateHz = 100000;
+// Up to this rate a paused sample is rehearsed first (TakeSnapshot): samples are far enough
+// apart for caches to go cold, and doubling gilscope's work per sample costs little.
+inline constexpr int kMaxRehearsedRateHz = 1000;  // as CPython 3.15's own sampler; beyond, refused
 
 struct RecordOptions {
   pid_t pid = 0;                     // 0 in launch mode

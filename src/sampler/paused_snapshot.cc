@@ -29,16 +29,17 @@ class BlockTerminatingSignals {
 }  // namespace
 
 absl::StatusOr<Snapshot> TakeSnapshot(SnapshotTaker& taker, ProcessPauser& pauser, Pausing pausing,
-                                      SnapshotCost* cost) {
+                                      SnapshotCost* cost, bool rehearse) {
   if (cost != nullptr) cost->paused = absl::ZeroDuration();
+  if (pausing == Pausing::kNone) return taker.Take();
+  if (rehearse) taker.Take().IgnoreError();  // what matters is the sample after it
   std::vector<pid_t> stop;
-  if (pausing == Pausing::kThreadsThatRun) {
+  if (pausing == Pausing::kThreadsThatRun) {  // chosen last, as close to the pause as can be
     absl::StatusOr<std::vector<pid_t>> threads = taker.ThreadsToStop();
     if (!threads.ok()) return threads.status();
     stop = *std::move(threads);
-    if (stop.empty()) pausing = Pausing::kNone;  // nothing runs: nothing to stop
+    if (stop.empty()) return taker.Take();  // nothing runs: nothing to stop
   }
-  if (pausing == Pausing::kNone) return taker.Take();
   BlockTerminatingSignals hold;
   MonotonicClock clock;
   const absl::Time started = clock.Now();
