@@ -126,6 +126,20 @@ TEST_P(PausedSnapshotTest, RecordsPauseStopsThePythonThreadsThatCanRun) {
   EXPECT_EQ(second->threads[0].state, ThreadState::kIdle);
 }
 
+// Rehearsed: a snapshot without a pause first (dropped), then the paused one that counts.
+TEST_P(PausedSnapshotTest, ARehearsedSampleReadsOnceFreeThenOncePaused) {
+  WatchedTasks tasks(*process_, pauser_);
+  SnapshotTaker taker(target_, fake_->memory(), tasks);
+  absl::StatusOr<Snapshot> snapshot =
+      TakeSnapshot(taker, pauser_, Pausing::kThreadsThatRun, nullptr, /*rehearse=*/true);
+  ASSERT_TRUE(snapshot.ok()) << snapshot.status();
+  // Listed by the rehearsal, by ThreadsToStop, and by the snapshot taken while paused.
+  EXPECT_EQ(tasks.listed_while_paused(), (std::vector<bool>{false, false, true}));
+  EXPECT_EQ(pauser_.pauses(), 1);
+  EXPECT_EQ(pauser_.resumes(), 1);
+  EXPECT_TRUE(HoldsGil(snapshot->threads[1].state));
+}
+
 // Nothing can run (every thread blocked): the sample is taken without a pause.
 TEST_P(PausedSnapshotTest, RecordsPauseStopsNothingWhenEveryThreadIsBlocked) {
   process_->AddThread(kPid + 1, Sleeping());
