@@ -11,7 +11,6 @@
 # line it reads on stdin, prints "COUNT TIME": the requests completed so far and a monotonic
 # timestamp in seconds. It exits when stdin closes. Run it in its own process, so its threads
 # do not share the server's GIL.
-import json
 import sys
 import threading
 import time
@@ -21,9 +20,9 @@ if sys.version_info < (3, 7):
     sys.exit(2)
 
 from http.client import HTTPConnection, HTTPException  # noqa: E402 (after the version check)
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer  # noqa: E402
+from http.server import ThreadingHTTPServer  # noqa: E402
 
-DOCUMENT = {"key %d" % i: {"id": i, "price": i * 1.25, "ok": i % 2 == 0} for i in range(200)}
+import json_server  # noqa: E402
 
 
 class Server(ThreadingHTTPServer):
@@ -33,21 +32,11 @@ class Server(ThreadingHTTPServer):
     request_queue_size = 128
 
 
-class Handler(BaseHTTPRequestHandler):
-    def do_GET(self):
-        body = json.dumps(DOCUMENT).encode("ascii")
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args):
-        pass
-
-
 def serve():
-    server = Server(("127.0.0.1", 0), Handler)
+    # verdict_test's server's handler and document (json_server.py, next to this file).
+    json_server.DOCUMENT.update(
+        ("key %d" % i, {"id": i, "price": i * 1.25, "ok": i % 2 == 0}) for i in range(200))
+    server = Server(("127.0.0.1", 0), json_server.Handler)
     sys.stdout.write("port %d\n" % server.server_address[1])
     sys.stdout.flush()
     server.serve_forever()
