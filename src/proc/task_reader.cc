@@ -134,9 +134,11 @@ absl::StatusOr<std::vector<pid_t>> ProcTaskReader::ListThreads() {
 bool ProcTaskReader::StayedBlocked(pid_t tid, TaskFiles& files, std::optional<TaskSchedstat>* now) {
   now->reset();
   if (!files.schedstat.valid()) {
+    if (files.no_schedstat) return false;
     const std::string path = absl::StrFormat("/proc/%d/task/%d/schedstat", pid_, tid);
     files.schedstat = UniqueFd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-    if (!files.schedstat.valid()) return false;
+    files.no_schedstat = !files.schedstat.valid();  // not tried again for this thread
+    if (files.no_schedstat) return false;
   }
   char buffer[128];
   absl::StatusOr<size_t> got = ReadSmallOpenFile(files.schedstat.get(), buffer, sizeof buffer);

@@ -68,7 +68,8 @@ class ProcTaskReader : public TaskReader {
 
  private:
   struct TaskFiles {
-    UniqueFd schedstat;  // invalid where the kernel has none (no CONFIG_SCHED_INFO)
+    UniqueFd schedstat;
+    bool no_schedstat = false;  // the kernel has none (no CONFIG_SCHED_INFO): full reads only
     UniqueFd syscall;
     std::optional<TaskSchedstat> last_schedstat;  // read just before `last`
     std::optional<TaskActivity> last;             // the last full read
