@@ -67,7 +67,8 @@ class SnapshotTaker {
   // The threads a pause must stop for the next Take() to be consistent: those not blocked in
   // a system call (on a CPU or ready for one), and of those only the ones that had a Python
   // thread state at the last sample (all of them at the first), unless native stacks are
-  // read (unwinding needs the thread stopped). A thread blocked in a system call changes
+  // read (unwinding needs the thread stopped); on 2.7, every thread (its semaphore GIL, see
+  // snapshot.cc). A thread blocked in a system call changes
   // nothing a sample reads until it returns; one that wakes while the others are stopped
   // finds the GIL's holder stopped, so it can at most queue for it, and is read as it is.
   absl::StatusOr<std::vector<pid_t>> ThreadsToStop();
