@@ -68,9 +68,9 @@ class SnapshotTaker {
   // a system call (on a CPU or ready for one), and of those only the ones that had a Python
   // thread state at the last sample (all of them at the first), unless native stacks are
   // read (unwinding needs the thread stopped); on 2.7, every thread (its semaphore GIL, see
-  // snapshot.cc). A thread blocked in a system call changes
-  // nothing a sample reads until it returns; one that wakes while the others are stopped
-  // finds the GIL's holder stopped, so it can at most queue for it, and is read as it is.
+  // snapshot.cc). A thread blocked in a system call changes nothing a sample reads until it
+  // returns; one that wakes while the others are stopped finds the GIL's holder stopped, so
+  // it can at most queue for it, and is read as it is.
   absl::StatusOr<std::vector<pid_t>> ThreadsToStop();
 
   // The GIL hand-offs so far, summed over every GIL (CPython's switch counters), read without
