@@ -120,8 +120,8 @@ bool SnapshotTaker::WantsNativeStack(const ThreadSnapshot& thread) const {
   return false;
 }
 
-const SnapshotTaker::KeptStack* SnapshotTaker::StackStillValid(const ThreadRecord& record,
-                                                               const TaskActivity* task) const {
+SnapshotTaker::KeptStack* SnapshotTaker::StackStillValid(const ThreadRecord& record,
+                                                         const TaskActivity* task) {
   // Not run since the read of /proc that preceded the walk that kept it: the same stack.
   if (task == nullptr || !task->unchanged) return nullptr;
   auto kept = kept_stacks_.find(std::make_pair(record.native_id, record.thread_state));
@@ -134,10 +134,10 @@ const SnapshotTaker::KeptStack* SnapshotTaker::StackStillValid(const ThreadRecor
 void SnapshotTaker::ReadPythonStack(const ThreadRecord& record, const TaskActivity* task,
                                     StackRead& read) {
   const std::pair<pid_t, RemoteAddress> key{record.native_id, record.thread_state};
-  if (const KeptStack* kept = StackStillValid(record, task)) {
+  if (KeptStack* kept = StackStillValid(record, task)) {
     read.thread.frames = kept->frames;
     read.detail = kept->detail;
-    kept_stacks_[key].used_in = sample_;
+    kept->used_in = sample_;
     return;
   }
   absl::StatusOr<RemoteAddress> top_frame = TopFrameOf(memory_, *target_.layout, record);
@@ -378,7 +378,6 @@ absl::StatusOr<Snapshot> SnapshotTaker::Take() {
     }
   }
   absl::erase_if(kept_stacks_, [&](const auto& kept) { return kept.second.used_in != sample_; });
-  python_threads_ = covered;
   if (ThreadStatesKnowTheirOsThread(*target_.layout)) FoldThreadStatesOfOneOsThread(reads);
   for (StackRead& read : reads) FinishStacks(read);
   std::vector<const GilState*> gil_by_index(snapshot.gils.size(), nullptr);
@@ -409,6 +408,8 @@ absl::StatusOr<Snapshot> SnapshotTaker::Take() {
     if (!read.thread.error.empty()) ++snapshot.errors;
     snapshot.threads.push_back(std::move(read.thread));
   }
+
+  python_threads_ = std::move(covered);
 
   std::stable_sort(snapshot.threads.begin(), snapshot.threads.end(),
                    [](const ThreadSnapshot& a, const ThreadSnapshot& b) {

@@ -72,6 +72,13 @@ class Interpreter(collections.namedtuple(
     def gil_disabled(self):
         return self.free_threaded and "gil=0" in self.options
 
+    def waiters_tellable(self, nonblocking):
+        """Whether gilscope can tell every GIL waiter of this interpreter: 3.x when pausing,
+        and without pausing 3.10+ only. Older loops hand the GIL over where a read that races
+        the target cannot place the threads (they read unknown), and 2.7 lets the GIL go every
+        100 bytecodes, so even paused a dropper is caught now and then."""
+        return self.version_info >= (3, 0) and (not nonblocking or self.version_info >= (3, 10))
+
 
 def _is_executable_file(path):
     real = os.path.realpath(path)

@@ -230,8 +230,7 @@ class RecordShapeChecks(object):
         self.assertEqual(len(spinners), 2, context)
         # 2.7 lets the GIL go every 100 bytecodes, so even paused a dropper preempted right
         # after waking the next holder is caught now and then (about 2-3%): unknown there.
-        tellable = self.python.version_info >= (3, 0) and (
-            "--nonblocking" not in extra or self.python.version_info >= (3, 10))
+        tellable = self.python.waiters_tellable("--nonblocking" in extra)
         for thread in spinners:
             where = "%s: %s" % (thread, context)
             self.assertLessEqual(thread["running_without_gil"] + thread["idle"], 0.03, where)

@@ -48,7 +48,7 @@ LOOKS = [
     ("-r", "10000", "--nonblocking"),
 ]
 # How far a look's contention may stray from the default look's on the same workload, where
-# gilscope can tell it (contention_tellable): the workloads hold their shape, so a faster or
+# gilscope can tell it (Interpreter.waiters_tellable, record_test's rule too): the workloads hold their shape, so a faster or
 # gentler look must see the same share. (The share
 # of samples with the GIL held is not compared: 2.7's semaphore GIL reads held 40-75% of the
 # time for two spinners depending on how gilscope looks, in builds before this test as well.)
@@ -92,13 +92,6 @@ class VerdictChecks(object):
             results.append((look, result, context))
         return results
 
-    def contention_tellable(self, look):
-        """Where gilscope can tell every waiter (record_test's rule): 3.x when pausing; without
-        pausing on 3.10+ only (older loops hand the GIL over where a read that races the
-        target cannot place the threads, which then read unknown)."""
-        return self.python.version_info >= (3, 0) and (
-            "--nonblocking" not in look or self.python.version_info >= (3, 10))
-
     def check_shape(self, shape, expected):
         workload = support.Workload([*self.python.command, SHAPES, shape])
         self.addCleanup(workload.kill)
@@ -110,7 +103,7 @@ class VerdictChecks(object):
             self.assertTrue(result["verdict_reason"], context)
             # The same views: contention, and the code that holds the GIL while others wait
             # (with --native the innermost frame is a C function: compared without it).
-            if self.contention_tellable(look):
+            if self.python.waiters_tellable("--nonblocking" in look):
                 self.assertAlmostEqual(result["contention"], reference["contention"],
                                        delta=CONTENTION_TOLERANCE, msg="contention: " + context)
             if shape in BLAME_SHAPES and "--native" not in look:

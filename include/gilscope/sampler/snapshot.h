@@ -100,7 +100,7 @@ class SnapshotTaker {
   // sample when its thread has not run since (`task` says so) and the stack's top is the same.
   void ReadPythonStack(const ThreadRecord& record, const TaskActivity* task, StackRead& read);
   // The kept stack of a thread that has not run since it was read, if any.
-  const KeptStack* StackStillValid(const ThreadRecord& record, const TaskActivity* task) const;
+  KeptStack* StackStillValid(const ThreadRecord& record, const TaskActivity* task);
   // Merges the thread's native stack into its Python one when wanted, and refines its state
   // from them. Sets the thread's error when a stack could not be read, or only in part.
   void FinishStacks(StackRead& read);
