@@ -11,7 +11,9 @@ packages=(
   g++ cmake make pkg-config ccache             # toolchain
   libabsl-dev libboost-program-options-dev    # Status/containers/strings; the CLI parser
   libelf-dev nlohmann-json3-dev libunwind-dev # ELF symbols; JSON output; native stacks
+  libprotobuf-dev protobuf-compiler zlib1g-dev # pprof and Perfetto outputs (gzip for pprof)
   libgtest-dev libgmock-dev                   # unit tests
+  golang-go                                   # go tool pprof reads our pprof files in tests
   python3 gdb procps util-linux               # an interpreter to profile; layout checks; test tools
   chromium                                    # runs the flame graph's script in the browser test
   clang libclang-rt-14-dev                    # the sanitized tree and fuzzers: libFuzzer, ASan, UBSan

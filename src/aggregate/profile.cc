@@ -173,6 +173,10 @@ void Profile::AddSample(const Snapshot& snapshot, absl::Time at) {
   if (waiters > 0) ++contended_samples_;
   waiter_total_ += waiters;
 
+  const bool in_timeline = timeline_.BeginSample(at);
+  if (in_timeline) {
+    for (const GilSnapshot& gil : snapshot.gils) timeline_.AddGil(gil);
+  }
   for (size_t i = 0; i < snapshot.threads.size(); ++i) {
     const ThreadSnapshot& thread = snapshot.threads[i];
     if (!thread.is_python) continue;
@@ -210,14 +214,17 @@ void Profile::AddSample(const Snapshot& snapshot, absl::Time at) {
         ++share.unknown;
         break;
     }
-    if (IsIdle(thread) && !keep_idle_in_wall_) continue;
+    // Idle threads' stacks too: the timeline shows where they sleep.
     const StackId stack = Intern(thread);
+    const GilSnapshot* gil =
+        thread.gil_index >= 0 ? &snapshot.gils[static_cast<size_t>(thread.gil_index)] : nullptr;
+    const bool holder = gil != nullptr && gil->holder_thread == static_cast<int>(i);
+    if (in_timeline) timeline_.AddThread(thread, stack, holder ? gil->waiters : 0);
+    if (IsIdle(thread) && !keep_idle_in_wall_) continue;
     Add(ProfileMode::kWall, stack, thread, 1);
     if (OnCpu(thread)) Add(ProfileMode::kCpu, stack, thread, 1);
     if (thread.state == ThreadState::kWaitingForGil) Add(ProfileMode::kWait, stack, thread, 1);
-    const GilSnapshot* gil =
-        thread.gil_index >= 0 ? &snapshot.gils[static_cast<size_t>(thread.gil_index)] : nullptr;
-    if (gil != nullptr && gil->holder_thread == static_cast<int>(i)) {
+    if (holder) {
       Add(ProfileMode::kGil, stack, thread, 1);
       if (gil->waiters > 0) Add(ProfileMode::kBlame, stack, thread, gil->waiters);
     }

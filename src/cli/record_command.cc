@@ -44,6 +44,12 @@ std::string Render(OutputFormat format, const Profile& profile, const RecordingI
     case OutputFormat::kSpeedscope:
       WriteSpeedscope(profile, info, out);
       break;
+    case OutputFormat::kPprof:
+      WritePprof(profile, info, out);
+      break;
+    case OutputFormat::kPerfetto:
+      WritePerfettoTrace(profile, info, out);
+      break;
   }
   return out.str();
 }
@@ -74,6 +80,10 @@ class Recording {
 
  private:
   absl::Status OpenOutputs() {
+    if (options_.output == "-" && IsBinaryFormat(options_.format) && isatty(STDOUT_FILENO) == 1) {
+      return absl::InvalidArgumentError(
+          "will not write a binary profile to a terminal: redirect standard output or use -o FILE");
+    }
     absl::StatusOr<OutputFile> output = OutputFile::Create(options_.output);
     if (!output.ok()) return output.status();
     output_.emplace(*std::move(output));

@@ -18,7 +18,8 @@ constexpr char kUsageLine[] =
     "       gilscope record [options] -- python app.py [ARGS...]\n\n"
     "Samples every thread of a Python program over time: who holds the GIL, who waits for it,\n"
     "and which code makes the others wait. Writes a flame graph (every view in one SVG),\n"
-    "collapsed stacks or speedscope JSON, and prints a summary with a verdict on stderr.\n\n";
+    "collapsed stacks, speedscope JSON, pprof or a Perfetto trace, and prints a summary with a "
+    "verdict on stderr.\n\n";
 
 constexpr double kMaxDurationSeconds = 7 * 24 * 3600.0;
 
@@ -26,6 +27,8 @@ std::optional<OutputFormat> ParseFormat(const std::string& name) {
   if (name == "flamegraph") return OutputFormat::kFlameGraph;
   if (name == "collapsed") return OutputFormat::kCollapsed;
   if (name == "speedscope") return OutputFormat::kSpeedscope;
+  if (name == "pprof") return OutputFormat::kPprof;
+  if (name == "perfetto") return OutputFormat::kPerfetto;
   return std::nullopt;
 }
 
@@ -37,6 +40,10 @@ const char* Extension(OutputFormat format) {
       return "txt";
     case OutputFormat::kSpeedscope:
       return "speedscope.json";
+    case OutputFormat::kPprof:
+      return "pb.gz";
+    case OutputFormat::kPerfetto:
+      return "perfetto-trace";
   }
   return "out";
 }
@@ -57,7 +64,7 @@ std::variant<RecordOptions, ShowHelp, UsageError> ParseRecordOptions(
       "output,o", po::value<std::string>(),
       "where to write (default gilscope-<pid>.svg; - for stdout)")(
       "format,f", po::value<std::string>()->default_value("flamegraph"),
-      "flamegraph | collapsed | speedscope")(
+      "flamegraph | collapsed | speedscope | pprof | perfetto")(
       "mode", po::value<std::string>()->default_value("blame"),
       "blame | wait | gil | wall | cpu: the view collapsed output writes and the SVG opens on")(
       "gil", "short for --mode gil")("rate,r", po::value<std::string>()->default_value("100"),
@@ -105,8 +112,8 @@ std::variant<RecordOptions, ShowHelp, UsageError> ParseRecordOptions(
   const std::string format = values["format"].as<std::string>();
   std::optional<OutputFormat> parsed_format = ParseFormat(format);
   if (!parsed_format) {
-    return UsageError{
-        absl::StrCat("unknown format '", format, "' (flamegraph, collapsed or speedscope)")};
+    return UsageError{absl::StrCat("unknown format '", format,
+                                   "' (flamegraph, collapsed, speedscope, pprof or perfetto)")};
   }
   options.format = *parsed_format;
 

@@ -15,7 +15,11 @@
 
 namespace gilscope {
 
-enum class OutputFormat { kFlameGraph, kCollapsed, kSpeedscope };
+enum class OutputFormat { kFlameGraph, kCollapsed, kSpeedscope, kPprof, kPerfetto };
+// pprof and Perfetto files are binary: never written to a terminal.
+inline bool IsBinaryFormat(OutputFormat format) {
+  return format == OutputFormat::kPprof || format == OutputFormat::kPerfetto;
+}
 
 inline constexpr int kMaxRateHz = 100000;
 // Up to this rate a paused sample is rehearsed first (TakeSnapshot): samples are far enough

@@ -16,6 +16,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "gilscope/aggregate/stack_table.h"
+#include "gilscope/aggregate/timeline.h"
 #include "gilscope/sample/snapshot.h"
 
 namespace gilscope {
@@ -119,6 +120,8 @@ class Profile {
     return weights_[static_cast<size_t>(mode)];
   }
   const StackTable& stacks() const { return stacks_; }
+  // The recording over time; its stacks are ids in stacks().
+  const Timeline& timeline() const { return timeline_; }
   GilFigures Figures() const;
   std::vector<PerGilFigures> PerGil() const;    // by interpreter id; one entry per GIL seen
   std::vector<int64_t> InterpreterIds() const;  // every interpreter seen, by id
@@ -160,6 +163,7 @@ class Profile {
 
   bool keep_idle_in_wall_;
   StackTable stacks_;
+  Timeline timeline_;
   std::array<StackWeights, kAllModes.size()> weights_;
   // What one OS thread did over the recording.
   struct ThreadTally {

@@ -1,5 +1,6 @@
-// `gilscope record` outputs: the flame graph SVG, collapsed stacks, speedscope JSON, and the
-// summary (text for stderr, JSON for --summary). All read one finished Profile.
+// `gilscope record` outputs: the flame graph SVG, collapsed stacks, speedscope JSON, pprof, a
+// Perfetto trace, and the summary (text for stderr, JSON for --summary). All read one finished
+// Profile.
 #ifndef GILSCOPE_RENDER_RECORD_OUTPUT_H_
 #define GILSCOPE_RENDER_RECORD_OUTPUT_H_
 
@@ -56,6 +57,13 @@ void WriteFlameGraphSvg(const Profile& profile, const RecordingInfo& info, std::
 void WriteCollapsed(const Profile& profile, const RecordingInfo& info, std::ostream& out);
 // speedscope's file format, one sampled profile per view.
 void WriteSpeedscope(const Profile& profile, const RecordingInfo& info, std::ostream& out);
+
+// pprof's profile.proto, gzip-compressed: every view a sample type, every sample labelled with
+// its thread's GIL state, name, id and interpreter, for `go tool pprof` and Pyroscope.
+void WritePprof(const Profile& profile, const RecordingInfo& info, std::ostream& out);
+// A Perfetto trace (TrackEvent protobuf): a track per thread with its GIL states and Python
+// stacks over time, and per GIL its waiters and hand-offs, for ui.perfetto.dev.
+void WritePerfettoTrace(const Profile& profile, const RecordingInfo& info, std::ostream& out);
 
 // The end-of-recording report for stderr, and the same as JSON for --summary. The text also
 // says what the figures cannot: how long the target was paused, and a view left empty because
