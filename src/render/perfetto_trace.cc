@@ -18,6 +18,7 @@
 #include <google/protobuf/io/coded_stream.h>
 #include <google/protobuf/io/zero_copy_stream_impl.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -263,7 +264,9 @@ class TraceBuilder {
     const std::string suffix =
         several ? absl::StrCat(" (interpreter ", gil.interpreter_id, ")") : "";
     WriteCounterTrack(waiters_track, "GIL waiters" + suffix, "threads");
-    const bool has_switches = !gil.points.empty() && gil.points.front().switch_number.has_value();
+    const bool has_switches =
+        std::any_of(gil.points.begin(), gil.points.end(),
+                    [](const GilPoint& point) { return point.switch_number.has_value(); });
     if (has_switches) WriteCounterTrack(handoffs_track, "GIL hand-offs/s" + suffix, "hand-offs/s");
     std::optional<int> last_waiters;
     for (const GilPoint& point : gil.points) {
