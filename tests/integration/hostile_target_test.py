@@ -34,6 +34,7 @@ from xml.etree import ElementTree
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+import perfetto_text  # noqa: E402
 import pythons  # noqa: E402
 import shards  # noqa: E402
 import support  # noqa: E402
@@ -172,6 +173,23 @@ class UntrustedNameChecks(TempDirMixin):
             profile = load_json_bytes(stream.read())
         names = [frame["name"] for frame in profile["shared"]["frames"]]
         self.assertTrue(any("alert(2)" in name for name in names), names)
+
+    def test_perfetto_trace_names_are_text(self):
+        missing = perfetto_text.protoc_missing()
+        if missing:
+            self.skipTest("cannot decode Perfetto traces: " + missing)
+        out = self.path("t.pftrace")
+        code, _, err = run_raw(["record", "--pid", str(self.workload.pid), "-d", "1",
+                                "-f", "perfetto", "-o", out])
+        self.assertEqual(code, 0, err)
+        trace = perfetto_text.decode(out)  # Perfetto's schema; strings must be UTF-8
+        for text in trace.texts:
+            self.assert_terminal_safe(text.replace("\n", "\x00").encode("utf-8"), "trace text")
+        names = [slice.name for slices in trace.slices.values() for slice in slices]
+        threads = [t.one("thread_name") for t in trace.thread_tracks().values()]
+        for found in (names, threads):
+            self.assertTrue(any("</text><script>alert(1)</script>" in n for n in found), found)
+            self.assertTrue(any("\\x1b[2J" in n for n in found), found)
 
 
 globals().update(pythons.test_classes("UntrustedNames_", UntrustedNameChecks))
