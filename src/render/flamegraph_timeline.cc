@@ -118,9 +118,12 @@ void CollectTimelineLabels(const Profile& profile, const RecordingInfo& info,
                            absl::flat_hash_set<std::string>& native_labels) {
   StackLabeler labeler(profile);
   absl::flat_hash_set<StackId> seen;
+  absl::flat_hash_set<int64_t> interpreters;
   for (const Lane& lane : Lanes(profile.timeline())) {
     for (const TimelineRun& run : lane.runs) {
-      if (info.by_interpreter) labels.push_back(InterpreterFrameLabel(run.interpreter_id));
+      if (info.by_interpreter && interpreters.insert(run.interpreter_id).second) {
+        labels.push_back(InterpreterFrameLabel(run.interpreter_id));
+      }
       if (!seen.insert(run.stack).second) continue;
       std::vector<std::string> stack = labeler.Labels(run.stack);
       const std::vector<FrameId>& frames = profile.stacks().stack(run.stack);

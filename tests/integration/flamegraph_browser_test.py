@@ -240,6 +240,17 @@ DRIVER = """<script type="text/ecmascript"><![CDATA[
       steps.boldElements = document.getElementsByTagName('b').length;
     },
 
+    bucketed: (steps) => {
+      click(document.querySelector('#tab-timeline rect'));
+      steps.timeline = timelineSnapshot();
+      steps.selectRange = window.flamegraph.selectRange(0, 10);
+      const segment = document.querySelector('#timeline .segment');
+      fireAt(segment, 'mousedown', 300, 175);
+      fireAt(segment, 'mouseup', 600, 175);
+      fire(segment, 'mouseover');
+      steps.after = timelineSnapshot();
+    },
+
     calm: (steps) => {
       steps.initial = snapshot();
       click(document.querySelector('#tab-gil rect'));
@@ -573,6 +584,22 @@ class FlameGraphBrowserTest(unittest.TestCase):
                          crc + "\n3 samples, 100.00%")
         self.assertEqual(steps["boldElements"], 0)
         self.assertEqual(steps["scriptElements"], 4)
+
+    def test_a_timeline_too_long_to_embed_is_bucketed_without_range_selection(self):
+        steps, _ = self.run_in_browser(self.write_fixture("bucketed"), "bucketed")
+        timeline = steps["timeline"]
+        self.assertEqual(timeline["view"], "timeline")
+        self.assertEqual(timeline["laneLabels"], ["thread (tid 21)", "thread (tid 22)"])
+        # Each bucket holds as many holding samples as waiting ones: the first state wins, and
+        # equal neighbours join, so each lane is one segment over the whole width.
+        self.assertEqual(timeline["lanes"], [[["230.00", "960.00", "rgb(232,96,60)"]]] * 2)
+        self.assertIn("range selection is off", timeline["range"])
+        self.assertIsNone(steps["selectRange"])
+        after = steps["after"]
+        self.assertIsNone(after["flameRange"])
+        self.assertEqual(after["selection"][0], "none")
+        self.assertEqual(after["details"], "thread (tid 21) \u2014 0.00\u201360.00 s, "
+                         "mostly holding GIL, spin (app.py:10)")
 
     def test_empty_views_say_so_and_the_switch_still_works(self):
         steps, root = self.run_in_browser(self.write_fixture("calm"), "calm")

@@ -6,6 +6,7 @@
 // The mode names the view the SVG opens on (default blame). "calm" is the same recording with
 // no thread ever waiting (so blame and wait are empty), opening on blame. "timeline" is another
 // recording, for the timeline view and native frames (TurnsProfile below), opening on gil.
+// "bucketed" is a recording with too many runs to embed (BucketedProfile), opening on gil.
 //
 // Ten samples, 100 ms apart. Frames are listed root first:
 //   thread 1 (main), holding the GIL in all ten:
@@ -110,19 +111,37 @@ Profile TurnsProfile() {
   return profile;
 }
 
+// 60,000 samples, 1 ms apart, of two threads trading the GIL every sample in spin (app.py:10):
+// 120,000 runs, past the 100,000 the flame graph embeds, so its lanes are bucketed.
+Profile BucketedProfile() {
+  const Frame spin{"spin", "app.py", 10};
+  Profile profile;
+  for (int i = 0; i < 60'000; ++i) {
+    Snapshot snapshot;
+    snapshot.gils.push_back(GilSnapshot{.locked = true});
+    const bool first = i % 2 == 0;
+    snapshot.threads = {
+        Thread(21, first ? ThreadState::kHoldingGil : ThreadState::kWaitingForGil, {spin}),
+        Thread(22, first ? ThreadState::kWaitingForGil : ThreadState::kHoldingGil, {spin})};
+    AddSettled(profile, snapshot, absl::FromUnixMillis(3000000 + i));
+  }
+  return profile;
+}
+
 }  // namespace
 }  // namespace gilscope
 
 int main(int argc, char** argv) {
   if (argc < 2 || argc > 3) {
-    std::cerr << "usage: flame_fixture OUT.svg [blame|wait|gil|wall|cpu|calm|timeline]\n";
+    std::cerr << "usage: flame_fixture OUT.svg [blame|wait|gil|wall|cpu|calm|timeline|bucketed]\n";
     return 2;
   }
   const std::string mode_name = argc == 3 ? argv[2] : "blame";
   const bool calm = mode_name == "calm", turns = mode_name == "timeline";
-  const auto mode = calm    ? gilscope::ProfileMode::kBlame
-                    : turns ? gilscope::ProfileMode::kGil
-                            : gilscope::ParseProfileMode(mode_name);
+  const bool bucketed = mode_name == "bucketed";
+  const auto mode = calm                ? gilscope::ProfileMode::kBlame
+                    : turns || bucketed ? gilscope::ProfileMode::kGil
+                                        : gilscope::ParseProfileMode(mode_name);
   if (!mode) {
     std::cerr << "flame_fixture: unknown mode " << mode_name << "\n";
     return 2;
@@ -134,7 +153,9 @@ int main(int argc, char** argv) {
   info.mode = *mode;
   std::ofstream out(argv[1], std::ios::binary);
   info.native = turns;
-  gilscope::WriteFlameGraphSvg(turns ? gilscope::TurnsProfile() : gilscope::FixtureProfile(calm),
+  gilscope::WriteFlameGraphSvg(turns      ? gilscope::TurnsProfile()
+                               : bucketed ? gilscope::BucketedProfile()
+                                          : gilscope::FixtureProfile(calm),
                                info, out);
   out.close();
   if (!out) {

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "gilscope/aggregate/profile.h"
 #include "gilscope/aggregate/views.h"
@@ -321,6 +322,14 @@ TEST(FlameGraphSvgTest, SplitByInterpreterPutsAnInterpreterFrameAtTheRootOfEachS
   EXPECT_THAT(wall_roots, ::testing::UnorderedElementsAre("interpreter 1", "interpreter 1",
                                                           "interpreter 2", "interpreter 2"));
   EXPECT_THAT(StaticFrames(out.str()), HasSubstr("<title>interpreter 1\n"));
+  // The timeline gives each run's interpreter and, for the script, its root frame's label.
+  EXPECT_EQ(data["timeline"]["split"], true);
+  std::vector<std::string> interpreter_roots;
+  for (const nlohmann::json& pair : data["timeline"]["interpreters"]) {
+    interpreter_roots.push_back(
+        absl::StrCat(pair[0].get<int>(), ": ", labels[pair[1].get<size_t>()].get<std::string>()));
+  }
+  EXPECT_THAT(interpreter_roots, ElementsAre("1: interpreter 1", "2: interpreter 2"));
   // AND unsplit, the two interpreters' stacks are one
   const nlohmann::json merged = EmbeddedData(Svg(profile, ProfileMode::kBlame));
   EXPECT_EQ(View(merged, "blame")["root"][3].size(), 1u);
