@@ -6,8 +6,10 @@
 // Both sides lay frames out from the same pruned trees and the same geometry (passed in the
 // JSON), so the static drawing and the scripted one agree.
 //
-// Frame names come from the target process and are hostile: each is made XML-safe once
-// (SafeText), then escaped for where it goes: XML text, or JSON inside a CDATA section.
+// A sixth view, the timeline (flamegraph_timeline.cc), is drawn by the script only.
+//
+// Frame and thread names come from the target process and are hostile: each is made XML-safe
+// once (FlameSafeText), then escaped for where it goes: XML text, or JSON inside a CDATA section.
 #include <algorithm>
 #include <cstdint>
 #include <nlohmann/json.hpp>
@@ -16,17 +18,28 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_replace.h"
 #include "absl/strings/string_view.h"
+#include "flamegraph_colors.h"
 #include "flamegraph_js.h"  // kFlameGraphScript, generated from src/render/flamegraph.js
+#include "flamegraph_timeline.h"
 #include "gilscope/aggregate/views.h"
 #include "gilscope/render/record_output.h"
 #include "gilscope/render/safe_text.h"
 #include "gilscope/render/stack_labels.h"
 
 namespace gilscope {
+
+// TerminalSafe leaves only printable ASCII and valid UTF-8 without controls; XML 1.0 also
+// forbids U+FFFE and U+FFFF (the Char production), so those become \xNN text too.
+std::string FlameSafeText(absl::string_view text) {
+  return absl::StrReplaceAll(TerminalSafe(text), {{"\xEF\xBF\xBE", "\\xef\\xbf\\xbe"},
+                                                  {"\xEF\xBF\xBF", "\\xef\\xbf\\xbf"}});
+}
+
 namespace {
 
 // Geometry, in SVG user units. flamegraph.pl's proportions: 1200 wide, 16 per frame row.
@@ -44,7 +57,7 @@ constexpr int kCommandLineChars = 140;
 constexpr int64_t kPruneBelowPerMille = 1;
 
 struct FlameNode {
-  std::string label;  // SafeText; empty for the root ("all")
+  std::string label;  // FlameSafeText; empty for the root ("all")
   ThreadState state = ThreadState::kHoldingGil;
   int64_t weight = 0;
   std::vector<FlameNode> children;  // ordered by (label, state), as flamegraph.pl sorts
@@ -58,14 +71,7 @@ struct FlameView {
 
 // --- Text safety ----------------------------------------------------------------------------
 
-// TerminalSafe leaves only printable ASCII and valid UTF-8 without controls; XML 1.0 also
-// forbids U+FFFE and U+FFFF (the Char production), so those become \xNN text too.
-std::string SafeText(absl::string_view text) {
-  return absl::StrReplaceAll(TerminalSafe(text), {{"\xEF\xBF\xBE", "\\xef\\xbf\\xbe"},
-                                                  {"\xEF\xBF\xBF", "\\xef\\xbf\\xbf"}});
-}
-
-// For XML text and attribute values. `text` must already be SafeText.
+// For XML text and attribute values. `text` must already be FlameSafeText.
 std::string XmlEscape(absl::string_view text) {
   return absl::StrReplaceAll(
       text, {{"&", "&amp;"}, {"<", "&lt;"}, {">", "&gt;"}, {"\"", "&quot;"}, {"'", "&apos;"}});
@@ -106,49 +112,7 @@ std::string FitText(absl::string_view label, double width) {
   return absl::StrCat(FirstCodePoints(label, chars - 2), "..");
 }
 
-// --- Colours: same integer arithmetic as flamegraph.js, so redraws match -------------------
-
-// FNV-1a over the label's bytes, kept to 24 bits so JavaScript's integers hold it exactly.
-uint32_t LabelHash(absl::string_view label) {
-  uint32_t hash = 2166136261u;
-  for (char c : label) hash = (hash ^ static_cast<unsigned char>(c)) * 16777619u;
-  return hash >> 8;
-}
-
-// flamegraph.pl's "hot" palette, from the name so output is reproducible.
-std::string WarmColor(uint32_t hash) {
-  return absl::StrFormat("rgb(%d,%d,%d)", 205 + hash % 51, (hash >> 8) % 231, (hash >> 16) % 56);
-}
-
-struct Rgb {
-  int r, g, b;
-};
-
-Rgb StateBaseColor(ThreadState state) {
-  switch (state) {
-    case ThreadState::kHoldingGil:
-      return {232, 96, 60};
-    case ThreadState::kHoldingGilInNative:
-      return {178, 34, 80};
-    case ThreadState::kWaitingForGil:
-      return {156, 104, 214};
-    case ThreadState::kRunningWithoutGil:
-      return {64, 170, 104};
-    case ThreadState::kIdle:
-      return {150, 162, 178};
-    case ThreadState::kUnknown:
-      return {196, 196, 196};
-  }
-  return {196, 196, 196};
-}
-
-// The state's colour, a little lighter or darker per name so neighbouring frames stand apart.
-std::string StateColor(ThreadState state, uint32_t hash) {
-  const Rgb base = StateBaseColor(state);
-  const int shift = 2 * (static_cast<int>(hash % 21) - 10);
-  const auto channel = [shift](int value) { return std::clamp(value + shift, 0, 255); };
-  return absl::StrFormat("rgb(%d,%d,%d)", channel(base.r), channel(base.g), channel(base.b));
-}
+// --- Colours (flamegraph_colors.h) ------------------------------------------------------------
 
 constexpr char kRootColor[] = "rgb(208,208,208)";
 constexpr char kRootLabel[] = "all";
@@ -224,7 +188,11 @@ class LabelTable {
  public:
   int IdOf(const Profile& profile, FrameId frame) {
     auto [it, added] = by_frame_.try_emplace(frame, 0);
-    if (added) it->second = IdOf(SafeText(FrameLabel(profile.stacks().frame(frame))));
+    if (added) {
+      const Frame& of = profile.stacks().frame(frame);
+      it->second = IdOf(FlameSafeText(FrameLabel(of)));
+      if (of.kind == FrameKind::kNative) native_.insert(texts_[it->second]);
+    }
     return it->second;
   }
   int IdOf(const std::string& safe_label) {
@@ -233,8 +201,11 @@ class LabelTable {
     return it->second;
   }
   const std::string& text(int id) const { return texts_[id]; }
+  // Labels of native frames (--native), drawn in their own colours.
+  const absl::flat_hash_set<std::string>& native() const { return native_; }
 
  private:
+  absl::flat_hash_set<std::string> native_;
   absl::flat_hash_map<FrameId, int> by_frame_;
   absl::flat_hash_map<std::string, int> by_text_;
   std::vector<std::string> texts_;
@@ -339,6 +310,7 @@ FlameView BuildView(const Profile& profile, ProfileMode mode, const RecordingInf
 struct Canvas {
   std::ostream& out;
   int frames_bottom;  // y of the root row's bottom edge: flames grow upwards
+  const absl::flat_hash_set<std::string>& native_labels;
 };
 
 std::string FrameTitle(const FlameNode& node, bool is_root, const FlameView& view) {
@@ -349,9 +321,11 @@ std::string FrameTitle(const FlameNode& node, bool is_root, const FlameView& vie
                          node.weight, ViewUnit(view.mode), percent);
 }
 
-std::string FrameColor(const FlameNode& node, bool is_root, const FlameView& view) {
+std::string FrameColor(const Canvas& canvas, const FlameNode& node, bool is_root,
+                       const FlameView& view) {
   if (is_root) return kRootColor;
   const uint32_t hash = LabelHash(node.label);
+  if (canvas.native_labels.contains(node.label)) return NativeColor(hash);
   return ViewTagsState(view.mode) ? StateColor(node.state, hash) : WarmColor(hash);
 }
 
@@ -367,7 +341,7 @@ void DrawFrame(const Canvas& canvas, const FlameView& view, const FlameNode& nod
       "<g class=\"frame\"><title>%s</title><rect x=\"%.2f\" y=\"%d\" width=\"%.2f\" height=\"%d\" "
       "rx=\"2\" fill=\"%s\"/><text x=\"%.2f\" y=\"%d\">%s</text></g>\n",
       XmlEscape(FrameTitle(node, is_root, view)), x, y, width, kFrameHeight - 1,
-      FrameColor(node, is_root, view), x + 3, y + kFrameHeight - 4,
+      FrameColor(canvas, node, is_root, view), x + 3, y + kFrameHeight - 4,
       XmlEscape(FitText(is_root ? kRootLabel : node.label, width)));
   for (const FlameNode& child : node.children) {
     DrawFrame(canvas, view, child, offset, depth + 1);
@@ -403,9 +377,9 @@ std::string TitleLine(const GilFigures& figures, const RecordingInfo& info) {
 std::string SubtitleLine(const RecordingInfo& info) {
   std::string text = absl::StrCat("pid ", info.pid);
   if (!info.python_version.empty()) {
-    absl::StrAppend(&text, ", Python ", SafeText(info.python_version));
+    absl::StrAppend(&text, ", Python ", FlameSafeText(info.python_version));
   }
-  const std::string command = SafeText(info.command_line);
+  const std::string command = FlameSafeText(info.command_line);
   if (!command.empty()) {
     absl::StrAppend(&text, ": ", FirstCodePoints(command, kCommandLineChars));
     if (CodePoints(command) > kCommandLineChars) absl::StrAppend(&text, "...");
@@ -432,14 +406,19 @@ void DrawSwitchAndControls(std::ostream& out, ProfileMode opening) {
                   absl::StrCat(" data-view=\"", name, "\""));
     x += 76;
   }
+  // Drawn by the script only (flamegraph_timeline.h): a tab that works where scripts run.
+  out << Button("tab-timeline", "tab", "timeline", x, 70, " data-view=\"timeline\"");
   out << "</g>\n<g id=\"controls\">\n"
+      << Button("reset-range", "control", "Reset range", kWidth - kPad - 386, 90,
+                " display=\"none\"")
       << Button("reset-zoom", "control", "Reset zoom", kWidth - kPad - 290, 90, " opacity=\"0.5\"")
       << Button("search", "control", "Search", kWidth - kPad - 194, 90)
       << Button("clear-search", "control", "Clear search", kWidth - kPad - 98, 98) << "</g>\n";
 }
 
-// What each colour means in the wall and cpu views; hidden in the others.
-void DrawLegend(std::ostream& out, ProfileMode opening) {
+// What each colour means in the wall, cpu and timeline views; hidden in the others. Native
+// frames have their colour in every view, so their entry is apart and always shown.
+void DrawLegend(std::ostream& out, ProfileMode opening, bool has_native) {
   out << "<g id=\"legend\"" << (ViewTagsState(opening) ? "" : " display=\"none\"") << ">\n";
   int x = kPad;
   for (ThreadState state :
@@ -453,6 +432,12 @@ void DrawLegend(std::ostream& out, ProfileMode opening) {
     x += 200;
   }
   out << "</g>\n";
+  if (has_native) {
+    out << absl::StrFormat(
+        "<g id=\"legend-native\"><rect x=\"%d\" y=\"103\" width=\"12\" height=\"12\" "
+        "fill=\"%s\"/><text x=\"%d\" y=\"114\">native code</text></g>\n",
+        x, kNativeLegendColor, x + 17);
+  }
 }
 
 // --- Embedded data --------------------------------------------------------------------------
@@ -480,11 +465,15 @@ void CollectLabels(const FlameNode& node, std::vector<std::string>& labels) {
   }
 }
 
-nlohmann::json FlameData(const std::vector<FlameView>& views, const RecordingInfo& info,
-                         bool no_gil, int frames_bottom) {
-  // Labels are stored once, sorted, so the same profile always gives the same indices.
+// `native_labels`: those of the views' native frames; the timeline's are added.
+nlohmann::json FlameData(const Profile& profile, const std::vector<FlameView>& views,
+                         const RecordingInfo& info, bool no_gil, int frames_bottom,
+                         absl::flat_hash_set<std::string> native_labels) {
+  // Labels are stored once, sorted, so the same profile always gives the same indices (and
+  // comparing indices compares labels, as the script does to sort a range's frames).
   std::vector<std::string> labels;
   for (const FlameView& view : views) CollectLabels(view.root, labels);
+  CollectTimelineLabels(profile, info, labels, native_labels);
   std::sort(labels.begin(), labels.end());
   labels.erase(std::unique(labels.begin(), labels.end()), labels.end());
   absl::flat_hash_map<std::string, int> label_index;
@@ -493,6 +482,9 @@ nlohmann::json FlameData(const std::vector<FlameView>& views, const RecordingInf
     label_index[labels[i]] = static_cast<int>(i);
     hashes.push_back(LabelHash(labels[i]));
   }
+  std::vector<int> native;
+  for (const std::string& label : native_labels) native.push_back(label_index.at(label));
+  std::sort(native.begin(), native.end());
 
   nlohmann::json views_json = nlohmann::json::array();
   for (const FlameView& view : views) {
@@ -519,6 +511,8 @@ nlohmann::json FlameData(const std::vector<FlameView>& views, const RecordingInf
       {"views", std::move(views_json)},
       {"labels", labels},
       {"hashes", std::move(hashes)},
+      {"native", std::move(native)},  // label indices of native frames
+      {"timeline", TimelineJson(profile, info, label_index)},
       {"states", std::move(states)},  // indexed by ThreadState
       {"rootLabel", kRootLabel},
       {"rootColor", kRootColor},
@@ -529,6 +523,8 @@ nlohmann::json FlameData(const std::vector<FlameView>& views, const RecordingInf
         {"fontSize", kFontSize},
         {"charWidth", kCharWidth},
         {"framesBottom", frames_bottom},
+        {"framesTop", kFramesTop},
+        {"pruneBelowPerMille", kPruneBelowPerMille},
         {"centerX", kWidth / 2},
         {"messageTop", kMessageTop},
         {"messageLineHeight", kMessageLineHeight}}},
@@ -549,6 +545,8 @@ text { font-family: Verdana, "DejaVu Sans", sans-serif; font-size: 12px; fill: #
 .tab.active rect { fill: #555; }
 .tab.active text { fill: #fff; }
 .empty { font-size: 14px; fill: #444; text-anchor: middle; }
+#timeline-range, .tick { text-anchor: end; }
+.lanes { cursor: crosshair; }
 )css";
 
 }  // namespace
@@ -566,6 +564,8 @@ void WriteFlameGraphSvg(const Profile& profile, const RecordingInfo& info, std::
   const int height = frames_bottom + 34;
   const FlameView& opening = *std::find_if(views.begin(), views.end(),
                                            [&](const FlameView& v) { return v.mode == info.mode; });
+  const nlohmann::json data =
+      FlameData(profile, views, info, figures.gil_never_enabled, frames_bottom, labels.native());
 
   out << "<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"no\"?>\n"
       << absl::StrFormat(
@@ -579,22 +579,21 @@ void WriteFlameGraphSvg(const Profile& profile, const RecordingInfo& info, std::
   DrawSwitchAndControls(out, info.mode);
   out << absl::StrFormat("<text id=\"about\" x=\"%d\" y=\"96\">%s</text>\n", kPad,
                          ViewAbout(info.mode));
-  DrawLegend(out, info.mode);
+  DrawLegend(out, info.mode, !data["native"].empty());
 
   out << "<g id=\"frames\">\n";
-  const Canvas canvas{out, frames_bottom};
+  const Canvas canvas{out, frames_bottom, labels.native()};
   if (opening.rows > 0) {
     DrawFrame(canvas, opening, opening.root, 0, 0);
   } else {
     DrawEmptyMessage(canvas, EmptyViewMessage(opening.mode, info, figures.gil_never_enabled));
   }
-  out << "</g>\n"
+  out << "</g>\n<g id=\"timeline\" display=\"none\"/>\n"
       << absl::StrFormat("<text id=\"details\" x=\"%d\" y=\"%d\"> </text>\n", kPad,
                          frames_bottom + 22)
       << absl::StrFormat("<text id=\"matched\" x=\"%d\" y=\"%d\"> </text>\n", kWidth - kPad,
                          frames_bottom + 22)
-      << "<script type=\"application/json\" id=\"flame-data\"><![CDATA["
-      << ScriptSafeJson(FlameData(views, info, figures.gil_never_enabled, frames_bottom))
+      << "<script type=\"application/json\" id=\"flame-data\"><![CDATA[" << ScriptSafeJson(data)
       << "]]></script>\n"
       << "<script type=\"text/ecmascript\"><![CDATA[\n"
       << kFlameGraphScript << "]]></script>\n"

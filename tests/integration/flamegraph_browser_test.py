@@ -67,6 +67,38 @@ DRIVER = """<script type="text/ecmascript"><![CDATA[
   }
   const click = (target) => fire(target, 'click');
 
+  // A mouse event at a point given in the SVG's own units.
+  function fireAt(target, type, x, y) {
+    const svg = document.documentElement;
+    const point = svg.createSVGPoint();
+    point.x = x;
+    point.y = y;
+    const client = point.matrixTransform(svg.getScreenCTM());
+    target.dispatchEvent(new MouseEvent(type, {bubbles: true, cancelable: true, view: window,
+                                               clientX: client.x, clientY: client.y}));
+  }
+
+  function timelineSnapshot() {
+    const selection = document.getElementById('timeline-selection');
+    return {
+      view: window.flamegraph.view(),
+      titleView: text('title-view'),
+      activeTabs: all('.tab.active').map((tab) => tab.getAttribute('data-view')),
+      framesDisplay: document.getElementById('frames').getAttribute('display'),
+      timelineDisplay: document.getElementById('timeline').getAttribute('display'),
+      legendDisplay: document.getElementById('legend').getAttribute('display'),
+      laneLabels: all('#timeline .lane-label').map((label) => label.textContent),
+      lanes: all('#timeline .lane').map((lane) => Array.from(lane.querySelectorAll('.segment'))
+          .map((r) => [r.getAttribute('x'), r.getAttribute('width'), r.getAttribute('fill')])),
+      details: text('timeline-details'),
+      range: text('timeline-range'),
+      selection: [selection.getAttribute('display'), selection.getAttribute('x'),
+                  selection.getAttribute('width')],
+      resetRange: document.getElementById('reset-range').getAttribute('display'),
+      flameRange: window.flamegraph.range(),
+    };
+  }
+
   function facts(frame) {
     const rect = rectOf(frame);
     return {
@@ -141,6 +173,82 @@ DRIVER = """<script type="text/ecmascript"><![CDATA[
       steps.cpu = snapshot();
       steps.scriptElements = document.getElementsByTagName('script').length;
       steps.boldElements = document.getElementsByTagName('b').length;
+    },
+
+    timeline: (steps) => {
+      steps.initial = snapshot();
+      const names = ['blame', 'wait', 'gil', 'wall', 'cpu'];
+      steps.embedded = {};
+      for (const name of names) {
+        window.flamegraph.showView(name);
+        steps.embedded[name] = snapshot().frames;
+      }
+      steps.wholeRange = window.flamegraph.selectRange(0, 1e9);
+      steps.recomputed = {};
+      for (const name of names) {
+        window.flamegraph.showView(name);
+        steps.recomputed[name] = snapshot().frames;
+      }
+      window.flamegraph.clearRange();
+
+      click(document.querySelector('#tab-timeline rect'));
+      steps.timeline = timelineSnapshot();
+      const lanes = all('#timeline .lane');
+      const segment = (lane, index) => lanes[lane].querySelectorAll('.segment')[index];
+      fire(segment(1, 3), 'mouseover');
+      steps.hoverNative = text('timeline-details');
+      fire(segment(2, 0), 'mouseover');
+      steps.hoverSleeper = text('timeline-details');
+      fire(segment(2, 0), 'mouseout');
+      steps.unhover = text('timeline-details');
+
+      // Drag from the start of the lanes to 460 units into them (0.958 s: samples 0-9), at
+      // whole units (a MouseEvent's client coordinates are whole pixels).
+      const left = 230, y0 = 175, y1 = 191;
+      fireAt(segment(0, 0), 'mousedown', left, y0);
+      fireAt(segment(1, 0), 'mousemove', left + 288, y1);
+      steps.dragging = timelineSnapshot();
+      fireAt(segment(1, 1), 'mouseup', left + 460, y1);
+      steps.dragged = timelineSnapshot();
+      click(document.querySelector('#tab-gil rect'));
+      steps.gilRange = snapshot();
+      click(document.querySelector('#tab-blame text'));
+      steps.blameRange = snapshot();
+      click(document.querySelector('#reset-range rect'));
+      steps.reset = snapshot();
+      steps.resetTimeline = timelineSnapshot();
+
+      // A click without a drag selects nothing; a double-click clears a selection.
+      click(document.querySelector('#tab-timeline rect'));
+      fireAt(segment(0, 1), 'mousedown', left + 300, y0);
+      fireAt(segment(0, 1), 'mouseup', left + 301, y0);
+      steps.clicked = timelineSnapshot();
+      fireAt(segment(0, 1), 'mousedown', left + 100, y0);
+      fireAt(segment(0, 2), 'mouseup', left + 500, y0);
+      steps.second = timelineSnapshot();
+      fire(segment(0, 2), 'dblclick');
+      steps.doubleClicked = timelineSnapshot();
+
+      // Samples 17-19 cover half of spinner-b's native run, whose blame (10) counts in
+      // proportion: 5 (its samples had 2 waiters each: 6 exactly).
+      steps.partialRange = window.flamegraph.selectRange(1.7, 2.0);
+      window.flamegraph.showView('blame');
+      steps.partialBlame = snapshot();
+      window.flamegraph.showView('gil');
+      steps.partialGil = snapshot();
+      steps.scriptElements = document.getElementsByTagName('script').length;
+      steps.boldElements = document.getElementsByTagName('b').length;
+    },
+
+    bucketed: (steps) => {
+      click(document.querySelector('#tab-timeline rect'));
+      steps.timeline = timelineSnapshot();
+      steps.selectRange = window.flamegraph.selectRange(0, 10);
+      const segment = document.querySelector('#timeline .segment');
+      fireAt(segment, 'mousedown', 300, 175);
+      fireAt(segment, 'mouseup', 600, 175);
+      fire(segment, 'mouseover');
+      steps.after = timelineSnapshot();
     },
 
     calm: (steps) => {
@@ -382,6 +490,116 @@ class FlameGraphBrowserTest(unittest.TestCase):
         steps, _ = self.run_in_browser(svg, "observe", "?view=no-such-view")
         self.assertEqual(steps["initial"]["view"], "blame")
         self.assertEqual(steps["initial"]["matched"], " ")
+
+    def test_timeline_lanes_hover_range_selection_and_native_colours(self):
+        svg = self.write_fixture("timeline")
+        steps, _ = self.run_in_browser(svg, "timeline")
+        spin_a, spin_b, crc = "spin_a (app.py:60)", "spin_b (app.py:70)", "crc32_z (libz.so.1)"
+        # Colours: StateBaseColor, exact, in the lanes.
+        hold, native_hold = "rgb(232,96,60)", "rgb(178,34,80)"
+        wait, idle = "rgb(156,104,214)", "rgb(150,162,178)"
+
+        # The opening gil view, redrawn: the native frame in the native palette (blue-teal),
+        # the Python frames warm, and the redraw equal to the static drawing.
+        initial = steps["initial"]
+        self.assertEqual(initial["view"], "gil")
+        fills = {f["label"]: f["fill"] for f in initial["frames"]}
+        r, g, b = (int(v) for v in fills[crc][4:-1].split(","))
+        self.assertTrue(30 <= r < 80 and 120 <= g < 190 and 180 <= b < 240, fills[crc])
+        r, g, b = (int(v) for v in fills[spin_b][4:-1].split(","))
+        self.assertTrue(r >= 205 and b < 56, fills[spin_b])
+        static_root = ElementTree.fromstring(svg.encode("utf-8"))
+        static_fills = {group.find(SVG + "title").text.split("\n")[0]: group.find(SVG + "rect")
+                        .get("fill") for group in static_root.find("%sg[@id='frames']" % SVG)}
+        self.assertEqual(static_fills, fills)
+        legend = static_root.find(".//%sg[@id='legend-native']" % SVG)
+        self.assertEqual(legend.find(SVG + "text").text, "native code")
+
+        # The whole recording as a range gives the embedded views, frame for frame.
+        self.assertEqual(steps["wholeRange"], "0.00\u20132.00 s")
+        for name in ("blame", "wait", "gil", "wall", "cpu"):
+            self.assertEqual(steps["recomputed"][name], steps["embedded"][name], name)
+        self.assertEqual(self.frame({"frames": steps["embedded"]["wall"]}, "all")["title"],
+                         "all\n44 thread-samples, 100.00%")
+
+        # The timeline: one lane per thread, first seen first, runs coloured by state.
+        timeline = steps["timeline"]
+        self.assertEqual((timeline["view"], timeline["titleView"], timeline["activeTabs"]),
+                         ("timeline", "timeline", ["timeline"]))
+        self.assertEqual((timeline["framesDisplay"], timeline["timelineDisplay"]), ("none", None))
+        self.assertIsNone(timeline["legendDisplay"])
+        self.assertEqual(timeline["laneLabels"], [
+            "spinner-a (tid 11)", "spinner-b (tid 12)",
+            "sleeper</script><b>.. (tid 13)"])  # the name cut to fit, its id whole
+        self.assertEqual(timeline["lanes"], [
+            [["230.00", "288.00", hold], ["518.00", "192.00", wait], ["710.00", "192.00", hold],
+             ["902.00", "288.00", wait]],
+            [["230.00", "288.00", wait], ["518.00", "192.00", hold], ["710.00", "192.00", wait],
+             ["902.00", "288.00", native_hold]],
+            [["230.00", "768.00", idle], ["998.00", "192.00", wait]],
+        ])
+        self.assertEqual(timeline["range"], "drag across the lanes to select a time range")
+        self.assertEqual(timeline["resetRange"], "none")
+
+        # Hover: thread, time, state, innermost function; hostile names as text.
+        self.assertEqual(steps["hoverNative"], "spinner-b (tid 12) \u2014 1.40\u20132.00 s, "
+                         "holding GIL in native code, " + crc)
+        self.assertEqual(steps["hoverSleeper"], "sleeper</script><b>&amp;\\x1b[31m (tid 13) "
+                         "\u2014 0.00\u20131.60 s, idle, sleep_loop (app.py:80)")
+        self.assertEqual(steps["unhover"], " ")
+
+        # The drag: the selection follows the mouse, then the range holds samples 0-9.
+        self.assertEqual(steps["dragging"]["selection"], [None, "230.00", "288.00"])
+        dragged = steps["dragged"]
+        self.assertEqual(dragged["flameRange"], "0.00\u20130.96 s")
+        self.assertEqual(dragged["selection"], [None, "230.00", "460.00"])
+        self.assertTrue(dragged["range"].startswith("selected 0.00\u20130.96 s"), dragged["range"])
+        self.assertIsNone(dragged["resetRange"])
+        gil = steps["gilRange"]
+        self.assertTrue(gil["about"].endswith(" \u2014 range 0.00\u20130.96 s"), gil["about"])
+        self.assertEqual(self.frame(gil, "all")["title"], "all\n10 samples, 100.00%")
+        self.assertEqual(self.frame(gil, spin_a)["title"], spin_a + "\n6 samples, 60.00%")
+        self.assertEqual(self.frame(gil, spin_b)["title"], spin_b + "\n4 samples, 40.00%")
+        self.assertNotIn(crc, [f["label"] for f in gil["frames"]])
+        self.assertEqual(self.frame(steps["blameRange"], "all")["title"],
+                         "all\n10 waiter-samples, 100.00%")
+
+        # Reset range: the embedded views again.
+        reset = steps["reset"]
+        self.assertEqual(reset["view"], "blame")
+        self.assertEqual(reset["frames"], steps["embedded"]["blame"])
+        self.assertFalse(reset["about"].endswith(" s"), reset["about"])
+        self.assertEqual(steps["resetTimeline"]["resetRange"], "none")
+        self.assertEqual(steps["resetTimeline"]["selection"][0], "none")
+        self.assertIsNone(steps["resetTimeline"]["flameRange"])
+
+        self.assertIsNone(steps["clicked"]["flameRange"])
+        self.assertEqual(steps["second"]["flameRange"], "0.21\u20131.04 s")
+        self.assertIsNone(steps["doubleClicked"]["flameRange"])
+        self.assertEqual(steps["doubleClicked"]["resetRange"], "none")
+        self.assertEqual(steps["partialRange"], "1.70\u20132.00 s")
+        self.assertEqual(self.frame(steps["partialBlame"], crc)["title"],
+                         crc + "\n5 waiter-samples, 100.00%")
+        self.assertEqual(self.frame(steps["partialGil"], crc)["title"],
+                         crc + "\n3 samples, 100.00%")
+        self.assertEqual(steps["boldElements"], 0)
+        self.assertEqual(steps["scriptElements"], 4)
+
+    def test_a_timeline_too_long_to_embed_is_bucketed_without_range_selection(self):
+        steps, _ = self.run_in_browser(self.write_fixture("bucketed"), "bucketed")
+        timeline = steps["timeline"]
+        self.assertEqual(timeline["view"], "timeline")
+        self.assertEqual(timeline["laneLabels"], ["thread (tid 21)", "thread (tid 22)"])
+        # Each bucket holds as many holding samples as waiting ones: the first state wins, and
+        # equal neighbours join, so each lane is one segment over the whole width.
+        self.assertEqual(timeline["lanes"], [[["230.00", "960.00", "rgb(232,96,60)"]]] * 2)
+        self.assertIn("range selection is off", timeline["range"])
+        self.assertIsNone(steps["selectRange"])
+        after = steps["after"]
+        self.assertIsNone(after["flameRange"])
+        self.assertEqual(after["selection"][0], "none")
+        self.assertEqual(after["details"], "thread (tid 21) \u2014 0.00\u201360.00 s, "
+                         "mostly holding GIL, spin (app.py:10)")
 
     def test_empty_views_say_so_and_the_switch_still_works(self):
         steps, root = self.run_in_browser(self.write_fixture("calm"), "calm")

@@ -144,6 +144,11 @@ class UntrustedNameChecks(TempDirMixin):
         # The data script is JSON again once read, with the names as strings.
         data = [element for element in elements if element.get("id") == "flame-data"][0]
         self.assertIn("alert(2)", json.dumps(json.loads(data.text)))
+        # Thread names, in the timeline view's lanes: text, their escapes shown, not sent.
+        names = [thread["name"] for thread in json.loads(data.text)["timeline"]["threads"]]
+        self.assertTrue(any("</text><script>alert(1)</script>" in name for name in names), names)
+        self.assertTrue(any("\\x1b[2J" in name for name in names), names)
+        self.assertFalse(any(TERMINAL_CONTROL.search(name.encode("utf-8")) for name in names))
         with open(out, "rb") as stream:
             raw = stream.read()
         raw.decode("utf-8")

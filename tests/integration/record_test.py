@@ -336,6 +336,23 @@ class RecordBehaviour(unittest.TestCase):
             self.assertIn(word, text)
         self.assertIn("Verdict", err)
         self.assertIn("python_cpu_bound", err)
+        # The timeline view's data: runs per thread that add up to the views' totals, and the two
+        # spinners taking turns, each both holding the GIL and waiting for it.
+        data = json.loads([e for e in scripts if e.get("id") == "flame-data"][0].text)
+        timeline, views = data["timeline"], {view["name"]: view for view in data["views"]}
+        self.assertFalse(timeline["truncated"] or timeline["coarse"])
+        lanes = [[thread["runs"][i:i + 7] for i in range(0, len(thread["runs"]), 7)]
+                 for thread in timeline["threads"]]
+        runs = [run for lane in lanes for run in lane]
+        self.assertEqual(sum(run[1] for run in runs if run[2] in (0, 1)), views["gil"]["total"])
+        self.assertEqual(sum(run[1] for run in runs if run[2] == 2), views["wait"]["total"])
+        self.assertEqual(sum(run[4] for run in runs), views["blame"]["total"])
+        innermost = lambda run: data["labels"][timeline["stacks"][run[3]][-1]]
+        spinners = [lane for lane in lanes
+                    if any(innermost(run).startswith("spin (") for run in lane)]
+        self.assertEqual(len(spinners), 2, [thread["name"] for thread in timeline["threads"]])
+        for lane in spinners:
+            self.assertEqual({0, 2} - {run[2] for run in lane}, set(), lane[:10])
 
     def test_launch_mode_records_until_the_program_exits(self):
         out = self.path("launched.svg")

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "gilscope/aggregate/profile.h"
 #include "gilscope/aggregate/views.h"
@@ -321,6 +322,14 @@ TEST(FlameGraphSvgTest, SplitByInterpreterPutsAnInterpreterFrameAtTheRootOfEachS
   EXPECT_THAT(wall_roots, ::testing::UnorderedElementsAre("interpreter 1", "interpreter 1",
                                                           "interpreter 2", "interpreter 2"));
   EXPECT_THAT(StaticFrames(out.str()), HasSubstr("<title>interpreter 1\n"));
+  // The timeline gives each run's interpreter and, for the script, its root frame's label.
+  EXPECT_EQ(data["timeline"]["split"], true);
+  std::vector<std::string> interpreter_roots;
+  for (const nlohmann::json& pair : data["timeline"]["interpreters"]) {
+    interpreter_roots.push_back(
+        absl::StrCat(pair[0].get<int>(), ": ", labels[pair[1].get<size_t>()].get<std::string>()));
+  }
+  EXPECT_THAT(interpreter_roots, ElementsAre("1: interpreter 1", "2: interpreter 2"));
   // AND unsplit, the two interpreters' stacks are one
   const nlohmann::json merged = EmbeddedData(Svg(profile, ProfileMode::kBlame));
   EXPECT_EQ(View(merged, "blame")["root"][3].size(), 1u);
@@ -360,7 +369,10 @@ TEST(FlameGraphSvgTest, FramesUnderAThousandthAreLeftOutButCount) {
   AddSamples(profile, 2000, {Thread(1, ThreadState::kHoldingGil, {"main", "hot"})});
   AddSamples(profile, 1, {Thread(1, ThreadState::kHoldingGil, {"main", "rare"})});
   const std::string svg = Svg(profile, ProfileMode::kGil);
-  EXPECT_THAT(svg, Not(HasSubstr("rare")));
+  // Neither drawn nor in the view's tree (main has one child, below); its label is embedded for
+  // the timeline only, whose time ranges can make it wide enough.
+  EXPECT_THAT(StaticFrames(svg), Not(HasSubstr("rare")));
+  EXPECT_EQ(EmbeddedData(svg)["labels"][2], "rare (app.py:10)");
   EXPECT_THAT(StaticFrames(svg), HasSubstr("<title>main (app.py:10)\n2001 samples, 100.00%"));
   const nlohmann::json data = EmbeddedData(svg);
   const nlohmann::json& main = View(data, "gil")["root"][3][0];
@@ -390,6 +402,144 @@ TEST(FlameGraphSvgTest, LongLabelsAreCutToFitWithoutSplittingCharacters) {
     }
   }
   EXPECT_TRUE(XmlSafeBytes(frames));
+}
+
+// --- The timeline view's data, and native frames ----------------------------------------------
+
+// Run `index` of a thread's flat run list: [first sample, samples, state, stack, blame,
+// interpreter, blocked].
+std::vector<int64_t> RunOf(const nlohmann::json& thread, size_t index) {
+  std::vector<int64_t> run;
+  for (size_t i = 0; i < 7; ++i) run.push_back(thread["runs"][index * 7 + i].get<int64_t>());
+  return run;
+}
+
+std::vector<std::string> StackLabels(const nlohmann::json& data, int64_t stack) {
+  std::vector<std::string> labels;
+  for (const nlohmann::json& id : data["timeline"]["stacks"][stack]) {
+    labels.push_back(data["labels"][id.get<size_t>()]);
+  }
+  return labels;
+}
+
+TEST(FlameGraphSvgTest, EmbedsTheTimelineAsRunsPerThread) {
+  // Contended(), its samples 10 ms apart.
+  Profile profile;
+  for (int i = 0; i < 4; ++i) {
+    Snapshot snapshot;
+    snapshot.gils.push_back(GilSnapshot{});
+    snapshot.threads = {Thread(1, ThreadState::kHoldingGil, {"main", i < 3 ? "spin" : "parse"}),
+                        Thread(2, ThreadState::kWaitingForGil, {"worker", "queue"})};
+    AddSettled(profile, snapshot, kStart + absl::Milliseconds(10 * i));
+  }
+  const nlohmann::json data = EmbeddedData(Svg(profile));
+  const nlohmann::json& timeline = data["timeline"];
+  EXPECT_EQ(timeline["samples"], 4);
+  EXPECT_EQ(timeline["stride"], 1);
+  EXPECT_EQ(timeline["times"], nlohmann::json({0.0, 0.01, 0.02, 0.03, 0.04}));  // then the end
+  EXPECT_EQ(timeline["coarse"], false);
+  EXPECT_EQ(timeline["idleKept"], false);
+  ASSERT_EQ(timeline["threads"].size(), 2u);
+  const nlohmann::json& main = timeline["threads"][0];
+  EXPECT_EQ(main["tid"], 1);
+  ASSERT_EQ(main["runs"].size(), 14u);
+  // Holding in spin 3 samples with a waiter each (blame 3), then in parse 1.
+  const std::vector<int64_t> spin = RunOf(main, 0), parse = RunOf(main, 1);
+  EXPECT_THAT(spin, ElementsAre(0, 3, 0, spin[3], 3, -1, 0));
+  EXPECT_THAT(parse, ElementsAre(3, 1, 0, parse[3], 1, -1, 0));
+  EXPECT_THAT(StackLabels(data, spin[3]), ElementsAre("main (app.py:10)", "spin (app.py:10)"));
+  EXPECT_THAT(StackLabels(data, parse[3]), ElementsAre("main (app.py:10)", "parse (app.py:10)"));
+  const nlohmann::json& worker = timeline["threads"][1];
+  ASSERT_EQ(worker["runs"].size(), 7u);
+  const std::vector<int64_t> queue = RunOf(worker, 0);
+  EXPECT_THAT(queue, ElementsAre(0, 4, 2, queue[3], 0, -1, 0));
+  EXPECT_THAT(StackLabels(data, queue[3]), ElementsAre("worker (app.py:10)", "queue (app.py:10)"));
+  // Nothing sampled, no timeline (the script says so in its view).
+  EXPECT_TRUE(EmbeddedData(Svg(Profile()))["timeline"].is_null());
+}
+
+TEST(FlameGraphSvgTest, HostileThreadNamesStayText) {
+  ThreadSnapshot thread = Thread(7, ThreadState::kHoldingGil, {"main"});
+  thread.name = "t]]></script><script>alert(3)</script>&\x1b[2J\xff";
+  Profile profile;
+  AddSamples(profile, 2, {thread});
+  const std::string svg = Svg(profile);
+  EXPECT_THAT(svg, Not(HasSubstr("<script>alert")));
+  EXPECT_EQ(Count(svg, "<script"), 2u);
+  EXPECT_TRUE(XmlSafeBytes(svg));
+  EXPECT_THAT(svg, Not(HasSubstr("\x1b")));
+  EXPECT_EQ(EmbeddedData(svg)["timeline"]["threads"][0]["name"],
+            "t]]></script><script>alert(3)</script>&\\x1b[2J\\xff");
+}
+
+// The fill of the static frame titled `label`, as {r, g, b}.
+std::vector<int> StaticFill(const std::string& svg, const std::string& label) {
+  const std::string frames = StaticFrames(svg);
+  const size_t title = frames.find("<title>" + label + "\n");
+  EXPECT_NE(title, std::string::npos) << label;
+  const size_t fill = frames.find("fill=\"rgb(", title);
+  int r = -1, g = -1, b = -1;
+  if (title != std::string::npos && fill != std::string::npos) {
+    std::sscanf(frames.c_str() + fill, "fill=\"rgb(%d,%d,%d)", &r, &g, &b);
+  }
+  return {r, g, b};
+}
+
+bool NativePalette(const std::vector<int>& rgb) {
+  return rgb[0] >= 30 && rgb[0] < 80 && rgb[1] >= 120 && rgb[1] < 190 && rgb[2] >= 180 &&
+         rgb[2] < 240;
+}
+
+TEST(FlameGraphSvgTest, NativeFramesHaveTheirOwnColoursAndLegendEntry) {
+  ThreadSnapshot thread = Thread(1, ThreadState::kHoldingGilInNative, {"main"});
+  thread.frames.insert(thread.frames.begin(),
+                       Frame{"crc32_z", "libz.so.1", -1, FrameKind::kNative});
+  Profile profile;
+  AddSamples(profile, 2, {thread, Thread(2, ThreadState::kWaitingForGil, {"worker"})});
+  for (ProfileMode mode : {ProfileMode::kGil, ProfileMode::kWall}) {
+    const std::string svg = Svg(profile, mode);
+    EXPECT_TRUE(NativePalette(StaticFill(svg, "crc32_z (libz.so.1)"))) << ProfileModeName(mode);
+    EXPECT_FALSE(NativePalette(StaticFill(svg, "main (app.py:10)"))) << ProfileModeName(mode);
+    EXPECT_THAT(svg, HasSubstr("<g id=\"legend-native\">"));
+    EXPECT_THAT(svg, HasSubstr(">native code</text>"));
+    const nlohmann::json data = EmbeddedData(svg);
+    ASSERT_EQ(data["native"].size(), 1u);
+    EXPECT_EQ(data["labels"][data["native"][0].get<size_t>()], "crc32_z (libz.so.1)");
+  }
+  EXPECT_THAT(Svg(Contended(), ProfileMode::kWall), Not(HasSubstr("legend-native")));
+}
+
+// Two threads trading the GIL every sample: a run per thread per sample, past the cap on
+// embedded runs (100,000), so the lanes are bucketed and range selection is off.
+TEST(FlameGraphSvgTest, ALongTimelineIsBucketedAndBounded) {
+  Snapshot first, second;
+  first.gils.push_back(GilSnapshot{});
+  second.gils.push_back(GilSnapshot{});
+  first.threads = {Thread(1, ThreadState::kHoldingGil, {"main", "spin"}),
+                   Thread(2, ThreadState::kWaitingForGil, {"worker", "spin"})};
+  second.threads = {Thread(1, ThreadState::kWaitingForGil, {"main", "spin"}),
+                    Thread(2, ThreadState::kHoldingGil, {"worker", "spin"})};
+  Profile profile;
+  constexpr int kSamples = 60'000;
+  for (int i = 0; i < kSamples; ++i) {
+    AddSettled(profile, i % 2 == 0 ? first : second, kStart + absl::Milliseconds(i));
+  }
+  ASSERT_EQ(profile.timeline().run_count(), 2 * kSamples);
+  const std::string svg = Svg(profile);
+  const nlohmann::json data = EmbeddedData(svg);
+  const nlohmann::json& timeline = data["timeline"];
+  EXPECT_EQ(timeline["coarse"], true);
+  ASSERT_EQ(timeline["threads"].size(), 2u);
+  for (const nlohmann::json& thread : timeline["threads"]) {
+    EXPECT_GE(thread["runs"].size(), 7u);
+    EXPECT_LE(thread["runs"].size(), 7u * 1000);  // at most one run per bucket
+    for (size_t i = 0; i < thread["runs"].size(); i += 7) EXPECT_EQ(thread["runs"][i + 4], 0);
+  }
+  EXPECT_EQ(timeline["samples"], kSamples);
+  EXPECT_EQ(timeline["stride"], 6);
+  EXPECT_EQ(timeline["times"].size(), 10'001u);     // every 6th sample, then the end
+  EXPECT_EQ(View(data, "gil")["total"], kSamples);  // the flame views still count everything
+  EXPECT_LT(svg.size(), 400'000u);
 }
 
 }  // namespace
