@@ -11,6 +11,7 @@ packages=(
   g++ cmake make pkg-config ccache             # toolchain
   libabsl-dev libboost-program-options-dev    # Status/containers/strings; the CLI parser
   libelf-dev nlohmann-json3-dev libunwind-dev # ELF symbols; JSON output; native stacks
+  liblzma-dev                                 # .gnu_debugdata (xz-compressed symbols)
   libgtest-dev libgmock-dev                   # unit tests
   python3 gdb procps util-linux               # an interpreter to profile; layout checks; test tools
   chromium                                    # runs the flame graph's script in the browser test
