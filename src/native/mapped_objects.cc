@@ -142,11 +142,15 @@ bool HasObject(const std::string& path) {
 }  // namespace
 
 MappedObjects::MappedObjects(pid_t pid, RemoteMemory& memory, std::string interpreter_object,
-                             MapsReader read_maps)
+                             MapsReader read_maps, std::string debug_root)
     : pid_(pid),
       memory_(memory),
       interpreter_object_(std::move(interpreter_object)),
       read_maps_(std::move(read_maps)) {
+  if (!debug_root.empty()) {
+    // A build id names one build, so a debug file found in either tree is the right one.
+    debug_roots_ = {absl::StrFormat("/proc/%d/root%s", pid_, debug_root), debug_root};
+  }
   if (!interpreter_object_.empty()) {
     interpreter_id_ = FileId(absl::StrFormat("/proc/%d/root%s", pid_, interpreter_object_));
     if (!interpreter_id_) interpreter_id_ = FileId(interpreter_object_);
@@ -169,7 +173,8 @@ ObjectFile* MappedObjects::LoadFile(const MappedObject& mapping) {
   auto file = std::make_unique<ObjectFile>();
   file->path = mapping.path;
   file->inode = mapping.inode;
-  const ElfReadOptions options{.symbols_by_name = false, .function_table = true};
+  const ElfReadOptions options{
+      .symbols_by_name = false, .function_table = true, .debug_roots = debug_roots_};
 
   absl::StatusOr<ElfFile> elf = absl::NotFoundError("not tried");
   std::string opened;

@@ -37,7 +37,8 @@ class RemoteUnwinder : public NativeUnwinder {
   RemoteUnwinder(pid_t pid, RemoteMemory& memory, std::string interpreter_object,
                  NativeUnwinderOptions options)
       : memory_(memory),
-        objects_(pid, memory, std::move(interpreter_object), std::move(options.read_maps)) {}
+        objects_(pid, memory, std::move(interpreter_object), std::move(options.read_maps),
+                 std::move(options.debug_root)) {}
   ~RemoteUnwinder() override {
     if (address_space_ != nullptr) unw_destroy_addr_space(address_space_);
   }

@@ -1,7 +1,8 @@
 // libFuzzer entry: an arbitrary file as the ELF object a target maps (its executable, its
 // libpython, a library it loaded: all chosen by whoever runs the target). Reading its sections,
-// segments and symbol tables, and every lookup gilscope makes in them, must give data or an
-// error, never a crash.
+// segments and symbol tables (with the xz-compressed ELF of .gnu_debugdata, capped small here so
+// that a decompression bomb costs little per input), and every lookup gilscope makes in them,
+// must give data or an error, never a crash.
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -14,9 +15,9 @@ volatile uint64_t g_sink = 0;
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using gilscope::ElfFile;
-  absl::StatusOr<ElfFile> file =
-      ElfFile::OpenImage("fuzz input", std::string(reinterpret_cast<const char*>(data), size),
-                         {.symbols_by_name = true, .function_table = true});
+  absl::StatusOr<ElfFile> file = ElfFile::OpenImage(
+      "fuzz input", std::string(reinterpret_cast<const char*>(data), size),
+      {.symbols_by_name = true, .function_table = true, .max_mini_debug_info_size = 1 << 20});
   if (!file.ok()) return 0;
   for (const char* name : {"_PyRuntime", "Py_Version", "PyCode_Type", "_PyThreadState_Current"}) {
     if (auto symbol = file->FindSymbol(name)) g_sink = g_sink + symbol->address;

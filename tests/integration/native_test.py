@@ -38,6 +38,11 @@ replaced by the Python frames it ran); without --native-all no merged stack hold
 between two Python frames, nor any frame of CPython's call plumbing (PLUMBING) anywhere.
 After every gilscope run the workload must still run, untraced, with no thread stopped.
 
+NativeDebugFiles (one interpreter): `record --native` of the copy shape (threads copying large
+bytearrays into bytes, in libc's memory copy) blames a named memcpy/memmove function of libc
+(the name from libc6-dbg's separate debug file, found by build id), not libc.so.6+0x...
+Skipped when /usr/lib/debug/.build-id has no file for the target's libc.
+
 NativeBadInput: `dump --native --nonblocking` and `record --native --nonblocking` exit 2 with
 one line on stderr, and leave the target running.
 
@@ -706,6 +711,88 @@ class NativeShapeChecks(object):
 
 globals().update(pythons.test_classes("NativeShapes_", NativeShapeChecks))
 
+
+
+def elf_build_id(path):
+    """The hex NT_GNU_BUILD_ID of a little-endian ELF64 file (from its PT_NOTE segments), or
+    None."""
+    with open(path, "rb") as stream:
+        data = stream.read()
+    if data[:4] != b"\x7fELF" or data[4] != 2:
+        return None
+    phoff, = struct.unpack_from("<Q", data, 0x20)
+    phentsize, phnum = struct.unpack_from("<HH", data, 0x36)
+    for i in range(phnum):
+        p_type, _, p_offset, _, _, p_filesz = struct.unpack_from("<IIQQQQ", data,
+                                                                 phoff + i * phentsize)
+        if p_type != 4:  # PT_NOTE
+            continue
+        pos, end = p_offset, p_offset + p_filesz
+        while pos + 12 <= end:
+            namesz, descsz, note_type = struct.unpack_from("<III", data, pos)
+            name_at = pos + 12
+            desc_at = name_at + (namesz + 3) // 4 * 4
+            if note_type == 3 and data[name_at:name_at + namesz] == b"GNU\0":  # NT_GNU_BUILD_ID
+                return data[desc_at:desc_at + descsz].hex()
+            pos = desc_at + (descsz + 3) // 4 * 4
+    return None
+
+
+def mapped_libc(pid):
+    """The path of the libc the process maps, as this process can open it."""
+    with open("/proc/%d/maps" % pid) as maps:
+        for line in maps:
+            fields = line.split()
+            if len(fields) >= 6 and os.path.basename(fields[5]).startswith("libc.so"):
+                inside = "/proc/%d/root%s" % (pid, fields[5])
+                return inside if os.path.exists(inside) else fields[5]
+    return None
+
+
+MEMORY_COPY = re.compile(r"^(__)?mem(cpy|move)(_\w+)?$")
+
+
+class NativeDebugFiles(unittest.TestCase):
+    def test_memory_copy_is_named_from_libc_debug_file(self):
+        python = pythons.behaviour_interpreter()
+        workload = support.Workload([*python.command, SCRIPT, "copy"])
+        self.addCleanup(workload.kill)
+        workload.wait_ready()
+        libc = mapped_libc(workload.pid)
+        self.assertIsNotNone(libc, "the workload maps no libc")
+        build_id = elf_build_id(libc)
+        if not build_id:
+            self.skipTest("%s has no build id" % libc)
+        debug_file = "/usr/lib/debug/.build-id/%s/%s.debug" % (build_id[:2], build_id[2:])
+        if not os.path.exists(debug_file):
+            self.skipTest("no separate debug file for %s (install libc6-dbg): %s is missing"
+                          % (libc, debug_file))
+        time.sleep(SETTLE_SECONDS)
+
+        folder = tempfile.mkdtemp(prefix="gilscope-native-")
+        self.addCleanup(shutil.rmtree, folder)
+        out = os.path.join(folder, "p.json")
+        args = ["record", "--pid", str(workload.pid), "-d", str(RECORD_SECONDS), "--native",
+                "-f", "speedscope", "-o", out]
+        code, _, err = support.run_gilscope(args, timeout=RECORD_TIMEOUT)
+        context = "%s, gilscope %s: %s" % (python.version, " ".join(args), err)
+        self.assertEqual(code, 0, context)
+        self.assertTrue(workload.alive(), context)
+        profile = Speedscope(out)
+        libc_name = os.path.basename(libc)
+        for view in ("cpu", "blame"):
+            picture = "%s view:\n%s\n%s" % (view, profile.picture(view), context)
+            leaf, _ = profile.heaviest_leaf(view)
+            self.assertIsNotNone(leaf, picture)
+            self.assertRegex(leaf["name"], MEMORY_COPY, picture)
+            self.assertEqual(leaf.get("file"), libc_name, picture)
+            self.assertGreaterEqual(profile.share(view, lambda frames: stack_has(
+                frames, lambda f: bool(MEMORY_COPY.match(f["name"])), under="copy_bytes")),
+                0.5, picture)
+        # No libc frame is left unnamed at the copy routine's offsets.
+        unnamed = [f["name"] for f in profile.frames
+                   if UNNAMED.match(f["name"]) and f["name"].startswith(libc_name)]
+        self.assertLessEqual(len(unnamed), 2, "unnamed libc frames %s; %s" % (unnamed, context))
 
 
 class NativeBadInput(unittest.TestCase):

@@ -30,7 +30,7 @@ std::string WriteFakeElf(const FakeElfSpec& spec) {
   for (const FakeElfSpec::Symbol& symbol : spec.symbols) {
     Elf64_Sym entry = {};
     entry.st_name = AddName(symbol_names, symbol.name);
-    entry.st_info = ELF64_ST_INFO(STB_GLOBAL, STT_OBJECT);
+    entry.st_info = ELF64_ST_INFO(STB_GLOBAL, symbol.function ? STT_FUNC : STT_OBJECT);
     entry.st_shndx = SHN_ABS;
     entry.st_value = symbol.address;
     entry.st_size = symbol.size;
@@ -56,6 +56,25 @@ std::string WriteFakeElf(const FakeElfSpec& spec) {
   Align(out);
   const uint64_t symbol_names_at = out.size();
   out += symbol_names;
+  Align(out);
+  const uint64_t note_at = out.size();
+  if (!spec.build_id.empty()) {
+    Elf64_Nhdr note = {};
+    note.n_namesz = 4;  // "GNU\0"
+    note.n_descsz = static_cast<uint32_t>(spec.build_id.size());
+    note.n_type = NT_GNU_BUILD_ID;
+    Append(out, note);
+    out.append("GNU\0", 4);
+    out += spec.build_id;
+    out.resize((out.size() + 3) & ~size_t{3}, '\0');
+  }
+  const uint64_t note_size = out.size() - note_at;
+  std::vector<uint64_t> contents_at;
+  for (const FakeElfSpec::Section& section : spec.sections) {
+    Align(out);
+    contents_at.push_back(out.size());
+    out += section.contents;
+  }
 
   std::vector<Elf64_Shdr> sections(1);  // section 0 is the null section
   Elf64_Shdr symbol_table = {};
@@ -75,14 +94,26 @@ std::string WriteFakeElf(const FakeElfSpec& spec) {
   names.sh_size = symbol_names.size();
   names.sh_addralign = 1;
   sections.push_back(names);
-  for (const FakeElfSpec::Section& section : spec.sections) {
+  if (!spec.build_id.empty()) {
+    Elf64_Shdr header = {};
+    header.sh_name = AddName(section_names, ".note.gnu.build-id");
+    header.sh_type = SHT_NOTE;
+    header.sh_flags = SHF_ALLOC;
+    header.sh_offset = note_at;
+    header.sh_size = note_size;
+    header.sh_addralign = 4;
+    sections.push_back(header);
+  }
+  for (size_t i = 0; i < spec.sections.size(); ++i) {
+    const FakeElfSpec::Section& section = spec.sections[i];
     Elf64_Shdr header = {};
     header.sh_name = AddName(section_names, section.name);
-    header.sh_type = SHT_NOBITS;
-    header.sh_flags = SHF_ALLOC | SHF_WRITE;
+    header.sh_type = section.contents.empty() ? SHT_NOBITS : SHT_PROGBITS;
+    header.sh_flags = section.contents.empty() ? SHF_ALLOC | SHF_WRITE : 0;
     header.sh_addr = section.address;
-    header.sh_size = section.size;
-    header.sh_addralign = 8;
+    header.sh_offset = section.contents.empty() ? 0 : contents_at[i];
+    header.sh_size = section.contents.empty() ? section.size : section.contents.size();
+    header.sh_addralign = section.contents.empty() ? 8 : 1;
     sections.push_back(header);
   }
   Elf64_Shdr section_name_table = {};

@@ -20,11 +20,14 @@ struct FakeElfSpec {
     std::string name;
     uint64_t address = 0;  // link-time; never 0 (readers skip such symbols)
     uint64_t size = 8;
+    bool function = false;  // STT_FUNC, else STT_OBJECT
   };
   struct Section {  // a named address range without contents, as .PyRuntime
     std::string name;
     uint64_t address = 0;
     uint64_t size = 0;
+    // Not empty: a section holding these bytes in the file (SHT_PROGBITS), as .gnu_debugdata.
+    std::string contents;
   };
 
   bool shared_object = true;  // ET_DYN (a library or a PIE), else ET_EXEC
@@ -33,6 +36,7 @@ struct FakeElfSpec {
   std::vector<Segment> segments;
   std::vector<Symbol> symbols;
   std::vector<Section> sections;
+  std::string build_id;  // raw bytes; not empty: an NT_GNU_BUILD_ID note (.note.gnu.build-id)
 };
 
 std::string WriteFakeElf(const FakeElfSpec& spec);

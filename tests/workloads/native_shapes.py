@@ -14,6 +14,9 @@
 #                   in native code, the other waits
 #   ctypes_release  two threads in call_c_releasing(): the same function called through
 #                   ctypes.CDLL, which releases the GIL: both run native code in parallel
+#   copy            two threads in copy_bytes(), copying a 64 MB bytearray into new bytes
+#                   objects: the time goes to libc's memory copy (memcpy/memmove, which
+#                   Debian's libc only names in its separate debug file), with the GIL held
 #
 # The test library's path comes from --lib PATH or the GILSCOPE_TESTLIB environment variable
 # (ctypes shapes only). The "# line: NAME" comments mark lines the tests look for.
@@ -104,6 +107,15 @@ def call_c_releasing(gate, busy):
         busy(BUSY_SECONDS)  # line: call-releasing
 
 
+def copy_bytes(gate):
+    data = bytearray(64 << 20)
+    enter(gate)
+    while True:
+        bytes(data)  # line: copy-bytes
+        if TAKE_TURNS:
+            time.sleep(0.001)
+
+
 def library_path():
     if "--lib" in sys.argv:
         return sys.argv[sys.argv.index("--lib") + 1]
@@ -136,6 +148,8 @@ def plan(shape):
     if shape == "ctypes_release":
         busy = busy_function("CDLL")  # CDLL: ctypes releases the GIL around the call
         return [(call_c_releasing, (busy,)), (call_c_releasing, (busy,))]
+    if shape == "copy":
+        return [(copy_bytes, ()), (copy_bytes, ())]
     raise SystemExit("unknown shape %r" % shape)
 
 

@@ -57,10 +57,23 @@ class ElfFunctionTable {
   std::string names_;  // every name, back to back (offsets stay valid when the table moves)
 };
 
+// Where Debian's -dbg packages put separate debug files (by build id, under .build-id/).
+inline constexpr char kSystemDebugRoot[] = "/usr/lib/debug";
+
 // What to read besides sections and segments (each costs time and memory for big files).
 struct ElfReadOptions {
   bool symbols_by_name = true;  // FindSymbol / FindSymbolOrClone
   bool function_table = false;  // functions(), for naming addresses
+  // With function_table, where separate debug files are looked up by build id, as gdb does:
+  // "<root>/.build-id/aa/bbcc....debug" for build id aabbcc... (Debian's -dbg packages install
+  // them under /usr/lib/debug), each root in turn. Their .symtab names the static functions a
+  // stripped file lost. A debug file is used only when its own build id is the file's, and only
+  // for a file without a .symtab of its own. Empty: none.
+  std::vector<std::string> debug_roots;
+  // With function_table, also read the symbols of .gnu_debugdata ("MiniDebugInfo": an
+  // xz-compressed ELF holding a .symtab, as Fedora ships), decompressed up to this size; a
+  // larger or undecodable section is ignored. 0: not read.
+  uint64_t max_mini_debug_info_size = uint64_t{64} << 20;
 };
 
 class ElfFile {
@@ -89,6 +102,12 @@ class ElfFile {
   ElfFunctionTable& mutable_functions() { return functions_; }
   bool has_symtab() const { return has_symtab_; }
   bool is_shared_object() const { return is_shared_object_; }
+  // The NT_GNU_BUILD_ID note's bytes; empty when there is none.
+  const std::string& build_id() const { return build_id_; }
+  // Where function names came from besides the file itself: the separate debug file merged
+  // (empty: none), and whether .gnu_debugdata was read.
+  const std::string& debug_file() const { return debug_file_; }
+  bool has_mini_debug_info() const { return has_mini_debug_info_; }
 
  private:
   struct Parser;
@@ -98,8 +117,11 @@ class ElfFile {
   std::vector<ElfRange> load_segments_;
   std::optional<ElfRange> eh_frame_header_;
   ElfFunctionTable functions_;
+  std::string build_id_;
+  std::string debug_file_;
   bool has_symtab_ = false;
   bool is_shared_object_ = false;
+  bool has_mini_debug_info_ = false;
 };
 
 }  // namespace gilscope

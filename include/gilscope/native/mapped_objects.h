@@ -71,9 +71,11 @@ class MappedObjects {
  public:
   // `memory` reads the target (the .eh_frame_hdr header, the vDSO image) and must outlive
   // this; `interpreter_object` is the path of the object holding CPython's runtime. An empty
-  // `read_maps` reads /proc/PID/maps.
+  // `read_maps` reads /proc/PID/maps. Separate debug files, which name the functions a stripped
+  // object does not export, are looked up by build id under `debug_root` as the target sees it
+  // (/proc/PID/root/...), then as this process does; empty: not looked up.
   MappedObjects(pid_t pid, RemoteMemory& memory, std::string interpreter_object,
-                MapsReader read_maps = nullptr);
+                MapsReader read_maps = nullptr, std::string debug_root = kSystemDebugRoot);
 
   // Reads the maps again, keeping what it knows of unchanged mappings. Returns whether the
   // executable mappings changed since the previous call (the first call: whether there are any).
@@ -101,6 +103,7 @@ class MappedObjects {
   std::string interpreter_object_;
   std::optional<std::pair<uint64_t, uint64_t>> interpreter_id_;  // st_dev, st_ino
   MapsReader read_maps_;
+  std::vector<std::string> debug_roots_;
   std::vector<MappedObject> mappings_;  // ordered by start
   absl::flat_hash_map<FileKey, std::unique_ptr<ObjectFile>> files_;
   uint64_t maps_reads_ = 0;

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "gilscope/elf/elf_file.h"
 #include "gilscope/memory/remote_memory.h"
 
 namespace gilscope {
@@ -47,6 +48,8 @@ struct ThreadRegisters {
 struct NativeUnwinderOptions {
   // Reads the text of the target's /proc/PID/maps; empty: that file. Tests give made-up maps.
   std::function<absl::StatusOr<std::string>()> read_maps;
+  // Where separate debug files are looked up by build id (see MappedObjects); empty: nowhere.
+  std::string debug_root = kSystemDebugRoot;
 };
 
 // Counters since Create, for tests and measurement.
