@@ -3,13 +3,11 @@
 // and GIL figures, a track per thread with its GIL states and Python stacks as nested slices,
 // and per GIL two counter tracks, its waiters and its hand-offs per second.
 //
-// Layout: one track per thread, the state slice outermost and the stack nested below it,
-// root frame first. In ui.perfetto.dev a thread's track then reads top-down as "what it was
-// doing to the GIL, and in which code", the colour band of states directly above the code
-// that ran (or waited) in it, with no child track to expand; trace_processor's thread_slice
-// holds both. The cost: a state change closes the stack slices below it and reopens them, so
-// a spinner that alternates holding and waiting shows its stack once per state slice. Within
-// a state slice, frames shared by consecutive runs stay one slice.
+// Layout: a track per thread carrying its GIL-state slices, and a child track below it
+// ("Python stack") with the stack as nested slices, root frame first. Kept apart, a stack
+// slice outlives the state changes under it: two spinners taking turns on the GIL change state
+// nearly every sample, and nesting the stack under the state would close and reopen every
+// frame each time (about five times the packets).
 //
 // Packets are written track by track, not in global time order: trace_processor sorts a
 // trace by timestamp, ties kept in file order, so a slice ending and the next beginning at
@@ -97,7 +95,10 @@ class TraceBuilder {
   void Write() {
     WriteProcess();
     uint64_t next_track = kProcessTrack + 1;
-    for (const TimelineThread& thread : timeline_.threads()) WriteThread(thread, next_track++);
+    for (const TimelineThread& thread : timeline_.threads()) {
+      const uint64_t states = next_track++, stack = next_track++;
+      WriteThread(thread, states, stack);
+    }
     const bool several = timeline_.gils().size() > 1;
     for (const GilTimeline& gil : timeline_.gils()) {
       const uint64_t waiters = next_track++, handoffs = next_track++;
@@ -194,8 +195,9 @@ class TraceBuilder {
     return it->second;
   }
 
-  // The thread's track, then its state slices with the stacks nested below them.
-  void WriteThread(const TimelineThread& thread, uint64_t track) {
+  // The thread's track with its GIL-state slices, and below it a child track with its Python
+  // stack as nested slices.
+  void WriteThread(const TimelineThread& thread, uint64_t track, uint64_t stack_track) {
     {
       pb::TracePacket packet;
       packet.set_timestamp(static_cast<uint64_t>(start_ns_));
@@ -208,27 +210,51 @@ class TraceBuilder {
           thread.name.empty() ? absl::StrCat("thread ", thread.native_id) : thread.name));
       writer_.Write(packet);
     }
-    std::optional<ThreadState> state;  // the open state slice's
+    {
+      pb::TracePacket packet;
+      packet.set_timestamp(static_cast<uint64_t>(start_ns_));
+      pb::TrackDescriptor* descriptor = packet.mutable_track_descriptor();
+      descriptor->set_uuid(stack_track);
+      descriptor->set_parent_uuid(track);
+      descriptor->set_name("Python stack");
+      writer_.Write(packet);
+    }
+    WriteStates(thread, track);
+    WriteStacks(thread, stack_track);
+  }
+
+  // Runs of one state merge while they follow each other; a gap (the thread missing from
+  // samples) or another state ends the slice.
+  void WriteStates(const TimelineThread& thread, uint64_t track) {
+    std::optional<ThreadState> state;  // the open slice's
     int64_t state_end = 0;             // the sample after its last
-    std::vector<FrameId> open;         // the open frame slices, root first
+    for (const TimelineRun& run : thread.runs) {
+      if (state && (*state != run.state || run.first_sample != state_end)) {
+        End(SampleNs(state_end), track);
+        state.reset();
+      }
+      if (!state) {
+        state = run.state;
+        Begin(SampleNs(run.first_sample), track, StateWords(run.state));
+      }
+      state_end = run.end_sample();
+    }
+    if (state) End(SampleNs(state_end), track);
+  }
+
+  // Frames shared by consecutive runs stay one slice, whatever the state did meanwhile: a
+  // spinner that takes turns on the GIL keeps one stack slice, so the trace grows with the
+  // state changes alone. A gap closes every frame.
+  void WriteStacks(const TimelineThread& thread, uint64_t track) {
+    std::vector<FrameId> open;  // the open frame slices, root first
+    int64_t open_end = 0;       // the sample after the last run drawn
     const auto close_frames_to = [&](size_t depth, int64_t ns) {
       for (; open.size() > depth; open.pop_back()) End(ns, track);
     };
     for (const TimelineRun& run : thread.runs) {
       const int64_t begin_ns = SampleNs(run.first_sample);
-      // Runs of one state merge while they follow each other; a gap (the thread missing from
-      // samples) or another state ends the slice.
-      if (state && (*state != run.state || run.first_sample != state_end)) {
-        const int64_t end_ns = SampleNs(state_end);
-        close_frames_to(0, end_ns);
-        End(end_ns, track);
-        state.reset();
-      }
-      if (!state) {
-        state = run.state;
-        Begin(begin_ns, track, StateWords(run.state));
-      }
-      state_end = run.end_sample();
+      if (run.first_sample != open_end) close_frames_to(0, SampleNs(open_end));
+      open_end = run.end_sample();
       const std::vector<FrameId>& frames = profile_.stacks().stack(run.stack);
       size_t shared = 0;
       while (shared < open.size() && shared < frames.size() && open[shared] == frames[shared])
@@ -239,11 +265,7 @@ class TraceBuilder {
         open.push_back(frames[depth]);
       }
     }
-    if (state) {
-      const int64_t end_ns = SampleNs(state_end);
-      close_frames_to(0, end_ns);
-      End(end_ns, track);
-    }
+    close_frames_to(0, SampleNs(open_end));
   }
 
   void WriteCounterTrack(uint64_t track, const std::string& name, const char* unit) {

@@ -115,7 +115,9 @@ class PerfettoChecks(object):
             self.assertEqual(threads[uuids[0]].one("pid"), workload.pid, context)
             spinner_tracks[name] = uuids[0]
         for name, uuid in spinner_tracks.items():
-            stack = [s for s in trace.slices[uuid] if s.depth > 0]
+            stack_tracks = trace.children_of(uuid, "Python stack")
+            self.assertEqual(len(stack_tracks), 1, "%s: stack tracks; %s" % (name, context))
+            stack = trace.slices[stack_tracks[0]]
             self.assertTrue(any(s.name.startswith("spin_forever (%s:" % SHAPES) for s in stack),
                             "%s's stack slices: %s" % (name, sorted(set(s.name for s in stack))))
 
@@ -128,7 +130,8 @@ class PerfettoChecks(object):
 
         holding = {}
         for name, uuid in spinner_tracks.items():
-            states = [s for s in trace.slices[uuid] if s.depth == 0]
+            states = trace.slices[uuid]
+            self.assertTrue(all(s.depth == 0 for s in states), context)
             holding[name] = [s for s in states if s.name == "holding GIL"]
             waiting = [s for s in states if s.name == "waiting for GIL"]
             self.assertTrue(holding[name] and waiting, "%s: states %s; %s" % (

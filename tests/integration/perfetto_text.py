@@ -149,6 +149,11 @@ class Trace(object):
         return {uuid: track.one("thread") for uuid, track in self.tracks.items()
                 if "thread" in track}
 
+    def children_of(self, parent, name):
+        """uuids of the tracks named `name` whose parent is track `parent`."""
+        return [uuid for uuid, track in self.tracks.items()
+                if track.one("parent_uuid") == parent and track.one("name") == name]
+
     def track_named(self, name):
         return [uuid for uuid, track in self.tracks.items() if track.one("name") == name]
 

@@ -150,6 +150,15 @@ uint64_t TrackOfThread(const Decoded& decoded, int64_t tid) {
   return 0;
 }
 
+// The child track carrying a thread's Python stack.
+uint64_t StackTrackOfThread(const Decoded& decoded, int64_t tid) {
+  const uint64_t parent = TrackOfThread(decoded, tid);
+  for (const auto& [uuid, track] : decoded.tracks)
+    if (track.parent_uuid() == parent && track.name() == "Python stack") return uuid;
+  ADD_FAILURE() << "no stack track for thread " << tid;
+  return 0;
+}
+
 uint64_t TrackNamed(const Decoded& decoded, const std::string& name) {
   for (const auto& [uuid, track] : decoded.tracks)
     if (track.name() == name) return uuid;
@@ -207,7 +216,8 @@ TEST_F(PerfettoTraceTest, ProcessAndThreadTracksAreNamed) {
   EXPECT_EQ(decoded_.tracks[a].thread().thread_name(), "spinner-a");
   EXPECT_EQ(decoded_.tracks[a].thread().pid(), 4242);
   EXPECT_EQ(decoded_.tracks[b].thread().thread_name(), "spinner-b");
-  EXPECT_EQ(decoded_.tracks.size(), 1u + 3u + 2u);  // process, threads, two GIL counters
+  // The process, each thread's state and stack tracks, two GIL counters.
+  EXPECT_EQ(decoded_.tracks.size(), 1u + 3u * 2u + 2u);
 }
 
 TEST_F(PerfettoTraceTest, SpinnersAlternateInMergedStateSlices) {
@@ -224,17 +234,15 @@ TEST_F(PerfettoTraceTest, SpinnersAlternateInMergedStateSlices) {
                                          Slice{"idle", 50 * kMs, 60 * kMs, 0}));
 }
 
-TEST_F(PerfettoTraceTest, StacksNestBelowStatesRootFirst) {
-  const std::vector<Slice>& a = decoded_.slices[TrackOfThread(decoded_, 11)];
-  // Within the first holding slice the frames shared by samples 0 and 1 stay one slice; the
-  // deeper frame of sample 1 opens below them. Each state slice reopens the stack.
-  EXPECT_THAT(AtDepth(a, 1), ElementsAre(Slice{"<module> (/app.py:1)", 0, 20 * kMs, 1},
-                                         Slice{"<module> (/app.py:1)", 20 * kMs, 40 * kMs, 1},
-                                         Slice{"<module> (/app.py:1)", 40 * kMs, 60 * kMs, 1}));
-  EXPECT_THAT(AtDepth(a, 2), ElementsAre(Slice{"spin (/app.py:10)", 0, 20 * kMs, 2},
-                                         Slice{"spin (/app.py:10)", 20 * kMs, 40 * kMs, 2},
-                                         Slice{"spin (/app.py:10)", 40 * kMs, 60 * kMs, 2}));
-  EXPECT_THAT(AtDepth(a, 3), ElementsAre(Slice{"step (/app.py:20)", 10 * kMs, 20 * kMs, 3}));
+TEST_F(PerfettoTraceTest, StacksNestRootFirstAcrossStateChanges) {
+  // The state track holds states only; the stack track below it nests frames root first.
+  EXPECT_THAT(AtDepth(decoded_.slices[TrackOfThread(decoded_, 11)], 1), ElementsAre());
+  const std::vector<Slice>& a = decoded_.slices[StackTrackOfThread(decoded_, 11)];
+  // Frames shared by every sample stay one slice through a's state changes; the deeper frame
+  // of sample 1 opens below them for that sample only.
+  EXPECT_THAT(AtDepth(a, 0), ElementsAre(Slice{"<module> (/app.py:1)", 0, 60 * kMs, 0}));
+  EXPECT_THAT(AtDepth(a, 1), ElementsAre(Slice{"spin (/app.py:10)", 0, 60 * kMs, 1}));
+  EXPECT_THAT(AtDepth(a, 2), ElementsAre(Slice{"step (/app.py:20)", 10 * kMs, 20 * kMs, 2}));
 }
 
 TEST_F(PerfettoTraceTest, CountersFollowTheGil) {
@@ -276,7 +284,7 @@ TEST_F(PerfettoTraceTest, SummaryCarriesVerdictAndFigures) {
 TEST_F(PerfettoTraceTest, HostileNamesLoseTheirControlCharacters) {
   const uint64_t evil = TrackOfThread(decoded_, 13);
   EXPECT_EQ(decoded_.tracks[evil].thread().thread_name(), "evil\\x1b]0;pwn\\x07\\x0aname");
-  const std::vector<Slice> frames = AtDepth(decoded_.slices[evil], 1);
+  const std::vector<Slice> frames = AtDepth(decoded_.slices[StackTrackOfThread(decoded_, 13)], 0);
   ASSERT_EQ(frames.size(), 1u);
   EXPECT_EQ(frames[0].name, "bad\\x0d\\x1b[2Jfunc (/evil\\x0a.py:3)");
   for (const std::string& text : decoded_.texts) {
