@@ -46,8 +46,8 @@ void Timeline::AddThread(const ThreadSnapshot& thread, StackId stack, int64_t bl
       return;
     }
   }
-  line.runs.push_back(TimelineRun{sample, 1, thread.state, stack, thread.interpreter_id,
-                                  blocked_in, blame});
+  line.runs.push_back(
+      TimelineRun{sample, 1, thread.state, stack, thread.interpreter_id, blocked_in, blame});
   ++run_count_;
 }
 
