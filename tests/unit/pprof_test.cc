@@ -1,8 +1,8 @@
 // WritePprof over a made-up recording: two spinners taking turns, a sleeper, and a thread
 // holding the GIL in native code. The output is gunzipped and parsed as pprof reads it.
+#include <gmock/gmock.h>
 #include <google/protobuf/io/gzip_stream.h>
 #include <google/protobuf/io/zero_copy_stream_impl_lite.h>
-#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <map>
@@ -27,7 +27,9 @@ using ::testing::UnorderedElementsAre;
 const absl::Time kStart = absl::FromUnixSeconds(1000);
 constexpr pid_t kSpinnerA = 11, kSpinnerB = 12, kSleeper = 13, kNativeHolder = 14;
 const char kHostileFunction[] = "spin\x1b[2J\x07";
-const char kHostileThread[] = "sleep\x1b]0;pwned\x07" "er\x9b";  // \x9b: a lone C1 byte, not UTF-8
+const char kHostileThread[] =
+    "sleep\x1b]0;pwned\x07"
+    "er\x9b";  // \x9b: a lone C1 byte, not UTF-8
 
 ThreadSnapshot Thread(pid_t tid, ThreadState state, std::vector<Frame> frames_leaf_first) {
   ThreadSnapshot thread;
@@ -54,8 +56,8 @@ Profile MadeUpProfile() {
     };
     std::vector<Frame> native_stack = {Py("call_native", 30), Py("<module>", 1)};
     if (state(kNativeHolder) == ThreadState::kHoldingGilInNative) {
-      native_stack.insert(native_stack.begin(), Frame{"crunch", "libcrunch.so", -1,
-                                                      FrameKind::kNative});
+      native_stack.insert(native_stack.begin(),
+                          Frame{"crunch", "libcrunch.so", -1, FrameKind::kNative});
     }
     ThreadSnapshot sleeper = Thread(kSleeper, ThreadState::kIdle, {Py("nap", 20)});
     sleeper.name = kHostileThread;
@@ -134,7 +136,8 @@ std::vector<Flat> Flatten(const pb::Profile& p) {
                        (l.str() != 0 ? p.string_table(l.str()) : std::to_string(l.num())));
     }
     for (uint64_t id : s.location_id()) stack.push_back(locations[id]);
-    flat.push_back({absl::StrJoin(labels, ","), absl::StrJoin(stack, ";"),
+    flat.push_back({absl::StrJoin(labels, ","),
+                    absl::StrJoin(stack, ";"),
                     {s.value().begin(), s.value().end()}});
   }
   return flat;
