@@ -85,8 +85,9 @@ class Symbols {
     pb::Location& location = *profile_.add_location();
     location.set_id(it->second);
     // Python frames share one made-up mapping; a native frame's is its ELF object, named by
-    // base name only (the path and build id are not kept with the frame: pprof cannot fetch
-    // the binary to symbolize again, which it need not, the functions being named here).
+    // base name only. Not done: the object's path and build id (nothing reads build ids yet;
+    // RecordingInfo would need the target's objects from its maps). pprof need not find the
+    // binary: the functions are named here.
     location.set_mapping_id(Mapping(native ? frame.file.str() : "[python]"));
     pb::Line& line = *location.add_line();
     line.set_function_id(Function(frame.function.str(), frame.file.str()));
