@@ -173,6 +173,7 @@ class Recording {
       return Classify(status, change);
     };
     hooks.on_sample = [&](const Snapshot& snapshot, absl::Time at) {
+      if (!first_sample_wall_) first_sample_wall_ = absl::Now();
       profile_.AddSample(snapshot, at);
     };
     hooks.on_failed_sample = [&]() { profile_.AddError(); };
@@ -206,6 +207,7 @@ class Recording {
     info.scheduled_samples = stats.taken + stats.failed + stats.missed;
     info.elapsed = stats.elapsed;
     info.paused_total = paused_total_;
+    info.started_at = first_sample_wall_;
     info.unobserved_switches_per_s = unobserved_switches_per_s_;
     info.unobserved_window = unobserved_window_;
     info.end_reason = SamplingEndName(end);
@@ -271,6 +273,7 @@ class Recording {
   std::optional<ExecWatch> exec_watch_;  // noted when sampling starts
   Profile profile_;
   absl::Duration paused_total_;
+  std::optional<absl::Time> first_sample_wall_;
   std::optional<double> unobserved_switches_per_s_;
   absl::Duration unobserved_window_;
   bool stopped_by_signal_ = false;

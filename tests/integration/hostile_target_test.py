@@ -6,7 +6,8 @@ UntrustedNames_<version> (every interpreter found): tests/workloads/hostile_name
   surrogates or invalid UTF-8 (2.7), separators of gilscope's formats and a 100 KB name. dump's
   text must carry no control character and be valid UTF-8; every JSON output must parse; the SVG
   must parse as XML with no element or event attribute a name put there; collapsed lines must
-  stay one stack per line.
+  stay one stack per line; pprof must decode (`go tool pprof -raw`, skipped without go) and
+  print the names as text with no control character.
 ChangingTarget (one interpreter): threads churning, a target forking, one exec'ing into a
   non-Python program, one stopped by SIGSTOP: recording goes on or ends cleanly, writes what it
   collected, counts errors, and leaves the target as it found it.
@@ -195,6 +196,25 @@ class UntrustedNameChecks(TempDirMixin):
         for found in (names, threads):
             self.assertTrue(any("</text><script>alert(1)</script>" in n for n in found), found)
             self.assertTrue(any("\\x1b[2J" in n for n in found), found)
+
+    def test_pprof_decodes_with_names_as_text(self):
+        go = shutil.which("go")
+        if go is None:
+            self.skipTest("`go` is not installed: `go tool pprof` is what reads the profile")
+        out = self.path("p.pb.gz")
+        code, _, err = run_raw(["record", "--pid", str(self.workload.pid), "-d", "1",
+                                "-f", "pprof", "-o", out])
+        self.assertEqual(code, 0, err)
+        # protobuf's parser, through pprof's, rejects strings that are not UTF-8; pprof prints
+        # every function, file and label as they are.
+        raw = subprocess.run([go, "tool", "pprof", "-raw", out], capture_output=True,
+                             timeout=RECORD_TIMEOUT)
+        self.assertEqual(raw.returncode, 0, raw.stderr)
+        self.assert_terminal_safe(raw.stdout, "pprof -raw")
+        text = raw.stdout.decode("utf-8")
+        self.assertIn("alert(2)", text)  # a function name, as text
+        self.assertIn("\\x1b[2J", text)  # the escape shown, not sent
+        self.assertIn("thread_name:[</text><script>alert(1)</script>]", text)
 
 
 globals().update(pythons.test_classes("UntrustedNames_", UntrustedNameChecks))

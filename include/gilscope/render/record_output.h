@@ -33,7 +33,9 @@ struct RecordingInfo {
   int64_t scheduled_samples = 0;  // schedule slots in all: taken, failed and skipped
   absl::Duration elapsed;         // from the first slot to the end of sampling
   absl::Duration paused_total;    // how long the target was stopped, over all samples
-  std::string end_reason;         // "duration reached", "interrupted", "target exited"
+  // The wall-clock time of the first sample (the samples' own times are monotonic).
+  std::optional<absl::Time> started_at;
+  std::string end_reason;  // "duration reached", "interrupted", "target exited"
   // GIL hand-offs per second (all GILs) counted before sampling, over unobserved_window, with
   // the target left alone: against the recording's own rate, the observer effect. Unset when
   // not measured (launch mode, --baseline 0, no switch counter in this version).
