@@ -208,6 +208,9 @@ class Recording {
     info.elapsed = stats.elapsed;
     info.paused_total = paused_total_;
     info.started_at = first_sample_wall_;
+    for (ObjectIdentity& object : taker_->NativeObjectsRead()) {
+      info.native_objects.push_back({std::move(object.path), std::move(object.build_id)});
+    }
     info.unobserved_switches_per_s = unobserved_switches_per_s_;
     info.unobserved_window = unobserved_window_;
     info.end_reason = SamplingEndName(end);

@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "absl/container/flat_hash_set.h"
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "gilscope/base/status_macros.h"
@@ -220,6 +221,9 @@ ObjectFile* MappedObjects::LoadFile(const MappedObject& mapping) {
     file->eh_frame_header = elf->eh_frame_header();
     file->symbols = Symbolizer(std::move(elf->mutable_functions()));
     file->is_interpreter = IsInterpreter(opened.empty() ? mapping.path : opened, mapping.path);
+    if (identities_.size() < kMaxObjectIdentities) {
+      identities_.push_back({mapping.path, absl::BytesToHexString(elf->build_id())});
+    }
   } else {
     file->error = std::string(elf.status().message());
     file->is_interpreter = mapping.path == interpreter_object_ && !interpreter_object_.empty();

@@ -48,6 +48,8 @@ class RemoteUnwinder : public NativeUnwinder {
   absl::Status Init();
   absl::StatusOr<NativeStack> Unwind(pid_t tid) override;
   NativeStack UnwindFrom(const ThreadRegisters& registers) override;
+  std::vector<ObjectIdentity> ObjectsRead() const override { return objects_.identities(); }
+
   NativeUnwinderStats stats() const override {
     NativeUnwinderStats stats = stats_;
     stats.maps_reads = objects_.maps_reads();

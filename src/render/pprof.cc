@@ -62,8 +62,17 @@ class Strings {
 // Locations, functions and mappings, each made once, with ids from 1 (0 means none in pprof).
 class Symbols {
  public:
-  Symbols(pb::Profile& profile, Strings& strings, const StackTable& stacks)
-      : profile_(profile), strings_(strings), stacks_(stacks) {}
+  Symbols(pb::Profile& profile, Strings& strings, const StackTable& stacks,
+          const std::vector<NativeObject>& objects)
+      : profile_(profile), strings_(strings), stacks_(stacks) {
+    // Native frames name their object by base name (see NativeToFrame); the first of a name
+    // read wins.
+    for (const NativeObject& object : objects) {
+      const size_t slash = object.path.rfind('/');
+      objects_.try_emplace(slash == std::string::npos ? object.path : object.path.substr(slash + 1),
+                           &object);
+    }
+  }
 
   // Root first in, leaf first out, as pprof's Sample.location_id wants.
   void AddStack(StackId stack, pb::Sample& sample) {
@@ -84,9 +93,8 @@ class Symbols {
     const bool native = frame.kind == FrameKind::kNative;
     pb::Location& location = *profile_.add_location();
     location.set_id(it->second);
-    // Python frames share one made-up mapping; a native frame's is its ELF object, named by
-    // base name only. Not done: the object's path and build id (nothing reads build ids yet;
-    // RecordingInfo would need the target's objects from its maps). pprof need not find the
+    // Python frames share one made-up mapping; a native frame's is its ELF object, with the
+    // path and build id the recording noted where it has them. pprof need not find the
     // binary: the functions are named here.
     location.set_mapping_id(Mapping(native ? frame.file.str() : "[python]"));
     pb::Line& line = *location.add_line();
@@ -124,6 +132,10 @@ class Symbols {
     pb::Mapping& mapping = *profile_.add_mapping();
     mapping.set_id(it->second);
     mapping.set_filename(strings_.Add(file));
+    if (auto object = objects_.find(file); object != objects_.end()) {
+      mapping.set_filename(strings_.Add(object->second->path));
+      mapping.set_build_id(strings_.Add(object->second->build_id));
+    }
     // Already symbolized: keeps pprof from looking for the file to symbolize it again.
     mapping.set_has_functions(true);
     mapping.set_has_filenames(true);
@@ -137,6 +149,7 @@ class Symbols {
   absl::flat_hash_map<FrameId, uint64_t> locations_;
   absl::flat_hash_map<std::pair<std::string, std::string>, uint64_t> functions_;
   absl::flat_hash_map<std::string, uint64_t> mappings_;
+  absl::flat_hash_map<std::string, const NativeObject*> objects_;  // by base name
   uint64_t no_frames_ = 0;
 };
 
@@ -159,9 +172,10 @@ void AddNumLabel(pb::Sample& sample, Strings& strings, absl::string_view key, in
   label.set_num_unit(strings.Add("id"));
 }
 
-void AddSamples(const Profile& profile, int64_t period_ns, pb::Profile& out, Strings& strings) {
+void AddSamples(const Profile& profile, const RecordingInfo& info, int64_t period_ns,
+                pb::Profile& out, Strings& strings) {
   const Timeline& timeline = profile.timeline();
-  Symbols symbols(out, strings, profile.stacks());
+  Symbols symbols(out, strings, profile.stacks(), info.native_objects);
   absl::flat_hash_map<SampleKey, int> index;  // into out.sample
   for (size_t t = 0; t < timeline.threads().size(); ++t) {
     const TimelineThread& thread = timeline.threads()[t];
@@ -234,7 +248,7 @@ void WritePprof(const Profile& profile, const RecordingInfo& info, std::ostream&
   if (info.started_at) pprof.set_time_nanos(absl::ToUnixNanos(*info.started_at));
   pprof.set_duration_nanos(absl::ToInt64Nanoseconds(info.elapsed));
 
-  AddSamples(profile, period_ns, pprof, strings);
+  AddSamples(profile, info, period_ns, pprof, strings);
   AddComments(profile, info, pprof, strings);
 
   google::protobuf::io::OstreamOutputStream raw(&out);

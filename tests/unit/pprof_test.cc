@@ -227,6 +227,21 @@ TEST(PprofTest, LocationsAndMappingsTellPythonFromNative) {
   }
 }
 
+// GIVEN the recording noted the native objects read, THEN a native frame's mapping carries its
+// object's path and build id; a name no object matches keeps its base name alone.
+TEST(PprofTest, NativeMappingsCarryPathAndBuildId) {
+  RecordingInfo info = Info();
+  info.native_objects = {{"/usr/lib/other/libcrunch.so", "ffff"},  // read later: ignored
+                         {"/opt/app/libcrunch.so", "0a1b2c"}};
+  std::swap(info.native_objects[0], info.native_objects[1]);
+  const pb::Profile p = Written(MadeUpProfile(), info);
+  std::vector<std::string> mappings;
+  for (const pb::Mapping& m : p.mapping()) {
+    mappings.push_back(p.string_table(m.filename()) + "#" + p.string_table(m.build_id()));
+  }
+  EXPECT_THAT(mappings, UnorderedElementsAre("[python]#", "/opt/app/libcrunch.so#0a1b2c"));
+}
+
 // THEN the comments name the version, the command line (made safe), the verdict with its
 // reason, and the GIL figures; no string in the table holds a control character.
 TEST(PprofTest, CommentsAndNoControlCharacters) {

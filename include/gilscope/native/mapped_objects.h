@@ -38,6 +38,15 @@ struct ObjectFile {
   std::string error;  // why the file could not be read; it then has no segments or symbols
 };
 
+// An ELF object read to name frames, as outputs identifying binaries want it (pprof's
+// mappings): its path as the target maps it, and its build id in hex (empty: none).
+struct ObjectIdentity {
+  std::string path;
+  std::string build_id;
+};
+// Identities kept at most: a target that loads and unloads libraries forever stays bounded.
+inline constexpr size_t kMaxObjectIdentities = 4096;
+
 // The .eh_frame_hdr binary-search table of a mapped object, at runtime addresses: what
 // libunwind's UNW_INFO_FORMAT_REMOTE_TABLE wants (see native_unwinder.cc).
 struct UnwindTable {
@@ -86,6 +95,8 @@ class MappedObjects {
   const MappedObject* Find(uint64_t address);
 
   const std::vector<MappedObject>& mappings() const { return mappings_; }
+  // Every ELF object read so far, those since unmapped included, in the order read.
+  const std::vector<ObjectIdentity>& identities() const { return identities_; }
   // Counters, for tests and measurement.
   uint64_t maps_reads() const { return maps_reads_; }
   uint64_t files_read() const { return files_read_; }
@@ -105,6 +116,7 @@ class MappedObjects {
   MapsReader read_maps_;
   std::vector<std::string> debug_roots_;
   std::vector<MappedObject> mappings_;  // ordered by start
+  std::vector<ObjectIdentity> identities_;
   absl::flat_hash_map<FileKey, std::unique_ptr<ObjectFile>> files_;
   uint64_t maps_reads_ = 0;
   uint64_t files_read_ = 0;

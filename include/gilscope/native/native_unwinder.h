@@ -20,6 +20,7 @@
 #include "absl/status/statusor.h"
 #include "gilscope/elf/elf_file.h"
 #include "gilscope/memory/remote_memory.h"
+#include "gilscope/native/mapped_objects.h"
 
 namespace gilscope {
 
@@ -87,6 +88,8 @@ class NativeUnwinder {
   virtual NativeStack UnwindFrom(const ThreadRegisters& registers) = 0;
 
   virtual NativeUnwinderStats stats() const { return {}; }
+  // The ELF objects read so far to name frames (see MappedObjects::identities).
+  virtual std::vector<ObjectIdentity> ObjectsRead() const { return {}; }
 };
 
 // Makes an unwinder with Create's arguments: the sampler takes one so tests can give their own

@@ -10,12 +10,19 @@
 #include <optional>
 #include <ostream>
 #include <string>
+#include <vector>
 
 #include "absl/time/time.h"
 #include "gilscope/aggregate/profile.h"
 #include "gilscope/aggregate/views.h"
 
 namespace gilscope {
+
+// An ELF object native frames were named from: Frame::file is its base name.
+struct NativeObject {
+  std::string path;      // as the target maps it: untrusted
+  std::string build_id;  // hex; empty when it has none
+};
 
 // What the outputs say about the recording itself, besides its samples.
 struct RecordingInfo {
@@ -41,6 +48,7 @@ struct RecordingInfo {
   // not measured (launch mode, --baseline 0, no switch counter in this version).
   std::optional<double> unobserved_switches_per_s;
   absl::Duration unobserved_window;
+  std::vector<NativeObject> native_objects;  // with --native: the objects frames came from
 };
 
 // "function (file:line)", as py-spy labels frames; the line is left out when unknown.

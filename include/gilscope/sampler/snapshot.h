@@ -64,6 +64,11 @@ class SnapshotTaker {
 
   absl::StatusOr<Snapshot> Take();
 
+  // The ELF objects read to name native frames so far (none without native stacks).
+  std::vector<ObjectIdentity> NativeObjectsRead() const {
+    return unwinder_ ? unwinder_->ObjectsRead() : std::vector<ObjectIdentity>{};
+  }
+
   // The threads a pause must stop for the next Take() to be consistent: those not blocked in
   // a system call (on a CPU or ready for one), and of those only the ones that had a Python
   // thread state at the last sample (all of them at the first), unless native stacks are
