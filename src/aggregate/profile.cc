@@ -97,13 +97,43 @@ const char* VerdictAdvice(Verdict verdict) {
   return "";
 }
 
+namespace {
+
+// The same frame by its texts' identities: true only for frames the sampler handed again.
+bool SameFrame(const Frame& a, const Frame& b) {
+  return a.function.identity() == b.function.identity() && a.file.identity() == b.file.identity() &&
+         a.line == b.line && a.kind == b.kind;
+}
+
+}  // namespace
+
 StackId Profile::Intern(const ThreadSnapshot& thread) {
-  std::vector<FrameId> root_first;
-  root_first.reserve(thread.frames.size());
-  for (auto it = thread.frames.rbegin(); it != thread.frames.rend(); ++it) {
-    root_first.push_back(stacks_.InternFrame(*it));
+  LastStack& last = last_stacks_[thread.native_id];
+  last.seen = samples_;
+  const std::vector<Frame>& frames = thread.frames;
+  const size_t size = frames.size(), last_size = last.frames.size();
+  if (size == last_size && !last.ids.empty() &&
+      std::equal(frames.begin(), frames.end(), last.frames.begin(), SameFrame)) {
+    return last.stack;
   }
-  return stacks_.InternStack(root_first);
+  // A frame at the same depth from the root as last time keeps its id.
+  std::vector<FrameId> root_first;
+  root_first.reserve(size);
+  for (size_t depth = 0; depth < size; ++depth) {
+    const Frame& frame = frames[size - 1 - depth];
+    const bool same = depth < last_size && SameFrame(frame, last.frames[last_size - 1 - depth]);
+    root_first.push_back(same ? last.ids[depth] : stacks_.InternFrame(frame));
+  }
+  last.frames = frames;
+  last.stack = stacks_.InternStack(root_first);
+  last.ids = std::move(root_first);
+  return last.stack;
+}
+
+void Profile::ForgetLastStacks(size_t live_threads) {
+  // Threads come and go: keep the stacks of those in the latest sample once many have ended.
+  if (last_stacks_.size() <= 2 * live_threads + 64) return;
+  absl::erase_if(last_stacks_, [&](const auto& entry) { return entry.second.seen < samples_; });
 }
 
 void Profile::Add(ProfileMode mode, StackId stack, const ThreadSnapshot& thread, int64_t weight) {
@@ -230,6 +260,7 @@ void Profile::AddSample(const Snapshot& snapshot, absl::Time at) {
     }
   }
   FoldEndedThreads();
+  ForgetLastStacks(snapshot.threads.size());
 }
 
 GilFigures Profile::Figures() const {

@@ -159,10 +159,21 @@ class Profile {
   };
 
   StackId Intern(const ThreadSnapshot& thread);
+  // Each thread's stack at the last sample it was in, with its frames' ids: a thread's stack
+  // mostly repeats, or changes only near its leaf, and the sampler hands the same frames
+  // again (shared texts), so comparing by identity spares hashing every frame every sample.
+  struct LastStack {
+    std::vector<Frame> frames;  // innermost first, as the thread's
+    std::vector<FrameId> ids;   // root first
+    StackId stack = 0;
+    int64_t seen = 0;  // the sample it was last used in
+  };
+  void ForgetLastStacks(size_t live_threads);
   void Add(ProfileMode mode, StackId stack, const ThreadSnapshot& thread, int64_t weight);
 
   bool keep_idle_in_wall_;
   StackTable stacks_;
+  absl::flat_hash_map<pid_t, LastStack> last_stacks_;
   Timeline timeline_;
   std::array<StackWeights, kAllModes.size()> weights_;
   // What one OS thread did over the recording.
