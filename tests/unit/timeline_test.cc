@@ -109,5 +109,41 @@ TEST(TimelineTest, RunsEndOnStackSyscallOrAbsence) {
   EXPECT_TRUE(profile.weights(ProfileMode::kWall).empty());
 }
 
+// A thread's stack is interned again only where its frames changed: the same frames handed
+// again keep their stack, a changed leaf or root makes the right new stack, and frames equal
+// in content but made apart are the same stack.
+TEST(TimelineTest, StacksFollowChangesAtLeafAndRoot) {
+  Profile profile;
+  const Frame spin{"spin", "/app.py", 10}, module{"<module>", "/app.py", 1};
+  Frame spin_later = spin;
+  spin_later.line = 11;
+  const Frame main_root{"main", "/other.py", 3};
+  const Frame spin_apart{std::string("spin"), std::string("/app.py"), 10};
+  const std::vector<std::vector<Frame>> stacks = {{spin, module},       {spin, module},
+                                                  {spin_later, module}, {spin_later, main_root},
+                                                  {spin_apart, module}, {module}};
+  for (size_t i = 0; i < stacks.size(); ++i) {
+    ThreadSnapshot thread = Thread(11, ThreadState::kHoldingGil, "unused");
+    thread.frames = stacks[i];
+    AddSettled(profile, Sample({thread}, 1), kStart + absl::Milliseconds(static_cast<int64_t>(i)));
+  }
+  const std::vector<TimelineRun>& runs = profile.timeline().threads()[0].runs;
+  ASSERT_EQ(runs.size(), 5u);
+  const auto labels = [&](StackId stack) {
+    std::string text;
+    for (FrameId id : profile.stacks().stack(stack)) {
+      const Frame& frame = profile.stacks().frame(id);
+      text += frame.function.str() + ":" + std::to_string(frame.line) + ";";
+    }
+    return text;
+  };
+  EXPECT_EQ(runs[0].samples, 2);
+  EXPECT_EQ(labels(runs[0].stack), "<module>:1;spin:10;");
+  EXPECT_EQ(labels(runs[1].stack), "<module>:1;spin:11;");
+  EXPECT_EQ(labels(runs[2].stack), "main:3;spin:11;");
+  EXPECT_EQ(runs[3].stack, runs[0].stack);  // equal content, texts made apart
+  EXPECT_EQ(labels(runs[4].stack), "<module>:1;");
+}
+
 }  // namespace
 }  // namespace gilscope
