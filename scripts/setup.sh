@@ -13,6 +13,7 @@ packages=(
   libelf-dev nlohmann-json3-dev libunwind-dev # ELF symbols; JSON output; native stacks
   libprotobuf-dev protobuf-compiler zlib1g-dev # pprof and Perfetto outputs (gzip for pprof)
   liblzma-dev libc6-dbg                       # .gnu_debugdata (xz symbols); glibc's debug file for native_test
+  libncurses-dev                              # gilscope top's terminal view
   libgtest-dev libgmock-dev                   # unit tests
   golang-go                                   # go tool pprof reads our pprof files in tests
   python3 gdb procps util-linux               # an interpreter to profile; layout checks; test tools

@@ -13,6 +13,7 @@ inline constexpr int kExitUsage = 2;    // the command line is wrong
 
 int RunDumpCommand(const std::vector<std::string>& args);
 int RunRecordCommand(const std::vector<std::string>& args);
+int RunTopCommand(const std::vector<std::string>& args);
 
 }  // namespace gilscope
 

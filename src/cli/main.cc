@@ -17,7 +17,8 @@ constexpr char kUsage[] =
     "Commands:\n"
     "  dump --pid PID [--json] [--nonblocking]   every thread's stack and GIL state, now\n"
     "  record --pid PID -o FILE [options]        GIL flame graphs and a verdict, over time\n"
-    "  record -o FILE [options] -- python app.py  the same, for a program gilscope starts\n\n"
+    "  record -o FILE [options] -- python app.py  the same, for a program gilscope starts\n"
+    "  top --pid PID [options]                   the GIL live, in the terminal\n\n"
     "Run 'gilscope <command> --help' for a command's options; 'man gilscope' for details.\n";
 
 int Main(int argc, char** argv) {
@@ -35,6 +36,7 @@ int Main(int argc, char** argv) {
   args.erase(args.begin());
   if (command == "dump") return RunDumpCommand(args);
   if (command == "record") return RunRecordCommand(args);
+  if (command == "top") return RunTopCommand(args);
   PrintError("unknown command '" + command + "' (try: gilscope --help)");
   return kExitUsage;
 }

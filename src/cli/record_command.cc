@@ -17,6 +17,7 @@
 #include "cli/output_file.h"
 #include "cli/record_options.h"
 #include "cli/stop_signals.h"
+#include "cli/target_session.h"
 #include "gilscope/locate/python_target.h"
 #include "gilscope/memory/process_memory.h"
 #include "gilscope/proc/child_process.h"
@@ -54,12 +55,21 @@ std::string Render(OutputFormat format, const Profile& profile, const RecordingI
   return out.str();
 }
 
+TargetSessionOptions SessionOptions(const RecordOptions& options) {
+  return {.pid = options.pid,
+          .command = options.command,
+          .native = options.native,
+          .keep_plumbing = options.keep_plumbing,
+          .nonblocking = options.nonblocking,
+          .rate_hz = options.rate_hz};
+}
+
 // One recording, in its steps: open the outputs, find (or launch) the target, sample it, then
-// report and write. Members are what the steps hand on to each other; the SnapshotTaker keeps
-// references to the target, memory and task reader, so they live here too.
+// report and write. Members are what the steps hand on to each other.
 class Recording {
  public:
-  explicit Recording(const RecordOptions& options) : options_(options), profile_(options.idle) {}
+  explicit Recording(const RecordOptions& options)
+      : options_(options), session_(SessionOptions(options)), profile_(options.idle) {}
 
   int Run() {
     if (absl::Status opened = OpenOutputs(); !opened.ok()) {
@@ -67,14 +77,13 @@ class Recording {
       return kExitFailure;
     }
     InstallStopHandlers();
-    if (absl::Status started = StartTarget(); !started.ok()) {
+    if (absl::Status started = session_.Start(); !started.ok()) {
       PrintError(std::string(started.message()));
-      if (child_) KillLaunched(*child_);
       return kExitFailure;
     }
     const SamplingStats stats = Sample();
     const int exit_code = Report(stats);
-    if (child_) FinishChild(*child_, stopped_by_signal_);
+    session_.Finish(stopped_by_signal_);
     return exit_code;
   }
 
@@ -95,51 +104,19 @@ class Recording {
     return absl::OkStatus();
   }
 
-  // Launches the program or attaches to --pid, finds its interpreter and prepares the taker.
-  absl::Status StartTarget() {
-    pid_ = options_.pid;
-    if (!options_.command.empty()) {
-      absl::StatusOr<ChildProcess> started = ChildProcess::Start(options_.command);
-      if (!started.ok()) return started.status();
-      child_.emplace(*std::move(started));
-      pid_ = child_->pid();
-    }
-    memory_.emplace(pid_);
-    absl::StatusOr<PythonTarget> target =
-        child_ ? WaitForPython(*child_, *memory_) : LocatePython(pid_, *memory_);
-    if (!target.ok()) return target.status();
-    target_.emplace(*std::move(target));
-    if (!target_->warning.empty()) PrintError(target_->warning);
-
-    // Every sample reads each listed thread, which is what the cheap listing needs.
-    tasks_.emplace(pid_, ProcTaskReader::Listing::kWhenCountChanges);
-    taker_.emplace(*target_, *memory_, *tasks_);
-    if (options_.native) {
-      // The holder and threads on a CPU: what every view's interesting frames need. Blocked
-      // threads keep their Python stacks (their native frames are the wait itself).
-      absl::Status enabled =
-          taker_->EnableNativeStacks(NativeStacks::kOnCpu, options_.keep_plumbing);
-      if (!enabled.ok()) {
-        return absl::Status(enabled.code(),
-                            absl::StrCat("cannot read native stacks: ", enabled.message()));
-      }
-    }
-    return absl::OkStatus();
-  }
-
   // Counts the GIL's hand-offs over options_.baseline before the first sample, reading only
   // memory: the target runs as if unobserved. Not in launch mode, where the program is only
   // starting. Cut short by a stop signal; any failure just leaves the figure out.
   void MeasureUnobservedHandOffs() {
-    if (child_ || options_.baseline <= absl::ZeroDuration()) return;
-    absl::StatusOr<std::optional<uint64_t>> before = taker_->CountHandOffs();
+    if (session_.child() != nullptr || options_.baseline <= absl::ZeroDuration()) return;
+    absl::StatusOr<std::optional<uint64_t>> before = session_.taker().CountHandOffs();
     if (!before.ok() || !*before) return;
     const absl::Time start = absl::Now();
     const absl::Time end = start + options_.baseline;
     while (absl::Now() < end && StopSignal() == 0) {
       absl::SleepFor(std::min(absl::Milliseconds(20), end - absl::Now()));
     }
-    absl::StatusOr<std::optional<uint64_t>> after = taker_->CountHandOffs();
+    absl::StatusOr<std::optional<uint64_t>> after = session_.taker().CountHandOffs();
     const absl::Duration window = absl::Now() - start;
     if (!after.ok() || !*after || **after < **before || StopSignal() != 0) return;
     unobserved_window_ = window;
@@ -153,31 +130,13 @@ class Recording {
     // a period at 10 kHz. Sampling on time matters more than batching this thread's wake-ups.
     ::prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0);
     LiveStatus live(isatty(STDERR_FILENO) == 1);
-    exec_watch_.emplace(pid_);
-    PtracePauser pauser(pid_);
-    SamplingHooks hooks;
-    hooks.take = [&]() -> absl::StatusOr<Snapshot> {
-      SnapshotCost cost;
-      absl::StatusOr<Snapshot> snapshot = TakeSnapshot(
-          *taker_, pauser, options_.nonblocking ? Pausing::kNone : Pausing::kThreadsThatRun, &cost,
-          /*rehearse=*/options_.rate_hz <= kMaxRehearsedRateHz);
-      paused_total_ += cost.paused;
-      return snapshot;
-    };
-    hooks.classify = [&](const absl::Status& status) {
-      // A launched program that ended is a zombie until reaped: that is an exit, not an error.
-      // Nor is a program that exec'd into another: the Python target is gone, the pid stays.
-      TargetChange change;
-      change.exited = child_ && child_->HasExited();
-      change.replaced = !change.exited && exec_watch_->Replaced();
-      return Classify(status, change);
-    };
+    SamplingHooks hooks = session_.Hooks();
     hooks.on_sample = [&](const Snapshot& snapshot, absl::Time at) {
       if (!first_sample_wall_) first_sample_wall_ = absl::Now();
       profile_.AddSample(snapshot, at);
     };
     hooks.on_failed_sample = [&]() { profile_.AddError(); };
-    hooks.should_stop = [&]() { return StopSignal() != 0 || (child_ && child_->HasExited()); };
+    hooks.should_stop = [&]() { return StopSignal() != 0 || session_.ChildExited(); };
     hooks.on_progress = [&](const SamplingStats& stats) { live.Update(stats, profile_.Figures()); };
     MonotonicClock clock;
     const SamplingStats stats = RunSamplingLoop(
@@ -193,9 +152,9 @@ class Recording {
     if (end == SamplingEnd::kStopped && !stopped_by_signal_) end = SamplingEnd::kTargetExited;
 
     RecordingInfo info;
-    info.pid = pid_;
-    info.command_line = target_->command_line;
-    info.python_version = target_->version.text;
+    info.pid = session_.pid();
+    info.command_line = session_.target().command_line;
+    info.python_version = session_.target().version.text;
     info.mode = options_.mode;
     info.rate_hz = options_.rate_hz;
     info.paused = !options_.nonblocking;
@@ -206,18 +165,18 @@ class Recording {
     info.missed_samples = stats.missed;
     info.scheduled_samples = stats.taken + stats.failed + stats.missed;
     info.elapsed = stats.elapsed;
-    info.paused_total = paused_total_;
+    info.paused_total = session_.paused_total();
     info.started_at = first_sample_wall_;
-    for (ObjectIdentity& object : taker_->NativeObjectsRead()) {
+    for (ObjectIdentity& object : session_.taker().NativeObjectsRead()) {
       info.native_objects.push_back({std::move(object.path), std::move(object.build_id)});
     }
     info.unobserved_switches_per_s = unobserved_switches_per_s_;
     info.unobserved_window = unobserved_window_;
     info.end_reason = SamplingEndName(end);
-    if (child_ && child_->HasExited())
-      info.end_reason += absl::StrCat(" (", child_->ExitDescription(), ")");
+    if (session_.ChildExited())
+      info.end_reason += absl::StrCat(" (", session_.child()->ExitDescription(), ")");
     if (end == SamplingEnd::kTargetReplaced) {
-      const std::string now = exec_watch_->CurrentExecutable();
+      const std::string now = session_.exec_watch()->CurrentExecutable();
       if (!now.empty()) info.end_reason += absl::StrCat(" (now ", now, ")");
     }
     return info;
@@ -267,15 +226,8 @@ class Recording {
   const RecordOptions& options_;
   std::optional<OutputFile> output_;
   std::optional<OutputFile> summary_file_;
-  std::optional<ChildProcess> child_;  // launch mode
-  pid_t pid_ = 0;
-  std::optional<ProcessMemory> memory_;
-  std::optional<PythonTarget> target_;
-  std::optional<ProcTaskReader> tasks_;
-  std::optional<SnapshotTaker> taker_;
-  std::optional<ExecWatch> exec_watch_;  // noted when sampling starts
+  TargetSession session_;
   Profile profile_;
-  absl::Duration paused_total_;
   std::optional<absl::Time> first_sample_wall_;
   std::optional<double> unobserved_switches_per_s_;
   absl::Duration unobserved_window_;
