@@ -18,6 +18,7 @@ packages=(
   golang-go                                   # go tool pprof reads our pprof files in tests
   python3 gdb procps util-linux               # an interpreter to profile; layout checks; test tools
   chromium                                    # runs the flame graph's script in the browser test
+  tmux                                        # drives gilscope top in a terminal in top_test
   clang libclang-rt-14-dev                    # the sanitized tree and fuzzers: libFuzzer, ASan, UBSan
   clang-format-14                             # the format check
 )

@@ -50,8 +50,8 @@ SamplingHooks TargetSession::Hooks() {
   hooks.take = [this]() -> absl::StatusOr<Snapshot> {
     SnapshotCost cost;
     absl::StatusOr<Snapshot> snapshot = TakeSnapshot(
-        *taker_, *pauser_, options_.nonblocking ? Pausing::kNone : Pausing::kThreadsThatRun,
-        &cost, /*rehearse=*/options_.rate_hz <= kMaxRehearsedRateHz);
+        *taker_, *pauser_, options_.nonblocking ? Pausing::kNone : Pausing::kThreadsThatRun, &cost,
+        /*rehearse=*/options_.rate_hz <= kMaxRehearsedRateHz);
     paused_total_ += cost.paused;
     return snapshot;
   };

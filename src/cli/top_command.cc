@@ -88,8 +88,8 @@ class Top {
     };
     hooks.progress_every = options_.interval;
     MonotonicClock clock;
-    return RunSamplingLoop(SamplingSchedule{static_cast<double>(options_.rate_hz), options_.duration},
-                           hooks, clock);
+    return RunSamplingLoop(
+        SamplingSchedule{static_cast<double>(options_.rate_hz), options_.duration}, hooks, clock);
   }
 
   void ReadKeys() {
@@ -135,8 +135,8 @@ class Top {
     shown_ = std::make_unique<Profile>();
     for (const auto& [at, snapshot] : window_) shown_->AddSample(snapshot, at);
     latest_ = window_.empty() ? std::optional<Snapshot>() : window_.back().second;
-    span_ = window_.size() > 1 ? window_.back().first - window_.front().first
-                               : absl::ZeroDuration();
+    span_ =
+        window_.size() > 1 ? window_.back().first - window_.front().first : absl::ZeroDuration();
     shown_samples_ = window_.size();
   }
 
@@ -180,11 +180,10 @@ class Top {
     const bool target_gone = end == SamplingEnd::kTargetExited ||
                              end == SamplingEnd::kTargetReplaced || end == SamplingEnd::kFailed;
     if (target_gone) {
-      status_ = absl::StrCat(end == SamplingEnd::kFailed
-                                 ? absl::StrCat("sampling stopped: ", stats.failure.message())
-                                 : SamplingEndName(end),
-                             session_.ChildExited()
-                                 ? absl::StrCat(" (", session_.child()->ExitDescription(), ")")
+      status_ = absl::StrCat(
+          end == SamplingEnd::kFailed ? absl::StrCat("sampling stopped: ", stats.failure.message())
+                                      : SamplingEndName(end),
+          session_.ChildExited() ? absl::StrCat(" (", session_.child()->ExitDescription(), ")")
                                  : "");
     }
     const bool stopped_by_signal = StopSignal() != 0;

@@ -40,11 +40,10 @@ std::variant<TopOptions, ShowHelp, UsageError> ParseTopOptions(
   if (dashes != args.end()) options.command.assign(dashes + 1, args.end());
 
   po::options_description described("gilscope top options");
-  described.add_options()("help,h", "show this help")(
-      "pid,p", po::value<std::string>(), "process id of a running Python program")(
-      "rate,r", po::value<std::string>()->default_value("100"),
-      "samples per second (1-10000)")("interval", po::value<std::string>()->default_value("1"),
-                                      "seconds between screens (0.1-60)")(
+  described.add_options()("help,h", "show this help")("pid,p", po::value<std::string>(),
+                                                      "process id of a running Python program")(
+      "rate,r", po::value<std::string>()->default_value("100"), "samples per second (1-10000)")(
+      "interval", po::value<std::string>()->default_value("1"), "seconds between screens (0.1-60)")(
       "window", po::value<std::string>()->default_value("10"),
       "seconds of samples a screen covers (1-600)")(
       "duration,d", po::value<std::string>(),

@@ -32,7 +32,8 @@ struct TopOptions {
 
 inline constexpr int kMaxTopRateHz = 10000;  // the window keeps every sample of its span
 
-std::variant<TopOptions, ShowHelp, UsageError> ParseTopOptions(const std::vector<std::string>& args);
+std::variant<TopOptions, ShowHelp, UsageError> ParseTopOptions(
+    const std::vector<std::string>& args);
 
 }  // namespace gilscope
 
