@@ -1,0 +1,89 @@
+// `gilscope top`'s screen as data: a Profile of the last few seconds and the latest sample
+// drawn as lines of styled text (header, thread table, function list), cut to the terminal's
+// size. No terminal I/O here: the caller draws the lines (ncurses) or prints ScreenText.
+#ifndef GILSCOPE_RENDER_TOP_SCREEN_H_
+#define GILSCOPE_RENDER_TOP_SCREEN_H_
+
+#include <sys/types.h>
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "gilscope/aggregate/profile.h"
+#include "gilscope/sample/snapshot.h"
+
+namespace gilscope {
+
+// What a segment means; the terminal layer maps each to colours or attributes. The text alone
+// reads without them (the bars use a character per state).
+enum class TopStyle {
+  kNormal,
+  kBold,
+  kDim,
+  kHolding,          // holding the GIL in Python code
+  kHoldingInNative,  // holding the GIL in native code
+  kWaiting,          // waiting for the GIL
+  kRunning,          // running without the GIL
+  kIdle,
+  kUnknown,
+  kHeader,   // a column header row (e.g. reverse video)
+  kWarning,  // the status line, the paused-display marker
+};
+
+struct ScreenSegment {
+  std::string text;  // printable ASCII or valid UTF-8, no control characters
+  TopStyle style = TopStyle::kNormal;
+  bool operator==(const ScreenSegment&) const = default;
+};
+using ScreenLine = std::vector<ScreenSegment>;
+
+enum class TopSort { kOwn, kTotal };  // the function list's sort column ('s' toggles)
+
+// What the keys change.
+struct TopControls {
+  ProfileMode mode = ProfileMode::kBlame;  // 'v' cycles (NextTopMode); '1'-'5' pick
+  TopSort sort = TopSort::kOwn;
+  bool show_idle = true;  // 't'
+  bool frozen = false;    // 'p': the display is frozen while sampling goes on
+};
+
+// What the screen says about the target and the sampling, besides the window's samples.
+struct TopInfo {
+  pid_t pid = 0;
+  std::string python_version;  // "3.12.1"
+  std::string command_line;    // from the target: untrusted
+  double rate_asked_hz = 100;
+  double rate_achieved_hz = 0;  // over the window
+  double window_s = 10;         // the window's configured length; the Profile may cover less
+  bool paused_target = true;    // false with --nonblocking
+  // Shown highlighted as the last line when not empty: "target exited (status 0): last screen
+  // kept; press q".
+  std::string status;
+};
+
+// Fewer columns or rows than this and the screen is one line saying so.
+inline constexpr int kTopMinWidth = 40;
+inline constexpr int kTopMinHeight = 10;
+
+// The screen for `window` (the samples of the sliding window) and `latest` (the newest sample,
+// for each thread's state and function now; null when none). At most `height` lines, none wider
+// than `width` columns (counted in code points). The status line, when any, is the last one; the
+// caller may draw it on the terminal's bottom row.
+std::vector<ScreenLine> RenderTopScreen(const Profile& window, const Snapshot* latest,
+                                        const TopInfo& info, const TopControls& controls, int width,
+                                        int height);
+
+// The text of a screen without styles, a '\n' after each line: for --once output and tests.
+std::string ScreenText(const std::vector<ScreenLine>& lines);
+// A line's width in columns: its code points.
+size_t LineWidth(const ScreenLine& line);
+
+// The view after `mode` for 'v': blame, wait, gil, wall, cpu, then blame again.
+ProfileMode NextTopMode(ProfileMode mode);
+// The view for a key '1'..'5' (blame, wait, gil, wall, cpu); nullopt for any other key.
+std::optional<ProfileMode> TopModeForKey(int key);
+
+}  // namespace gilscope
+
+#endif  // GILSCOPE_RENDER_TOP_SCREEN_H_
