@@ -11,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "cli/dump_options.h"
 #include "cli/record_options.h"
+#include "cli/top_options.h"
 
 namespace gilscope {
 namespace {
@@ -86,6 +87,12 @@ std::string RecordError(std::vector<std::string> args) {
   return error ? error->message : "";
 }
 
+std::string TopError(std::vector<std::string> args) {
+  auto parsed = ParseTopOptions(args);
+  auto* error = std::get_if<UsageError>(&parsed);
+  return error ? error->message : "";
+}
+
 struct SharedCase {
   std::string name;
   std::vector<std::string> args;
@@ -107,9 +114,40 @@ TEST(SharedChecksTest, DumpAndRecordRefuseTheSameCommandLinesInTheSameWords) {
   for (const SharedCase& c : cases) {
     EXPECT_EQ(DumpError(c.args), c.error) << c.name;
     EXPECT_EQ(RecordError(c.args), c.error) << c.name;
+    EXPECT_EQ(TopError(c.args), c.error) << c.name;
   }
+  EXPECT_THAT(TopError({"--bogus"}), HasSubstr("(see gilscope top --help)"));
   EXPECT_THAT(DumpError({"--bogus"}), HasSubstr("(see gilscope dump --help)"));
   EXPECT_THAT(RecordError({"--bogus"}), HasSubstr("(see gilscope record --help)"));
+}
+
+TEST(TopOptionsTest, ReadsEveryFlagAndChecksRanges) {
+  auto parsed = ParseTopOptions({"--pid", "42", "-r", "250", "--interval", "0.5", "--window", "30",
+                                 "-d", "5", "--mode", "wait", "--plain"});
+  const TopOptions* options = std::get_if<TopOptions>(&parsed);
+  ASSERT_NE(options, nullptr);
+  EXPECT_EQ(options->pid, 42);
+  EXPECT_EQ(options->rate_hz, 250);
+  EXPECT_EQ(options->interval, absl::Milliseconds(500));
+  EXPECT_EQ(options->window, absl::Seconds(30));
+  EXPECT_EQ(options->duration, absl::Seconds(5));
+  EXPECT_EQ(options->mode, ProfileMode::kWait);
+  EXPECT_TRUE(options->plain);
+  parsed = ParseTopOptions({"--", "python3", "app.py"});
+  ASSERT_NE(std::get_if<TopOptions>(&parsed), nullptr);
+  EXPECT_EQ(std::get<TopOptions>(parsed).command.size(), 2u);
+  EXPECT_EQ(std::get<TopOptions>(parsed).window, absl::Seconds(10));  // the defaults
+  EXPECT_EQ(std::get<TopOptions>(parsed).interval, absl::Seconds(1));
+
+  EXPECT_EQ(TopError({}), "top needs --pid PID or -- COMMAND (see gilscope top --help)");
+  EXPECT_EQ(TopError({"--pid", "1", "-r", "10001"}),
+            "--rate takes a whole number of samples per second from 1 to 10000, not '10001'");
+  EXPECT_EQ(TopError({"--pid", "1", "--interval", "0.05"}),
+            "--interval takes a number of seconds from 0.1 to 60, not '0.05'");
+  EXPECT_EQ(TopError({"--pid", "1", "--window", "0.5"}),
+            "--window takes a number of seconds from 1 to 600, not '0.5'");
+  EXPECT_EQ(TopError({"--pid", "1", "--mode", "fast"}),
+            "unknown mode 'fast' (blame, wait, gil, wall or cpu)");
 }
 
 TEST(DumpOptionsTest, ReadsEveryFlag) {
