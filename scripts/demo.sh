@@ -20,4 +20,6 @@ echo
 echo "== gilscope record --pid $demo -d 5 -o $out/profile.svg --summary $out/summary.json"
 ./build/src/gilscope record --pid "$demo" -d 5 -o "$out/profile.svg" --summary "$out/summary.json"
 echo
-echo "Open $out/profile.svg in a browser: blame, wait, gil, wall and cpu views; hover, click to zoom, search."
+echo "Open $out/profile.svg in a browser: blame, wait, gil, wall and cpu views and a timeline of each"
+echo "thread's GIL state; hover, click to zoom, search, drag across the timeline to pick a time range."
+echo "Live: gilscope top --pid PID. Other formats: -f pprof (go tool pprof), -f perfetto (ui.perfetto.dev)."
