@@ -55,6 +55,16 @@ void KillLaunched(ChildProcess& child) {
   }
 }
 
+void StopLaunched(ChildProcess& child) {
+  if (child.HasExited()) return;
+  child.Signal(SIGTERM);
+  MonotonicClock clock;
+  const absl::Time deadline = clock.Now() + kChildGrace;
+  while (!child.HasExited() && clock.Now() < deadline)
+    clock.SleepUntil(clock.Now() + absl::Milliseconds(10));
+  if (!child.HasExited()) KillLaunched(child);
+}
+
 void FinishChild(ChildProcess& child, bool recording_stopped_by_signal) {
   if (child.HasExited()) return;
   if (recording_stopped_by_signal) {

@@ -20,6 +20,10 @@ absl::StatusOr<PythonTarget> WaitForPython(ChildProcess& child, ProcessMemory& m
 // A launched program that cannot be recorded was started only to be profiled: it goes.
 void KillLaunched(ChildProcess& child);
 
+// Asks the program to end (SIGTERM), then kills it if it has not within the grace period:
+// `top -- COMMAND` quit with q, its program watched for as long as it was wanted.
+void StopLaunched(ChildProcess& child);
+
 // Waits for the program once the recording is over, passing on a stop signal that the terminal
 // did not already deliver to it.
 void FinishChild(ChildProcess& child, bool recording_stopped_by_signal);

@@ -70,4 +70,8 @@ void TargetSession::Finish(bool stopped_by_signal) {
   if (child_) FinishChild(*child_, stopped_by_signal);
 }
 
+void TargetSession::StopChild() {
+  if (child_) StopLaunched(*child_);
+}
+
 }  // namespace gilscope

@@ -50,6 +50,8 @@ class TargetSession {
 
   // Ends the launched program's life with gilscope's (see FinishChild).
   void Finish(bool stopped_by_signal);
+  // Ends the launched program now (see StopLaunched); nothing when attached.
+  void StopChild();
 
   pid_t pid() const { return pid_; }
   const PythonTarget& target() const { return *target_; }

@@ -98,6 +98,9 @@ int TerminalScreen::width() const { return COLS; }
 int TerminalScreen::height() const { return LINES; }
 
 void TerminalScreen::Draw(const std::vector<ScreenLine>& lines, bool status_at_bottom) {
+  // Repainted whole, not by differences: a launched program writing to the same terminal
+  // scribbles over the screen (and may scroll it) behind ncurses' back.
+  clearok(stdscr, TRUE);
   erase();
   for (size_t row = 0; row < lines.size(); ++row) {
     const bool bottom = status_at_bottom && row + 1 == lines.size();

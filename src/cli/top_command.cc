@@ -195,7 +195,12 @@ class Top {
     } else if (target_gone) {
       Show();
     }
-    session_.Finish(stopped_by_signal);
+    // A program top launched was started to be watched: q ends it, not a wait for its end.
+    if (quit_) {
+      session_.StopChild();
+    } else {
+      session_.Finish(stopped_by_signal);
+    }
     if (end == SamplingEnd::kFailed) {
       PrintError(absl::StrCat("sampling stopped: ", stats.failure.message()));
       return kExitFailure;

@@ -211,6 +211,18 @@ class TopInTmux(unittest.TestCase):
         self.assertIn("spinner-1", screen)  # the last screen stays
         self.assertFalse(tmux.alternate_screen(), "the terminal was not restored")
 
+    def test_launch_mode_quit_ends_the_program(self):
+        self.tmux = Tmux([support.gilscope_bin(), "top", "--interval", "0.5", "--",
+                          self.python.path] + list(self.python.options) + [SHAPES])
+        # The program's own output shares the terminal until the next repaint.
+        screen = self.tmux.wait_for(lambda s: full_window(s) and re.search(r"pid \d+", s),
+                                    "the spinners")
+        pid = int(re.search(r"pid (\d+)", screen).group(1))
+        self.tmux.keys("q")
+        screen = self.tmux.wait_for(lambda s: "TOP-EXITED=" in s, "top's exit", timeout=10)
+        self.assertIn("TOP-EXITED=0", screen)
+        self.assertFalse(os.path.exists("/proc/%d/status" % pid), "the program still runs")
+
     def test_hostile_names_draw_no_escape_sequences(self):
         workload = self.start(HOSTILE)
         tmux = self.top(workload.pid, "--mode", "gil")
