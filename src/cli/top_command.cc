@@ -82,10 +82,7 @@ class Top {
       if (screen_) ReadKeys();
       return quit_ || StopSignal() != 0 || session_.ChildExited();
     };
-    hooks.on_progress = [&](const SamplingStats& stats) {
-      stats_ = stats;
-      Show();
-    };
+    hooks.on_progress = [&](const SamplingStats&) { Show(); };
     hooks.progress_every = options_.interval;
     MonotonicClock clock;
     return RunSamplingLoop(
@@ -217,7 +214,6 @@ class Top {
   std::optional<Snapshot> latest_;
   absl::Duration span_;
   size_t shown_samples_ = 0;
-  SamplingStats stats_;
   std::string status_;
   bool quit_ = false;
 };
