@@ -7,7 +7,9 @@
 #include <algorithm>
 #include <cerrno>
 #include <memory>
+#include <utility>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_format.h"
@@ -45,13 +47,14 @@ absl::StatusOr<std::string> ReadHead(const std::string& path, size_t limit) {
   return text;
 }
 
-absl::StatusOr<ProcessLink> ReadLink(pid_t pid) {
+// A process's parent and state.
+absl::StatusOr<std::pair<ProcessLink, char>> ReadLink(pid_t pid) {
   absl::StatusOr<std::string> text = ReadHead(absl::StrFormat("/proc/%d/stat", pid), 4096);
   if (!text.ok()) return text.status();
   absl::StatusOr<TaskStat> stat = ParseStat(*text);
   if (!stat.ok()) return stat.status();
   if (stat->parent_pid < 0) return absl::DataLossError("stat without a parent pid");
-  return ProcessLink{.pid = pid, .parent_pid = stat->parent_pid};
+  return std::make_pair(ProcessLink{.pid = pid, .parent_pid = stat->parent_pid}, stat->state);
 }
 
 struct DirCloser {
@@ -78,11 +81,9 @@ TreeMembers DescendantsInTreeOrder(pid_t root, absl::Span<const ProcessLink> lin
     } else {
       ++tree.left_out;
     }
-    auto children = std::equal_range(by_parent.begin(), by_parent.end(),
-                                     ProcessLink{.pid = 0, .parent_pid = next.pid},
-                                     [](const ProcessLink& a, const ProcessLink& b) {
-                                       return a.parent_pid < b.parent_pid;
-                                     });
+    auto children = std::equal_range(
+        by_parent.begin(), by_parent.end(), ProcessLink{.pid = 0, .parent_pid = next.pid},
+        [](const ProcessLink& a, const ProcessLink& b) { return a.parent_pid < b.parent_pid; });
     // Pushed highest pid first, so the lowest is visited first.
     for (auto child = children.second; child != children.first;) {
       --child;
@@ -100,9 +101,10 @@ std::string CommandLineText(absl::string_view cmdline) {
 
 absl::StatusOr<ProcessTree> ReadProcessTree(pid_t root) {
   // The root is read first, so that a scan cut short still has it.
-  absl::StatusOr<ProcessLink> root_link = ReadLink(root);
+  absl::StatusOr<std::pair<ProcessLink, char>> root_link = ReadLink(root);
   if (!root_link.ok()) return absl::NotFoundError(absl::StrFormat("no process %d", root));
-  std::vector<ProcessLink> links = {*root_link};
+  std::vector<ProcessLink> links = {root_link->first};
+  absl::flat_hash_map<pid_t, char> states = {{root, root_link->second}};
   ProcessTree tree;
   std::unique_ptr<DIR, DirCloser> proc(::opendir("/proc"));
   if (proc == nullptr) return absl::UnavailableError("cannot list /proc");
@@ -115,8 +117,10 @@ absl::StatusOr<ProcessTree> ReadProcessTree(pid_t root) {
       continue;
     }
     ++scanned;
-    absl::StatusOr<ProcessLink> link = ReadLink(pid);
-    if (link.ok()) links.push_back(*link);  // else gone since the listing
+    absl::StatusOr<std::pair<ProcessLink, char>> link = ReadLink(pid);
+    if (!link.ok()) continue;  // gone since the listing
+    links.push_back(link->first);
+    states[pid] = link->second;
   }
   TreeMembers members = DescendantsInTreeOrder(root, links);
   tree.left_out = members.left_out;
@@ -125,7 +129,8 @@ absl::StatusOr<ProcessTree> ReadProcessTree(pid_t root) {
         ReadHead(absl::StrFormat("/proc/%d/cmdline", member.pid), kMaxCommandLine);
     tree.processes.push_back({.pid = member.pid,
                               .parent_pid = member.parent_pid,
-                              .command_line = cmdline.ok() ? CommandLineText(*cmdline) : ""});
+                              .command_line = cmdline.ok() ? CommandLineText(*cmdline) : "",
+                              .state = states[member.pid]});
   }
   return tree;
 }

@@ -46,8 +46,7 @@ TEST(DescendantsInTreeOrderTest, LeafAndMissingRoot) {
 TEST(DescendantsInTreeOrderTest, SelfParentCyclesAndDuplicatesEndOnce) {
   // 4 is its own parent; 2 and 3 each other's (reused pids read at different moments); 6 is
   // listed under two parents.
-  const std::vector<ProcessLink> links = {{2, 3}, {3, 2}, {4, 4}, {4, 2},
-                                          {6, 3}, {6, 2}, {2, 2}};
+  const std::vector<ProcessLink> links = {{2, 3}, {3, 2}, {4, 4}, {4, 2}, {6, 3}, {6, 2}, {2, 2}};
   TreeMembers tree = DescendantsInTreeOrder(2, links);
   EXPECT_THAT(Pids(tree), ElementsAre(2, 3, 4, 6));
   EXPECT_EQ(tree.left_out, 0u);

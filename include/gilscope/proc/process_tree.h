@@ -44,6 +44,7 @@ struct TreeProcess {
   pid_t pid = 0;
   pid_t parent_pid = 0;
   std::string command_line;  // empty for a kernel thread or a process gone since
+  char state = '?';          // from /proc/PID/stat: Z for a zombie
 };
 
 struct ProcessTree {
