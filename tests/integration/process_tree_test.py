@@ -18,6 +18,9 @@ Every command line carries an argument with a terminal escape, a bell and a byte
 UTF-8: the text output must hold no control character and be UTF-8, JSON keeps it as data.
 Once (NoPythonTree): the tree of `sh -c 'sleep 600; echo done'` and a pid that does not exist
 each give one clean stderr line and exit 1.
+Once (Unreadable): gilscope run as nobody on a root shell with two Python children, one run as
+nobody: that one is dumped; the shell and the root one are named, a line each, on stderr and
+listed as unreadable in "skipped"; exit 0.
 After every dump every process of the workload runs untraced, with no thread stopped.
 
 Environment: GILSCOPE_BIN (required), GILSCOPE_TEST_PYTHONS (optional, see pythons.py).
@@ -28,8 +31,10 @@ import json
 import os
 import re
 import shlex
+import shutil
 import subprocess
 import sys
+import tempfile
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -210,6 +215,55 @@ class NoPythonTree(unittest.TestCase):
         code, out, err = support.run_gilscope(["dump", "--pid", str(pid), "--subprocesses"])
         self.assertEqual(code, 1)
         support.one_clean_error_line(self, err, "no such process")
+
+
+class Unreadable(unittest.TestCase):
+    NOBODY = 65534
+
+    def test_a_child_of_another_user_is_named_and_the_rest_dumped(self):
+        setpriv = shutil.which("setpriv")
+        if os.geteuid() != 0 or not setpriv:
+            self.skipTest("needs root and setpriv, to run gilscope and a child as another user")
+        python = pythons.behaviour_interpreter()
+        prefix = [setpriv, "--reuid=%d" % self.NOBODY, "--regid=%d" % self.NOBODY,
+                  "--clear-groups"]
+        binary = support.gilscope_bin()
+        if subprocess.run(prefix + [binary, "--version"], capture_output=True).returncode != 0:
+            directory = tempfile.mkdtemp()  # the build tree is not readable by nobody
+            self.addCleanup(shutil.rmtree, directory)
+            os.chmod(directory, 0o755)
+            binary = os.path.join(directory, "gilscope")
+            shutil.copy(support.gilscope_bin(), binary)
+            os.chmod(binary, 0o755)
+        spinner = " ".join(shlex.quote(part) for part in python.command +
+                           [support.workload("lone_spinner.py")])
+        workload = support.Workload(["/bin/sh", "-c", "%s %s & %s; echo done" % (
+            " ".join(prefix), spinner, spinner)])
+        self.addCleanup(workload.kill)
+        for _ in range(2):
+            self.assertEqual(workload.read_line(), "ready")
+        children = [pid for pid in map(int, filter(str.isdigit, os.listdir("/proc")))
+                    if os.path.exists("/proc/%d/stat" % pid) and parent_of(pid) == workload.pid]
+        owners = dict((pid, os.stat("/proc/%d" % pid).st_uid) for pid in children)
+        self.assertEqual(sorted(owners.values()), [0, self.NOBODY], owners)
+        mine = [pid for pid, uid in owners.items() if uid == self.NOBODY][0]
+        theirs = [pid for pid, uid in owners.items() if uid == 0][0]
+        code, out, err = support.run_gilscope(
+            ["dump", "--pid", str(workload.pid), "--subprocesses", "--json"], prefix=prefix,
+            binary=binary)
+        self.assertEqual(code, 0, "stderr: %s" % err)
+        dump = json.loads(out)
+        self.assertEqual([process["pid"] for process in dump["processes"]], [mine])
+        skipped = dict((entry["pid"], entry) for entry in dump["skipped"])
+        self.assertEqual(skipped[theirs]["why"], "unreadable", skipped)
+        self.assertTrue(skipped[theirs]["message"])
+        lines = err.splitlines()
+        for pid in (workload.pid, theirs):
+            named = [line for line in lines if line.startswith("gilscope: process %d (" % pid)]
+            self.assertEqual(len(named), 1, "process %d in stderr %r" % (pid, err))
+        self.assertEqual(len(lines), 2, err)
+        for pid in (workload.pid, mine, theirs):
+            self.assertEqual(support.running_problems(pid), [], "process %d" % pid)
 
 
 def tearDownModule():
