@@ -73,7 +73,7 @@ std::optional<SkippedProcess> DumpOne(const TreeProcess& process, const DumpOpti
   };
   // A zombie has no memory left to read; gilscope itself (the tree of a shell that started it)
   // is not Python, and must not be paused by itself.
-  if (process.state == 'Z' || process.state == 'X') {
+  if (process.zombie) {
     skipped.why = SkippedProcess::Why::kExited;
     return skipped;
   }

@@ -47,7 +47,7 @@ absl::StatusOr<std::string> ReadHead(const std::string& path, size_t limit) {
   return text;
 }
 
-// A process's parent and state.
+// A process's parent and state letter.
 absl::StatusOr<std::pair<ProcessLink, char>> ReadLink(pid_t pid) {
   absl::StatusOr<std::string> text = ReadHead(absl::StrFormat("/proc/%d/stat", pid), 4096);
   if (!text.ok()) return text.status();
@@ -60,6 +60,17 @@ absl::StatusOr<std::pair<ProcessLink, char>> ReadLink(pid_t pid) {
 struct DirCloser {
   void operator()(DIR* dir) const { ::closedir(dir); }
 };
+
+// Whether a process whose stat says Z is gone whole: its task directory lists the leader alone.
+bool Zombie(pid_t pid) {
+  std::unique_ptr<DIR, DirCloser> tasks(::opendir(absl::StrFormat("/proc/%d/task", pid).c_str()));
+  if (tasks == nullptr) return true;
+  int threads = 0;
+  while (const dirent* entry = ::readdir(tasks.get())) {
+    if (entry->d_name[0] != '.' && ++threads > 1) return false;
+  }
+  return true;
+}
 
 }  // namespace
 
@@ -127,10 +138,11 @@ absl::StatusOr<ProcessTree> ReadProcessTree(pid_t root) {
   for (const ProcessLink& member : members.members) {
     absl::StatusOr<std::string> cmdline =
         ReadHead(absl::StrFormat("/proc/%d/cmdline", member.pid), kMaxCommandLine);
-    tree.processes.push_back({.pid = member.pid,
-                              .parent_pid = member.parent_pid,
-                              .command_line = cmdline.ok() ? CommandLineText(*cmdline) : "",
-                              .state = states[member.pid]});
+    tree.processes.push_back(
+        {.pid = member.pid,
+         .parent_pid = member.parent_pid,
+         .command_line = cmdline.ok() ? CommandLineText(*cmdline) : "",
+         .zombie = (states[member.pid] == 'Z' || states[member.pid] == 'X') && Zombie(member.pid)});
   }
   return tree;
 }

@@ -44,7 +44,9 @@ struct TreeProcess {
   pid_t pid = 0;
   pid_t parent_pid = 0;
   std::string command_line;  // empty for a kernel thread or a process gone since
-  char state = '?';          // from /proc/PID/stat: Z for a zombie
+  // Exited and not yet reaped, every thread gone (not a main thread that exited while others
+  // run on, whose stat says Z too).
+  bool zombie = false;
 };
 
 struct ProcessTree {

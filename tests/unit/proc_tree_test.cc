@@ -1,5 +1,4 @@
-#include "gilscope/proc/process_tree.h"
-
+// Unit tests of proc/process_tree (named apart from the integration test process_tree_test).
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <signal.h>
@@ -9,6 +8,7 @@
 #include <vector>
 
 #include "gilscope/proc/proc_parsers.h"
+#include "gilscope/proc/process_tree.h"
 
 namespace gilscope {
 namespace {
@@ -107,17 +107,38 @@ TEST(ReadProcessTreeTest, FindsAForkedChild) {
   ASSERT_GE(tree->processes.size(), 2u);
   EXPECT_EQ(tree->processes[0].pid, ::getpid());
   EXPECT_EQ(tree->processes[0].parent_pid, ::getppid());
-  EXPECT_NE(tree->processes[0].command_line.find("process_tree_test"), std::string::npos);
+  EXPECT_NE(tree->processes[0].command_line.find("proc_tree_test"), std::string::npos);
   bool found = false;
   for (const TreeProcess& process : tree->processes) {
     if (process.pid == child) {
       found = true;
       EXPECT_EQ(process.parent_pid, ::getpid());
+      EXPECT_FALSE(process.zombie);
     }
   }
   EXPECT_TRUE(found);
   EXPECT_EQ(tree->unscanned, 0u);
   EXPECT_FALSE(ReadProcessTree(0).ok());
+}
+
+TEST(ReadProcessTreeTest, ZombieChild) {
+  const pid_t child = ::fork();
+  if (child == 0) ::_exit(0);
+  ASSERT_GT(child, 0);
+  // Exited, not reaped: waitid with WNOWAIT waits for the exit and leaves the zombie.
+  siginfo_t info;
+  ASSERT_EQ(::waitid(P_PID, static_cast<id_t>(child), &info, WEXITED | WNOWAIT), 0);
+  absl::StatusOr<ProcessTree> tree = ReadProcessTree(::getpid());
+  ::waitpid(child, nullptr, 0);
+  ASSERT_TRUE(tree.ok()) << tree.status();
+  int zombies = 0;
+  for (const TreeProcess& process : tree->processes) {
+    if (process.pid == child) {
+      EXPECT_TRUE(process.zombie);
+    }
+    zombies += process.zombie ? 1 : 0;
+  }
+  EXPECT_EQ(zombies, 1);
 }
 
 }  // namespace
