@@ -6,6 +6,7 @@
 #include <iostream>
 #include <optional>
 
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "cli/command_line.h"
 #include "cli/commands.h"
@@ -143,10 +144,8 @@ int RunTreeDump(const DumpOptions& options) {
         std::any_of(skipped.begin(), skipped.end(), [](const SkippedProcess& process) {
           return process.why == SkippedProcess::Why::kUnreadable;
         });
-    PrintError(absl::StrFormat(any_unreadable ? "no Python process in the tree of PID %d could "
-                                                "be read"
-                                              : "no Python process in the tree of PID %d",
-                               options.pid));
+    PrintError(absl::StrCat(absl::StrFormat("no Python process in the tree of PID %d", options.pid),
+                            any_unreadable ? " could be read" : ""));
     return kExitFailure;
   }
   if (options.json) WriteTreeDumpJson(dumped, skipped, tree->left_out, std::cout);

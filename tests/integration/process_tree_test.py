@@ -20,7 +20,8 @@ Once (NoPythonTree): the tree of `sh -c 'sleep 600; echo done'` and a pid that d
 each give one clean stderr line and exit 1.
 Once (Unreadable): gilscope run as nobody on a root shell with two Python children, one run as
 nobody: that one is dumped; the shell and the root one are named, a line each, on stderr and
-listed as unreadable in "skipped"; exit 0.
+listed as unreadable in "skipped"; exit 0. A tree of one root Python process: it is named, then
+"no Python process in the tree of PID N could be read", exit 1.
 After every dump every process of the workload runs untraced, with no thread stopped.
 
 Environment: GILSCOPE_BIN (required), GILSCOPE_TEST_PYTHONS (optional, see pythons.py).
@@ -220,11 +221,11 @@ class NoPythonTree(unittest.TestCase):
 class Unreadable(unittest.TestCase):
     NOBODY = 65534
 
-    def test_a_child_of_another_user_is_named_and_the_rest_dumped(self):
+    def as_nobody(self):
+        """(setpriv prefix, a gilscope binary nobody may run); skips without root or setpriv."""
         setpriv = shutil.which("setpriv")
         if os.geteuid() != 0 or not setpriv:
             self.skipTest("needs root and setpriv, to run gilscope and a child as another user")
-        python = pythons.behaviour_interpreter()
         prefix = [setpriv, "--reuid=%d" % self.NOBODY, "--regid=%d" % self.NOBODY,
                   "--clear-groups"]
         binary = support.gilscope_bin()
@@ -235,6 +236,25 @@ class Unreadable(unittest.TestCase):
             binary = os.path.join(directory, "gilscope")
             shutil.copy(support.gilscope_bin(), binary)
             os.chmod(binary, 0o755)
+        return prefix, binary
+
+    def test_nothing_readable(self):
+        prefix, binary = self.as_nobody()
+        python = pythons.behaviour_interpreter()
+        workload = support.Workload(python.command + [support.workload("lone_spinner.py")])
+        self.addCleanup(workload.kill)
+        workload.wait_ready()
+        code, out, err = support.run_gilscope(
+            ["dump", "--pid", str(workload.pid), "--subprocesses"], prefix=prefix, binary=binary)
+        self.assertEqual((code, out), (1, ""), err)
+        self.assertEqual(err.splitlines()[1:], [
+            "gilscope: no Python process in the tree of PID %d could be read" % workload.pid])
+        self.assertTrue(err.startswith("gilscope: process %d (" % workload.pid), err)
+        self.assertEqual(support.running_problems(workload.pid), [])
+
+    def test_a_child_of_another_user_is_named_and_the_rest_dumped(self):
+        prefix, binary = self.as_nobody()
+        python = pythons.behaviour_interpreter()
         spinner = " ".join(shlex.quote(part) for part in python.command +
                            [support.workload("lone_spinner.py")])
         workload = support.Workload(["/bin/sh", "-c", "%s %s & %s; echo done" % (
