@@ -9,7 +9,8 @@ namespace {
 namespace po = boost::program_options;
 
 constexpr char kUsageLine[] =
-    "Usage: gilscope dump --pid PID [--json] [--native [--native-all]] [--nonblocking]\n\n"
+    "Usage: gilscope dump --pid PID [--subprocesses] [--json] [--native [--native-all]]\n"
+    "                     [--nonblocking]\n\n"
     "Shows every thread of a running Python process: its Python stack, and whether it\n"
     "holds the GIL, waits for it, runs native code without it, or is idle.\n\n";
 
@@ -23,7 +24,8 @@ std::variant<DumpOptions, ShowHelp, UsageError> ParseDumpOptions(
       "json", "print JSON instead of text")(
       "native", "also show native (C/C++) frames, merged with the Python frames")(
       "native-all", "with --native, keep CPython's own call-dispatch frames")(
-      "nonblocking", "read without pausing the target (less consistent)");
+      "nonblocking", "read without pausing the target (less consistent)")(
+      "subprocesses", "also every descendant of PID that runs Python, one after another");
   po::variables_map values;
   try {
     po::store(po::command_line_parser(args).options(described).run(), values);
@@ -46,6 +48,7 @@ std::variant<DumpOptions, ShowHelp, UsageError> ParseDumpOptions(
   options.pause = !values.count("nonblocking");
   options.native = values.count("native") > 0;
   options.keep_plumbing = values.count("native-all") > 0;
+  options.subprocesses = values.count("subprocesses") > 0;
   if (std::optional<UsageError> error =
           CheckNativeChoice(options.native, options.keep_plumbing, !options.pause)) {
     return *error;

@@ -18,6 +18,7 @@ struct DumpOptions {
   bool pause = true;           // false with --nonblocking
   bool native = false;         // --native
   bool keep_plumbing = false;  // --native-all
+  bool subprocesses = false;   // --subprocesses: the target's descendants too
 };
 
 std::variant<DumpOptions, ShowHelp, UsageError> ParseDumpOptions(

@@ -53,6 +53,13 @@ absl::StatusOr<TaskStat> ParseStat(absl::string_view text) {
   TaskStat stat;
   stat.comm = std::string(text.substr(open + 1, close - open - 1));
   stat.state = text[close + 2];
+  // " S PPID ..." after the comm; a line cut short leaves parent_pid unknown.
+  std::vector<absl::string_view> rest =
+      absl::StrSplit(text.substr(close + 2), absl::MaxSplits(' ', 2), absl::SkipEmpty());
+  int parent_pid = -1;
+  if (rest.size() >= 2 && absl::SimpleAtoi(rest[1], &parent_pid) && parent_pid >= 0) {
+    stat.parent_pid = parent_pid;
+  }
   return stat;
 }
 

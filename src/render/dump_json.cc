@@ -53,9 +53,7 @@ nlohmann::json InterpretersUsing(const Snapshot& snapshot, int index) {
   return ids;
 }
 
-}  // namespace
-
-void WriteDumpJson(const DumpContext& dump, std::ostream& out) {
+nlohmann::json DumpJson(const DumpContext& dump) {
   const DumpTarget& target = dump.target;
   const Snapshot& snapshot = dump.snapshot;
   nlohmann::json gils = nlohmann::json::array();
@@ -107,9 +105,51 @@ void WriteDumpJson(const DumpContext& dump, std::ostream& out) {
       {"gils", std::move(gils)},
       {"threads", std::move(threads)},
   };
-  // Names from the target may hold any bytes: invalid UTF-8 becomes U+FFFD rather than an
-  // exception or invalid JSON.
+  return json;
+}
+
+const char* WhyName(SkippedProcess::Why why) {
+  switch (why) {
+    case SkippedProcess::Why::kNotPython:
+      return "not_python";
+    case SkippedProcess::Why::kExited:
+      return "exited";
+    case SkippedProcess::Why::kUnreadable:
+      return "unreadable";
+  }
+  return "unreadable";
+}
+
+// Names from the target may hold any bytes: invalid UTF-8 becomes U+FFFD rather than an
+// exception or invalid JSON.
+void Write(const nlohmann::json& json, std::ostream& out) {
   out << json.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+}
+
+}  // namespace
+
+void WriteDumpJson(const DumpContext& dump, std::ostream& out) { Write(DumpJson(dump), out); }
+
+void WriteTreeDumpJson(const std::vector<TreeDump>& processes,
+                       const std::vector<SkippedProcess>& skipped, size_t left_out,
+                       std::ostream& out) {
+  nlohmann::json dumped = nlohmann::json::array();
+  for (const TreeDump& process : processes) {
+    nlohmann::json json = DumpJson(DumpContext{process.target, process.snapshot, process.paused});
+    json["parent_pid"] = process.parent_pid;
+    dumped.push_back(std::move(json));
+  }
+  nlohmann::json passed = nlohmann::json::array();
+  for (const SkippedProcess& process : skipped) {
+    passed.push_back({{"pid", process.pid},
+                      {"parent_pid", process.parent_pid},
+                      {"command_line", process.command_line},
+                      {"why", WhyName(process.why)},
+                      {"message", process.message.empty() ? nlohmann::json()
+                                                          : nlohmann::json(process.message)}});
+  }
+  Write({{"processes", std::move(dumped)}, {"skipped", std::move(passed)}, {"left_out", left_out}},
+        out);
 }
 
 }  // namespace gilscope

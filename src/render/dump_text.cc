@@ -100,17 +100,9 @@ void WriteThread(const ThreadSnapshot& thread, std::ostream& out) {
     out << "    (stack unreadable: " << TerminalSafe(thread.error) << ")\n";
 }
 
-}  // namespace
-
-void WriteDumpText(const DumpContext& dump, std::ostream& out) {
-  const DumpTarget& target = dump.target;
+// The GIL lines and every thread: all of a dump after its heading.
+void WriteDumpBody(const DumpContext& dump, std::ostream& out) {
   const Snapshot& snapshot = dump.snapshot;
-  out << absl::StrFormat(
-      "Process %d: %s\n", target.pid,
-      TerminalSafe(target.command_line.empty() ? target.executable : target.command_line));
-  out << absl::StrFormat("Python %s%s (%s)\n", TerminalSafe(target.version),
-                         target.free_threaded ? " free-threaded" : "",
-                         TerminalSafe(target.python_binary));
   const bool grouped = snapshot.interpreters.size() > 1;
   if (grouped) {
     out << absl::StrFormat("%d interpreters, %d GIL%s\n", snapshot.interpreters.size(),
@@ -141,6 +133,31 @@ void WriteDumpText(const DumpContext& dump, std::ostream& out) {
     heading = true;
     WriteThread(thread, out);
   }
+}
+
+std::string CommandLineOf(const DumpTarget& target) {
+  return TerminalSafe(target.command_line.empty() ? target.executable : target.command_line);
+}
+
+std::string PythonOf(const DumpTarget& target) {
+  return absl::StrFormat("Python %s%s (%s)", TerminalSafe(target.version),
+                         target.free_threaded ? " free-threaded" : "",
+                         TerminalSafe(target.python_binary));
+}
+
+}  // namespace
+
+void WriteDumpText(const DumpContext& dump, std::ostream& out) {
+  out << absl::StrFormat("Process %d: %s\n", dump.target.pid, CommandLineOf(dump.target));
+  out << PythonOf(dump.target) << "\n";
+  WriteDumpBody(dump, out);
+}
+
+void WriteTreeDumpText(const TreeDump& dump, std::ostream& out) {
+  // U+2014 between the command line and the version: the heading the issue asks for.
+  out << absl::StrFormat("Process %d (parent %d): %s \u2014 %s\n", dump.target.pid, dump.parent_pid,
+                         CommandLineOf(dump.target), PythonOf(dump.target));
+  WriteDumpBody(DumpContext{dump.target, dump.snapshot, dump.paused}, out);
 }
 
 }  // namespace gilscope

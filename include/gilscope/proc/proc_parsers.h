@@ -30,6 +30,7 @@ absl::StatusOr<std::vector<MemoryMapping>> ParseMaps(absl::string_view text);
 struct TaskStat {
   char state = '?';  // R, S, D, T, t, Z, X, I
   std::string comm;
+  int parent_pid = -1;  // the ppid field; -1 when the line stops before it
 };
 
 // Parses /proc/PID/task/TID/stat. The comm field may contain spaces and parentheses.

@@ -6,6 +6,7 @@
 
 #include <ostream>
 #include <string>
+#include <vector>
 
 #include "gilscope/sample/snapshot.h"
 
@@ -32,6 +33,34 @@ void WriteDumpText(const DumpContext& dump, std::ostream& out);
 
 // Schema documented in man/gilscope.1 (JSON OUTPUT).
 void WriteDumpJson(const DumpContext& dump, std::ostream& out);
+
+// `dump --subprocesses`: one process of the tree, dumped.
+struct TreeDump {
+  pid_t parent_pid = 0;
+  DumpTarget target;
+  Snapshot snapshot;
+  bool paused = true;
+};
+
+// A process of the tree not dumped, and why.
+struct SkippedProcess {
+  enum class Why { kNotPython, kExited, kUnreadable };
+  pid_t pid = 0;
+  pid_t parent_pid = 0;
+  std::string command_line;  // /proc/PID/cmdline, NULs as spaces
+  Why why = Why::kNotPython;
+  std::string message;  // with kUnreadable: what went wrong
+};
+
+// "Process PID (parent PPID): COMMAND LINE — Python X.Y.Z (BINARY)", then what WriteDumpText
+// prints after its first two lines.
+void WriteTreeDumpText(const TreeDump& dump, std::ostream& out);
+
+// {"processes": [WriteDumpJson's object plus "parent_pid", ...], "skipped": [...],
+// "left_out": N}; documented in man/gilscope.1 (DUMP JSON OUTPUT).
+void WriteTreeDumpJson(const std::vector<TreeDump>& processes,
+                       const std::vector<SkippedProcess>& skipped, size_t left_out,
+                       std::ostream& out);
 
 }  // namespace gilscope
 

@@ -1,0 +1,37 @@
+# A workload of known shape for `gilscope dump --subprocesses`: the main process starts a
+# multiprocessing pool of 3 workers (forked where the platform offers it), gives each a task
+# that spins in pure Python forever, and waits on the results. Each worker prints
+# "worker PID" once it spins; the parent then prints "ready PID" and blocks in
+# AsyncResult.get(). Runs on Python 2.7 and 3.6+.
+# A worker whose parent has gone stops spinning, so a killed test leaves nothing behind.
+import multiprocessing
+import os
+import sys
+
+WORKERS = 3
+
+
+def spin(parent):
+    sys.stdout.write("worker %d\n" % os.getpid())
+    sys.stdout.flush()
+    n = 0
+    while True:  # line: pool-spin
+        n += 1
+        if n % 1000000 == 0 and os.getppid() != parent:
+            return n
+
+
+def main():
+    if hasattr(multiprocessing, "get_context"):
+        methods = multiprocessing.get_all_start_methods()
+        context = multiprocessing.get_context("fork" if "fork" in methods else None)
+    else:
+        context = multiprocessing  # 2.7: always forks
+    pool = context.Pool(WORKERS)
+    results = [pool.apply_async(spin, (os.getpid(),)) for _ in range(WORKERS)]
+    for result in results:
+        result.get()  # line: pool-wait
+
+
+if __name__ == "__main__":
+    main()
