@@ -4,8 +4,9 @@
 // within one sampling period.
 //
 // The window keeps the samples themselves, not counts: each screen is a Profile rebuilt from
-// them, so every figure on it is exactly the window's. Bounded by kMaxWindowSamples (and so
-// by --rate's cap): past it the oldest samples go first and the header's span says so.
+// them, so every figure on it is exactly the window's. Bounded by kMaxWindowSamples and
+// kMaxWindowFrames (about 40 bytes each): past either the oldest samples go first, and the
+// header's span says how much the window covers.
 #include <unistd.h>
 
 #include <deque>
@@ -28,6 +29,13 @@ namespace gilscope {
 namespace {
 
 constexpr size_t kMaxWindowSamples = 20000;
+constexpr size_t kMaxWindowFrames = 1'000'000;
+
+size_t FramesOf(const Snapshot& snapshot) {
+  size_t frames = 0;
+  for (const ThreadSnapshot& thread : snapshot.threads) frames += thread.frames.size();
+  return frames;
+}
 constexpr int kPlainWidth = 120;  // --plain screens: wide enough for every column
 constexpr int kPlainHeight = 60;
 
@@ -76,7 +84,11 @@ class Top {
     SamplingHooks hooks = session_.Hooks();
     hooks.on_sample = [&](const Snapshot& snapshot, absl::Time at) {
       window_.emplace_back(at, snapshot);
-      if (window_.size() > kMaxWindowSamples) window_.pop_front();
+      window_frames_ += FramesOf(snapshot);
+      while (window_.size() > 1 &&
+             (window_.size() > kMaxWindowSamples || window_frames_ > kMaxWindowFrames)) {
+        PopOldest();
+      }
     };
     hooks.should_stop = [&]() {
       if (screen_) ReadKeys();
@@ -113,6 +125,7 @@ class Top {
         if (!controls_.frozen) Rebuild();
       } else if (key == 'r') {
         window_.clear();
+        window_frames_ = 0;
         Rebuild();
       } else {
         continue;
@@ -127,7 +140,7 @@ class Top {
     if (controls_.frozen) return;
     if (!window_.empty()) {
       const absl::Time since = window_.back().first - options_.window;
-      while (!window_.empty() && window_.front().first < since) window_.pop_front();
+      while (!window_.empty() && window_.front().first < since) PopOldest();
     }
     shown_ = std::make_unique<Profile>();
     for (const auto& [at, snapshot] : window_) shown_->AddSample(snapshot, at);
@@ -135,6 +148,11 @@ class Top {
     span_ =
         window_.size() > 1 ? window_.back().first - window_.front().first : absl::ZeroDuration();
     shown_samples_ = window_.size();
+  }
+
+  void PopOldest() {
+    window_frames_ -= FramesOf(window_.front().second);
+    window_.pop_front();
   }
 
   TopInfo Info() const {
@@ -209,6 +227,7 @@ class Top {
   TargetSession session_;
   std::unique_ptr<TerminalScreen> screen_;  // none with --plain
   std::deque<std::pair<absl::Time, Snapshot>> window_;
+  size_t window_frames_ = 0;  // frames held by window_'s samples
   TopControls controls_;
   std::unique_ptr<Profile> shown_;  // the window as last rebuilt
   std::optional<Snapshot> latest_;
