@@ -15,6 +15,7 @@
 #include "cli/live_status.h"
 #include "cli/output_file.h"
 #include "cli/record_options.h"
+#include "cli/record_tree.h"
 #include "cli/stop_signals.h"
 #include "cli/target_session.h"
 #include "gilscope/render/record_output.h"
@@ -23,28 +24,6 @@
 
 namespace gilscope {
 namespace {
-
-std::string Render(OutputFormat format, const Profile& profile, const RecordingInfo& info) {
-  std::ostringstream out;
-  switch (format) {
-    case OutputFormat::kFlameGraph:
-      WriteFlameGraphSvg(profile, info, out);
-      break;
-    case OutputFormat::kCollapsed:
-      WriteCollapsed(profile, info, out);
-      break;
-    case OutputFormat::kSpeedscope:
-      WriteSpeedscope(profile, info, out);
-      break;
-    case OutputFormat::kPprof:
-      WritePprof(profile, info, out);
-      break;
-    case OutputFormat::kPerfetto:
-      WritePerfettoTrace(profile, info, out);
-      break;
-  }
-  return out.str();
-}
 
 TargetSessionOptions SessionOptions(const RecordOptions& options) {
   return {.pid = options.pid,
@@ -195,7 +174,7 @@ class Recording {
   // False when an output could not be written (the error is printed).
   bool WriteOutputs(const RecordingInfo& info) {
     bool ok = true;
-    const absl::Status written = output_->Commit(Render(options_.format, profile_, info));
+    const absl::Status written = output_->Commit(RenderProfile(options_.format, profile_, info));
     if (!written.ok()) {
       PrintError(std::string(written.message()));
       ok = false;
@@ -237,7 +216,9 @@ int RunRecordCommand(const std::vector<std::string>& args) {
     PrintError(error->message);
     return kExitUsage;
   }
-  Recording recording(std::get<RecordOptions>(parsed));
+  const RecordOptions& options = std::get<RecordOptions>(parsed);
+  if (options.subprocesses) return RunTreeRecording(options);
+  Recording recording(options);
   return recording.Run();
 }
 

@@ -77,6 +77,7 @@ std::variant<RecordOptions, ShowHelp, UsageError> ParseRecordOptions(
       "native",
       "merge native (C/C++) frames into the stacks of the GIL holder and of threads on a CPU")(
       "native-all", "with --native, keep CPython's own call-dispatch frames")(
+      "subprocesses", "also every descendant that runs Python, each with its own summary")(
       "nonblocking", "read without pausing the target (cheaper for it, less consistent)")(
       "baseline", po::value<std::string>()->default_value("0.25"),
       "seconds to count GIL hand-offs, unobserved, before sampling (--pid; 0: skip), to "
@@ -159,6 +160,7 @@ std::variant<RecordOptions, ShowHelp, UsageError> ParseRecordOptions(
   options.nonblocking = values.count("nonblocking") > 0;
   options.native = values.count("native") > 0;
   options.keep_plumbing = values.count("native-all") > 0;
+  options.subprocesses = values.count("subprocesses") > 0;
   if (std::optional<UsageError> error =
           CheckNativeChoice(options.native, options.keep_plumbing, options.nonblocking)) {
     return *error;

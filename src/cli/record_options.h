@@ -39,6 +39,7 @@ struct RecordOptions {
   bool nonblocking = false;
   bool native = false;         // --native
   bool keep_plumbing = false;  // --native-all
+  bool subprocesses = false;   // --subprocesses: the target and its Python descendants
   std::string summary_path;    // empty: no JSON summary
   // --baseline: how long to watch the GIL's hand-offs, unobserved, before sampling (--pid
   // only; zero: not at all), to tell how much sampling changed them.

@@ -4,6 +4,8 @@
 namespace gilscope {
 
 std::string FrameLabel(const Frame& frame) {
+  // A frame of gilscope's own (record --subprocesses: a process's root) has no file.
+  if (frame.file.str().empty() && frame.line < 0) return frame.function.str();
   if (frame.line < 0) return absl::StrCat(frame.function.str(), " (", frame.file.str(), ")");
   return absl::StrCat(frame.function.str(), " (", frame.file.str(), ":", frame.line, ")");
 }

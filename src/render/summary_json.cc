@@ -6,6 +6,7 @@
 
 #include "gilscope/aggregate/views.h"
 #include "gilscope/render/record_output.h"
+#include "gilscope/render/tree_summary.h"
 
 namespace gilscope {
 namespace {
@@ -80,12 +81,10 @@ double PausedShare(const RecordingInfo& info) {
   return elapsed > 0 ? absl::ToDoubleSeconds(info.paused_total) / elapsed : 0.0;
 }
 
-}  // namespace
-
-void WriteSummaryJson(const Profile& profile, const RecordingInfo& info, std::ostream& out) {
+Json SummaryObject(const Profile& profile, const RecordingInfo& info) {
   const GilFigures figures = profile.Figures();
   const VerdictDecision decision = profile.Decide();
-  const Json json = {
+  return {
       {"pid", info.pid},
       {"command_line", info.command_line},
       {"python_version", info.python_version},
@@ -129,9 +128,41 @@ void WriteSummaryJson(const Profile& profile, const RecordingInfo& info, std::os
       {"verdict_advice", VerdictAdvice(decision.verdict)},
       {"verdict_reason", decision.reason},
   };
-  // Names from the target may hold any bytes: invalid UTF-8 becomes U+FFFD rather than an
-  // exception or invalid JSON.
+}
+
+// Names from the target may hold any bytes: invalid UTF-8 becomes U+FFFD rather than an
+// exception or invalid JSON.
+void Write(const Json& json, std::ostream& out) {
   out << json.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+}
+
+}  // namespace
+
+void WriteSummaryJson(const Profile& profile, const RecordingInfo& info, std::ostream& out) {
+  Write(SummaryObject(profile, info), out);
+}
+
+void WriteTreeSummaryJson(absl::Span<const ProcessResult> processes, size_t left_out,
+                          std::ostream& out) {
+  if (processes.empty()) return;
+  std::vector<ProcessWeight> weights;
+  Json items = Json::array();
+  for (const ProcessResult& process : processes) {
+    weights.push_back(WeightOf(*process.profile));
+    Json item = {{"pid", process.info.pid},
+                 {"parent_pid", process.parent_pid},
+                 {"command_line", process.info.command_line}};
+    const Json summary = SummaryObject(*process.profile, process.info);
+    for (auto entry = summary.begin(); entry != summary.end(); ++entry) {
+      if (!item.contains(entry.key())) item[entry.key()] = entry.value();
+    }
+    items.push_back(std::move(item));
+  }
+  const ProcessResult& top = processes[MostImportantProcess(weights)];
+  Json json = SummaryObject(*top.profile, top.info);
+  json["processes"] = std::move(items);
+  json["processes_left_out"] = left_out;
+  Write(json, out);
 }
 
 }  // namespace gilscope

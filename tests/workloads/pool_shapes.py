@@ -4,6 +4,10 @@
 # "worker PID" once it spins; the parent then prints "ready PID" and blocks in
 # AsyncResult.get(). Runs on Python 2.7 and 3.6+.
 # A worker whose parent has gone stops spinning, so a killed test leaves nothing behind.
+# With --wait-for-go the parent first prints "ready PID" and starts the pool only once a line
+# arrives on stdin (record --subprocesses: workers that start after the recording began).
+# With --exit-after SECONDS the parent ends (os._exit) that long after starting the pool; its
+# workers notice and return soon after.
 import multiprocessing
 import os
 import sys
@@ -22,6 +26,10 @@ def spin(parent):
 
 
 def main():
+    if "--wait-for-go" in sys.argv[1:]:
+        sys.stdout.write("ready %d\n" % os.getpid())
+        sys.stdout.flush()
+        sys.stdin.readline()
     if hasattr(multiprocessing, "get_context"):
         methods = multiprocessing.get_all_start_methods()
         context = multiprocessing.get_context("fork" if "fork" in methods else None)
@@ -29,6 +37,13 @@ def main():
         context = multiprocessing  # 2.7: always forks
     pool = context.Pool(WORKERS)
     results = [pool.apply_async(spin, (os.getpid(),)) for _ in range(WORKERS)]
+    if "--exit-after" in sys.argv[1:]:
+        seconds = float(sys.argv[sys.argv.index("--exit-after") + 1])
+        try:
+            results[0].get(seconds)
+        except multiprocessing.TimeoutError:
+            pass
+        os._exit(0)
     for result in results:
         result.get()  # line: pool-wait
 
