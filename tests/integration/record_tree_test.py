@@ -3,13 +3,16 @@
 multiprocessing.Pool(3) (forked) workers spin in pure Python while it waits on their results.
 
 Run on two interpreters: pythons.behaviour_interpreter() and the newest with a GIL. Per class:
-  test_attach          `record --pid PARENT --subprocesses -d 3 -f collapsed --mode wall --idle
+  test_attach          (argv[0] with a terminal escape, a bell and a byte that is not
+                       UTF-8) `record --pid PARENT --subprocesses -d 3 -f collapsed --mode wall --idle
                        --summary S`: at least the parent and its 3 workers recorded, each with
                        its true parent pid; each worker holds its GIL in > 80% of samples with
                        nobody waiting (one Python thread each) and is python_cpu_bound; the
                        parent is idle or io_bound; the top-level verdict is a worker's; every
                        collapsed stack starts with one "pid N: ..." root frame, and each of the
-                       4 pids roots some stack. Every process runs untraced afterwards.
+                       4 pids roots some stack; the collapsed file is UTF-8 with the escape
+                       shown as text, stderr has no control character. Every process runs
+                       untraced afterwards.
   test_late_and_killed The parent starts its pool only when told, after the recording began:
                        the 3 workers are recorded all the same; one worker killed mid-recording
                        keeps its samples and its end reason says it exited.
@@ -23,6 +26,7 @@ Run: GILSCOPE_BIN=build/src/gilscope python3 tests/integration/record_tree_test.
 
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -39,6 +43,11 @@ import support  # noqa: E402
 
 SCRIPT = support.workload("pool_shapes.py")
 WORKERS = 3
+# argv[0] of the parent (exec -a), which root frames and summary lines carry within their first
+# 60 bytes: a terminal escape, a bell, markup and (through surrogateescape) a byte that is not
+# UTF-8. Forked workers keep it.
+HOSTILE_ARGV0 = "py\x1b[2J\x07</b>\udcff"
+TERMINAL_CONTROL = re.compile(r"[\x00-\x09\x0b-\x1f\x7f-\x9f]")
 
 covered = []
 
@@ -85,7 +94,8 @@ class TreeChecks(object):
                          context)
 
     def test_attach(self):
-        workload = support.Workload(self.python.command + [SCRIPT])
+        workload = support.Workload(["/bin/bash", "-c", 'exec -a "$0" "$@"', HOSTILE_ARGV0] +
+                                    self.python.command + [SCRIPT])
         self.addCleanup(workload.kill)
         workers = self.read_workers(workload)
         parent = workload.pid
@@ -100,7 +110,9 @@ class TreeChecks(object):
         for pid in [parent] + workers:
             self.assertIn(pid, by_pid, "pids recorded: %s" % sorted(by_pid))
             self.assertEqual(by_pid[pid]["parent_pid"], parent_of(pid))
-            self.assertIn("pool_shapes.py", by_pid[pid]["command_line"])
+            self.assertEqual(by_pid[pid]["command_line"],
+                             " ".join(["py\x1b[2J\x07</b>\ufffd"] + self.python.command[1:] +
+                                      [SCRIPT]))
         for worker in workers:
             self.check_worker(by_pid[worker], "worker %d" % worker)
         self.assertIn(by_pid[parent]["verdict"], ("idle", "io_bound"))
@@ -109,6 +121,11 @@ class TreeChecks(object):
         self.assertIn("Verdict: pid %d: python_cpu_bound" % summary["pid"], err)
         for pid in [parent] + workers:
             self.assertIn("  pid %d: " % pid, err)
+        self.assertIsNone(TERMINAL_CONTROL.search(err), err)
+        with open(self.path("c.txt"), "rb") as collapsed:
+            text = collapsed.read().decode("utf-8")  # raises on invalid UTF-8
+        self.assertIsNone(TERMINAL_CONTROL.search(text.replace("\n", "")))
+        self.assertIn("\\x1b[2J", text)  # the escape shown, not sent
         roots = set()
         for frames, _ in support.read_collapsed(self.path("c.txt")):
             self.assertRegex(frames[0], r"^pid \d+: ")
