@@ -58,6 +58,9 @@ std::string RenderProfile(OutputFormat format, const Profile& profile, const Rec
 namespace {
 
 constexpr absl::Duration kRescanEvery = absl::Seconds(1);
+// Threads whose process pprof and Perfetto are told (RecordingInfo::thread_process); beyond,
+// a thread is put under the root's pid.
+constexpr size_t kMaxThreadsMapped = 1 << 16;
 
 // One process of the tree being sampled.
 struct TracedProcess {
@@ -213,6 +216,10 @@ class TreeRecording {
       process.consecutive_failures = 0;
       if (!process.first_sample_wall) process.first_sample_wall = absl::Now();
       process.profile.AddSample(*snapshot, end);
+      for (const ThreadSnapshot& thread : snapshot->threads) {
+        if (thread_process_.size() >= kMaxThreadsMapped) break;
+        thread_process_.try_emplace(thread.native_id, process.found.pid);
+      }
       for (ThreadSnapshot& thread : snapshot->threads) {
         thread.frames.push_back(Frame{.function = process.label, .line = -1});
       }
@@ -335,6 +342,7 @@ class TreeRecording {
                          .profile = &process->profile,
                          .info = std::move(info)});
     }
+    combined_info.thread_process = thread_process_;
     if (!over_cap_.empty()) {
       PrintError(absl::StrFormat("%d more Python candidates than the %d processes sampled",
                                  over_cap_.size(), kMaxTreeProcesses));
@@ -379,6 +387,7 @@ class TreeRecording {
   std::map<pid_t, std::string> not_python_;  // with the command line it had then
   std::set<pid_t> named_;                    // unreadable, already said on stderr
   std::set<pid_t> over_cap_;
+  absl::flat_hash_map<pid_t, pid_t> thread_process_;
   size_t left_out_ = 0;
   Profile combined_;
   absl::Duration period_;

@@ -204,7 +204,7 @@ class TraceBuilder {
       pb::TrackDescriptor* descriptor = packet.mutable_track_descriptor();
       descriptor->set_uuid(track);
       pb::ThreadDescriptor* os_thread = descriptor->mutable_thread();
-      os_thread->set_pid(info_.pid);
+      os_thread->set_pid(ProcessOfThread(info_, thread.native_id));
       os_thread->set_tid(thread.native_id);
       os_thread->set_thread_name(TerminalSafe(
           thread.name.empty() ? absl::StrCat("thread ", thread.native_id) : thread.name));

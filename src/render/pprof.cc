@@ -189,6 +189,8 @@ void AddSamples(const Profile& profile, const RecordingInfo& info, int64_t perio
         AddLabel(sample, strings, "gil_state", StateLabel(run.state));
         AddLabel(sample, strings, "thread_name", thread.name);
         AddNumLabel(sample, strings, "thread_id", thread.native_id);
+        if (!info.thread_process.empty())
+          AddNumLabel(sample, strings, "pid", ProcessOfThread(info, thread.native_id));
         if (run.interpreter_id >= 0)
           AddNumLabel(sample, strings, "interpreter", run.interpreter_id);
         if (run.blocked_in != 0)

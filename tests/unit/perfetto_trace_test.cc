@@ -220,6 +220,17 @@ TEST_F(PerfettoTraceTest, ProcessAndThreadTracksAreNamed) {
   EXPECT_EQ(decoded_.tracks.size(), 1u + 3u * 2u + 2u);
 }
 
+// GIVEN a recording of several processes (record --subprocesses), THEN each thread's track
+// names its own process; a thread not listed stays under info.pid.
+TEST_F(PerfettoTraceTest, ThreadsOfSeveralProcessesNameTheirOwn) {
+  info_.thread_process = {{12, 5000}};
+  std::ostringstream out;
+  WritePerfettoTrace(profile_, info_, out);
+  const Decoded decoded = Decode(out.str());
+  EXPECT_EQ(decoded.tracks.at(TrackOfThread(decoded, 11)).thread().pid(), 4242);
+  EXPECT_EQ(decoded.tracks.at(TrackOfThread(decoded, 12)).thread().pid(), 5000);
+}
+
 TEST_F(PerfettoTraceTest, SpinnersAlternateInMergedStateSlices) {
   const std::vector<Slice>& a = decoded_.slices[TrackOfThread(decoded_, 11)];
   const std::vector<Slice>& b = decoded_.slices[TrackOfThread(decoded_, 12)];

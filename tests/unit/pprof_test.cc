@@ -257,6 +257,24 @@ TEST(PprofTest, CommentsAndNoControlCharacters) {
   for (const std::string& text : p.string_table()) EXPECT_FALSE(HasControl(text)) << text;
 }
 
+// GIVEN a recording of several processes (record --subprocesses), THEN every sample carries
+// its thread's process as a numeric "pid" label (a thread not listed: info.pid); without them
+// there is no such label at all (SamplesCarryLabelsValuesAndStacks).
+TEST(PprofTest, SeveralProcessesLabelEverySampleWithItsPid) {
+  RecordingInfo info = Info();
+  info.thread_process = {{11, 500}, {12, 501}};
+  const std::vector<Flat> flat = Flatten(Written(MadeUpProfile(), info));
+  std::vector<int64_t> v;
+  EXPECT_EQ(
+      Find(flat, "gil_state=holding,thread_name=thread-11,thread_id=11,pid=500,interpreter=0", &v),
+      "spin:5;<module>:1");
+  Find(flat, "gil_state=waiting,thread_name=thread-12,thread_id=12,pid=501,interpreter=0", &v);
+  EXPECT_THAT(v, ElementsAre(8, 80'000'000, 0));
+  const std::string pid = "pid=" + std::to_string(info.pid);
+  Find(flat, "gil_state=waiting,thread_name=thread-14,thread_id=14," + pid + ",interpreter=0", &v);
+  EXPECT_THAT(v, ElementsAre(6, 60'000'000, 0));
+}
+
 // GIVEN no samples, THEN a valid, empty profile.
 TEST(PprofTest, EmptyRecordingParses) {
   RecordingInfo info = Info();

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/time/time.h"
 #include "gilscope/aggregate/profile.h"
 #include "gilscope/aggregate/views.h"
@@ -49,7 +50,17 @@ struct RecordingInfo {
   std::optional<double> unobserved_switches_per_s;
   absl::Duration unobserved_window;
   std::vector<NativeObject> native_objects;  // with --native: the objects frames came from
+  // record --subprocesses: each thread's process, by OS thread id (a thread not listed is in
+  // `pid`). pprof then labels every sample with a numeric "pid", and Perfetto puts each thread
+  // under its own process. Empty without --subprocesses.
+  absl::flat_hash_map<pid_t, pid_t> thread_process;
 };
+
+// The process of a thread (record --subprocesses), else info.pid.
+inline pid_t ProcessOfThread(const RecordingInfo& info, pid_t native_id) {
+  auto found = info.thread_process.find(native_id);
+  return found == info.thread_process.end() ? info.pid : found->second;
+}
 
 // "function (file:line)", as py-spy labels frames; the line is left out when unknown.
 std::string FrameLabel(const Frame& frame);
