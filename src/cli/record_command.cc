@@ -13,8 +13,8 @@
 #include "cli/command_line.h"
 #include "cli/commands.h"
 #include "cli/live_status.h"
-#include "cli/output_file.h"
 #include "cli/record_options.h"
+#include "cli/record_outputs.h"
 #include "cli/record_tree.h"
 #include "cli/stop_signals.h"
 #include "cli/target_session.h"
@@ -42,7 +42,7 @@ class Recording {
       : options_(options), session_(SessionOptions(options)), profile_(options.idle) {}
 
   int Run() {
-    if (absl::Status opened = OpenOutputs(); !opened.ok()) {
+    if (absl::Status opened = outputs_.Open(options_); !opened.ok()) {
       PrintError(std::string(opened.message()));
       return kExitFailure;
     }
@@ -58,22 +58,6 @@ class Recording {
   }
 
  private:
-  absl::Status OpenOutputs() {
-    if (options_.output == "-" && IsBinaryFormat(options_.format) && isatty(STDOUT_FILENO) == 1) {
-      return absl::InvalidArgumentError(
-          "will not write a binary profile to a terminal: redirect standard output or use -o FILE");
-    }
-    absl::StatusOr<OutputFile> output = OutputFile::Create(options_.output);
-    if (!output.ok()) return output.status();
-    output_.emplace(*std::move(output));
-    if (!options_.summary_path.empty()) {
-      absl::StatusOr<OutputFile> file = OutputFile::Create(options_.summary_path);
-      if (!file.ok()) return file.status();
-      summary_file_.emplace(*std::move(file));
-    }
-    return absl::OkStatus();
-  }
-
   // Counts the GIL's hand-offs over options_.baseline before the first sample, reading only
   // memory: the target runs as if unobserved. Not in launch mode, where the program is only
   // starting. Cut short by a stop signal; any failure just leaves the figure out.
@@ -174,17 +158,18 @@ class Recording {
   // False when an output could not be written (the error is printed).
   bool WriteOutputs(const RecordingInfo& info) {
     bool ok = true;
-    const absl::Status written = output_->Commit(RenderProfile(options_.format, profile_, info));
+    const absl::Status written =
+        outputs_.profile->Commit(RenderProfile(options_.format, profile_, info));
     if (!written.ok()) {
       PrintError(std::string(written.message()));
       ok = false;
     } else if (options_.output != "-") {
       std::cerr << "gilscope: wrote " << TerminalSafe(options_.output) << "\n";
     }
-    if (summary_file_) {
+    if (outputs_.summary) {
       std::ostringstream json;
       WriteSummaryJson(profile_, info, json);
-      const absl::Status summary_written = summary_file_->Commit(json.str());
+      const absl::Status summary_written = outputs_.summary->Commit(json.str());
       if (!summary_written.ok()) {
         PrintError(std::string(summary_written.message()));
         ok = false;
@@ -194,8 +179,7 @@ class Recording {
   }
 
   const RecordOptions& options_;
-  std::optional<OutputFile> output_;
-  std::optional<OutputFile> summary_file_;
+  RecordOutputs outputs_;
   TargetSession session_;
   Profile profile_;
   std::optional<absl::Time> first_sample_wall_;

@@ -23,7 +23,7 @@
 #include "cli/command_line.h"
 #include "cli/commands.h"
 #include "cli/live_status.h"
-#include "cli/output_file.h"
+#include "cli/record_outputs.h"
 #include "cli/stop_signals.h"
 #include "cli/target_session.h"
 #include "gilscope/proc/process_tree.h"
@@ -32,28 +32,6 @@
 #include "gilscope/sampler/sampling_loop.h"
 
 namespace gilscope {
-
-std::string RenderProfile(OutputFormat format, const Profile& profile, const RecordingInfo& info) {
-  std::ostringstream out;
-  switch (format) {
-    case OutputFormat::kFlameGraph:
-      WriteFlameGraphSvg(profile, info, out);
-      break;
-    case OutputFormat::kCollapsed:
-      WriteCollapsed(profile, info, out);
-      break;
-    case OutputFormat::kSpeedscope:
-      WriteSpeedscope(profile, info, out);
-      break;
-    case OutputFormat::kPprof:
-      WritePprof(profile, info, out);
-      break;
-    case OutputFormat::kPerfetto:
-      WritePerfettoTrace(profile, info, out);
-      break;
-  }
-  return out.str();
-}
 
 namespace {
 
@@ -85,7 +63,7 @@ class TreeRecording {
       : options_(options), combined_(options.idle), period_(absl::Seconds(1) / options.rate_hz) {}
 
   int Run() {
-    if (absl::Status opened = OpenOutputs(); !opened.ok()) {
+    if (absl::Status opened = outputs_.Open(options_); !opened.ok()) {
       PrintError(std::string(opened.message()));
       return kExitFailure;
     }
@@ -110,22 +88,6 @@ class TreeRecording {
             .keep_plumbing = options_.keep_plumbing,
             .nonblocking = options_.nonblocking,
             .rate_hz = options_.rate_hz};
-  }
-
-  absl::Status OpenOutputs() {
-    if (options_.output == "-" && IsBinaryFormat(options_.format) && isatty(STDOUT_FILENO) == 1) {
-      return absl::InvalidArgumentError(
-          "will not write a binary profile to a terminal: redirect standard output or use -o FILE");
-    }
-    absl::StatusOr<OutputFile> output = OutputFile::Create(options_.output);
-    if (!output.ok()) return output.status();
-    output_.emplace(*std::move(output));
-    if (!options_.summary_path.empty()) {
-      absl::StatusOr<OutputFile> file = OutputFile::Create(options_.summary_path);
-      if (!file.ok()) return file.status();
-      summary_file_.emplace(*std::move(file));
-    }
-    return absl::OkStatus();
   }
 
   // Launch mode: the launched program is the root and must run Python (as without
@@ -359,17 +321,17 @@ class TreeRecording {
     }
     bool ok = true;
     const absl::Status written =
-        output_->Commit(RenderProfile(options_.format, combined_, combined_info));
+        outputs_.profile->Commit(RenderProfile(options_.format, combined_, combined_info));
     if (!written.ok()) {
       PrintError(std::string(written.message()));
       ok = false;
     } else if (options_.output != "-") {
       std::cerr << "gilscope: wrote " << TerminalSafe(options_.output) << "\n";
     }
-    if (summary_file_) {
+    if (outputs_.summary) {
       std::ostringstream json;
       WriteTreeSummaryJson(results, left_out, json);
-      if (absl::Status summary = summary_file_->Commit(json.str()); !summary.ok()) {
+      if (absl::Status summary = outputs_.summary->Commit(json.str()); !summary.ok()) {
         PrintError(std::string(summary.message()));
         ok = false;
       }
@@ -378,8 +340,7 @@ class TreeRecording {
   }
 
   const RecordOptions& options_;
-  std::optional<OutputFile> output_;
-  std::optional<OutputFile> summary_file_;
+  RecordOutputs outputs_;
   pid_t root_ = 0;
   bool root_gone_ = false;
   std::vector<std::unique_ptr<TracedProcess>> processes_;  // in the order found
