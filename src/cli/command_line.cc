@@ -11,6 +11,27 @@ UsageError OptionSyntaxError(const std::string& what, const std::string& command
   return UsageError{absl::StrCat(what, " (see gilscope ", command, " --help)")};
 }
 
+std::variant<pid_t, UsageError> ParseTarget(const std::optional<std::string>& pid_text,
+                                            const std::vector<std::string>& command,
+                                            bool saw_dashes, const std::string& name) {
+  pid_t pid = 0;
+  if (pid_text) {
+    std::variant<pid_t, UsageError> parsed = ParsePid(*pid_text);
+    if (auto* error = std::get_if<UsageError>(&parsed)) return *error;
+    pid = std::get<pid_t>(parsed);
+  }
+  if (pid != 0 && !command.empty()) {
+    return UsageError{"give either --pid PID or a program to launch after --, not both"};
+  }
+  if (pid == 0 && command.empty()) {
+    return UsageError{saw_dashes
+                          ? "nothing to launch after --"
+                          : absl::StrCat(name, " needs --pid PID or -- COMMAND (see gilscope ",
+                                         name, " --help)")};
+  }
+  return pid;
+}
+
 std::variant<pid_t, UsageError> ParsePid(const std::string& text) {
   pid_t pid = 0;
   if (!absl::SimpleAtoi(text, &pid) || pid <= 0) {

@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 #include <variant>
+#include <vector>
 
 namespace gilscope {
 
@@ -24,6 +25,13 @@ UsageError OptionSyntaxError(const std::string& what, const std::string& command
 
 // --pid's value: a positive process id.
 std::variant<pid_t, UsageError> ParsePid(const std::string& text);
+
+// What record and top watch: --pid's value when given, or the program after "--" (`command`;
+// `saw_dashes` when "--" was there at all), never both and never neither. The pid, or 0 to
+// launch the program. `name` ("record") goes into the message that points at its --help.
+std::variant<pid_t, UsageError> ParseTarget(const std::optional<std::string>& pid_text,
+                                            const std::vector<std::string>& command,
+                                            bool saw_dashes, const std::string& name);
 
 // --native-all needs --native; --native needs the target paused (not --nonblocking).
 std::optional<UsageError> CheckNativeChoice(bool native, bool keep_plumbing, bool nonblocking);

@@ -153,19 +153,8 @@ int RunTreeDump(const DumpOptions& options) {
   return std::cout ? kExitOk : kExitFailure;
 }
 
-}  // namespace
-
-int RunDumpCommand(const std::vector<std::string>& args) {
-  auto parsed = ParseDumpOptions(args);
-  if (auto* help = std::get_if<ShowHelp>(&parsed)) {
-    std::cout << help->text;
-    return kExitOk;
-  }
-  if (auto* error = std::get_if<UsageError>(&parsed)) {
-    PrintError(error->message);
-    return kExitUsage;
-  }
-  const DumpOptions& options = std::get<DumpOptions>(parsed);
+// One process (or its tree, --subprocesses), read and printed.
+int Dump(const DumpOptions& options) {
   if (options.subprocesses) return RunTreeDump(options);
 
   ProcessMemory memory(options.pid);
@@ -190,6 +179,12 @@ int RunDumpCommand(const std::vector<std::string>& args) {
   }
   std::cout.flush();
   return std::cout ? kExitOk : kExitFailure;
+}
+
+}  // namespace
+
+int RunDumpCommand(const std::vector<std::string>& args) {
+  return RunParsed(ParseDumpOptions(args), Dump);
 }
 
 }  // namespace gilscope

@@ -151,31 +151,11 @@ class Recording {
       PrintError(absl::StrCat("sampling stopped early: ", stats.failure.message()));
       exit_code = kExitFailure;
     }
-    if (!WriteOutputs(info)) exit_code = kExitFailure;
+    const bool written =
+        outputs_.Commit(options_, RenderProfile(options_.format, profile_, info),
+                        [&](std::ostream& json) { WriteSummaryJson(profile_, info, json); });
+    if (!written) exit_code = kExitFailure;
     return exit_code;
-  }
-
-  // False when an output could not be written (the error is printed).
-  bool WriteOutputs(const RecordingInfo& info) {
-    bool ok = true;
-    const absl::Status written =
-        outputs_.profile->Commit(RenderProfile(options_.format, profile_, info));
-    if (!written.ok()) {
-      PrintError(std::string(written.message()));
-      ok = false;
-    } else if (options_.output != "-") {
-      std::cerr << "gilscope: wrote " << TerminalSafe(options_.output) << "\n";
-    }
-    if (outputs_.summary) {
-      std::ostringstream json;
-      WriteSummaryJson(profile_, info, json);
-      const absl::Status summary_written = outputs_.summary->Commit(json.str());
-      if (!summary_written.ok()) {
-        PrintError(std::string(summary_written.message()));
-        ok = false;
-      }
-    }
-    return ok;
   }
 
   const RecordOptions& options_;
@@ -191,19 +171,11 @@ class Recording {
 }  // namespace
 
 int RunRecordCommand(const std::vector<std::string>& args) {
-  auto parsed = ParseRecordOptions(args);
-  if (auto* help = std::get_if<ShowHelp>(&parsed)) {
-    std::cout << help->text;
-    return kExitOk;
-  }
-  if (auto* error = std::get_if<UsageError>(&parsed)) {
-    PrintError(error->message);
-    return kExitUsage;
-  }
-  const RecordOptions& options = std::get<RecordOptions>(parsed);
-  if (options.subprocesses) return RunTreeRecording(options);
-  Recording recording(options);
-  return recording.Run();
+  return RunParsed(ParseRecordOptions(args), [](const RecordOptions& options) {
+    if (options.subprocesses) return RunTreeRecording(options);
+    Recording recording(options);
+    return recording.Run();
+  });
 }
 
 }  // namespace gilscope

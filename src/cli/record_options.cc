@@ -96,19 +96,11 @@ std::variant<RecordOptions, ShowHelp, UsageError> ParseRecordOptions(
     return ShowHelp{text.str()};
   }
 
-  if (values.count("pid")) {
-    std::variant<pid_t, UsageError> pid = ParsePid(values["pid"].as<std::string>());
-    if (auto* error = std::get_if<UsageError>(&pid)) return *error;
-    options.pid = std::get<pid_t>(pid);
-  }
-  if (options.pid != 0 && !options.command.empty()) {
-    return UsageError{"give either --pid PID or a program to launch after --, not both"};
-  }
-  if (options.pid == 0 && options.command.empty()) {
-    return UsageError{dashes != args.end()
-                          ? "nothing to launch after --"
-                          : "record needs --pid PID or -- COMMAND (see gilscope record --help)"};
-  }
+  std::variant<pid_t, UsageError> target = ParseTarget(
+      values.count("pid") ? std::optional(values["pid"].as<std::string>()) : std::nullopt,
+      options.command, dashes != args.end(), "record");
+  if (auto* error = std::get_if<UsageError>(&target)) return *error;
+  options.pid = std::get<pid_t>(target);
 
   const std::string format = values["format"].as<std::string>();
   std::optional<OutputFormat> parsed_format = ParseFormat(format);

@@ -2,7 +2,11 @@
 
 #include <unistd.h>
 
+#include <iostream>
 #include <sstream>
+
+#include "cli/command_line.h"
+#include "gilscope/render/safe_text.h"
 
 namespace gilscope {
 
@@ -42,6 +46,26 @@ absl::Status RecordOutputs::Open(const RecordOptions& options) {
     summary.emplace(*std::move(file));
   }
   return absl::OkStatus();
+}
+
+bool RecordOutputs::Commit(const RecordOptions& options, absl::string_view profile_text,
+                           absl::FunctionRef<void(std::ostream&)> write_summary) {
+  bool ok = true;
+  if (absl::Status written = profile->Commit(profile_text); !written.ok()) {
+    PrintError(std::string(written.message()));
+    ok = false;
+  } else if (options.output != "-") {
+    std::cerr << "gilscope: wrote " << TerminalSafe(options.output) << "\n";
+  }
+  if (summary) {
+    std::ostringstream json;
+    write_summary(json);
+    if (absl::Status written = summary->Commit(json.str()); !written.ok()) {
+      PrintError(std::string(written.message()));
+      ok = false;
+    }
+  }
+  return ok;
 }
 
 }  // namespace gilscope

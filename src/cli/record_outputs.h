@@ -7,7 +7,9 @@
 #include <optional>
 #include <string>
 
+#include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
+#include "absl/strings/string_view.h"
 #include "cli/output_file.h"
 #include "cli/record_options.h"
 #include "gilscope/aggregate/profile.h"
@@ -23,6 +25,10 @@ struct RecordOutputs {
   std::optional<OutputFile> summary;  // with --summary
 
   absl::Status Open(const RecordOptions& options);
+  // Writes the profile (saying where, unless to standard output) and, with --summary, the
+  // JSON `write_summary` makes; false when either could not be written (the error printed).
+  bool Commit(const RecordOptions& options, absl::string_view profile_text,
+              absl::FunctionRef<void(std::ostream&)> write_summary);
 };
 
 }  // namespace gilscope

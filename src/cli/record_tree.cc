@@ -319,23 +319,9 @@ class TreeRecording {
     } else {
       WriteTreeSummaryText(results, left_out, std::cerr);
     }
-    bool ok = true;
-    const absl::Status written =
-        outputs_.profile->Commit(RenderProfile(options_.format, combined_, combined_info));
-    if (!written.ok()) {
-      PrintError(std::string(written.message()));
-      ok = false;
-    } else if (options_.output != "-") {
-      std::cerr << "gilscope: wrote " << TerminalSafe(options_.output) << "\n";
-    }
-    if (outputs_.summary) {
-      std::ostringstream json;
-      WriteTreeSummaryJson(results, left_out, json);
-      if (absl::Status summary = outputs_.summary->Commit(json.str()); !summary.ok()) {
-        PrintError(std::string(summary.message()));
-        ok = false;
-      }
-    }
+    const bool ok =
+        outputs_.Commit(options_, RenderProfile(options_.format, combined_, combined_info),
+                        [&](std::ostream& json) { WriteTreeSummaryJson(results, left_out, json); });
     return ok ? kExitOk : kExitFailure;
   }
 

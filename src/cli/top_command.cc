@@ -240,17 +240,10 @@ class Top {
 }  // namespace
 
 int RunTopCommand(const std::vector<std::string>& args) {
-  auto parsed = ParseTopOptions(args);
-  if (auto* help = std::get_if<ShowHelp>(&parsed)) {
-    std::cout << help->text;
-    return kExitOk;
-  }
-  if (auto* error = std::get_if<UsageError>(&parsed)) {
-    PrintError(error->message);
-    return kExitUsage;
-  }
-  Top top(std::get<TopOptions>(parsed));
-  return top.Run();
+  return RunParsed(ParseTopOptions(args), [](const TopOptions& options) {
+    Top top(options);
+    return top.Run();
+  });
 }
 
 }  // namespace gilscope
