@@ -1,23 +1,17 @@
-// gilscope record --subprocesses (--pid PID | -- COMMAND...): the tree of the target is read at
-// the start and about once a second after; every process in it that runs Python gets its own
-// session (version, layout, taker, pause) and Profile. One schedule: each tick samples every
-// live process in turn. A process whose sample took longer than a period sits the next tick
-// out (counted as missed for it), so one slow process cannot hold the rest back for long.
-// Flame formats draw one combined Profile whose stacks sit under a "pid N: command" root
-// frame; the summary comes from the per-process Profiles.
+// gilscope record --subprocesses (--pid PID | -- COMMAND...): the processes of the tree that
+// run Python (cli/tree_sampler.h), each with its own Profile. Flame formats draw one combined
+// Profile whose stacks sit under a "pid N: command" root frame; the summary comes from the
+// per-process Profiles.
 #include "cli/record_tree.h"
 
 #include <sys/prctl.h>
 #include <unistd.h>
 
 #include <iostream>
-#include <map>
 #include <memory>
-#include <optional>
-#include <set>
-#include <sstream>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "cli/command_line.h"
@@ -25,7 +19,7 @@
 #include "cli/live_status.h"
 #include "cli/record_outputs.h"
 #include "cli/stop_signals.h"
-#include "cli/target_session.h"
+#include "cli/tree_sampler.h"
 #include "gilscope/proc/process_tree.h"
 #include "gilscope/render/safe_text.h"
 #include "gilscope/render/tree_summary.h"
@@ -35,32 +29,16 @@ namespace gilscope {
 
 namespace {
 
-constexpr absl::Duration kRescanEvery = absl::Seconds(1);
 // Threads whose process pprof and Perfetto are told (RecordingInfo::thread_process); beyond,
 // a thread is put under the root's pid.
 constexpr size_t kMaxThreadsMapped = 1 << 16;
 
-// One process of the tree being sampled.
-struct TracedProcess {
-  TracedProcess(const TreeProcess& found, const TargetSessionOptions& options, bool idle)
-      : found(found), session(options), profile(idle) {}
-  TreeProcess found;
-  TargetSession session;
-  SamplingHooks hooks;  // take and classify, from the session
-  Profile profile;
-  SharedText label;  // its root frame in the combined Profile
-  bool live = true;
-  bool sit_out = false;  // its last sample over-ran a period: skip the next tick
-  int consecutive_failures = 0;
-  int64_t ticks = 0, missed = 0;
-  std::string end_reason;
-  std::optional<absl::Time> first_sample_wall;
-};
-
 class TreeRecording {
  public:
   explicit TreeRecording(const RecordOptions& options)
-      : options_(options), combined_(options.idle), period_(absl::Seconds(1) / options.rate_hz) {}
+      : options_(options),
+        sampler_(SessionOptions(options), absl::Seconds(1) / options.rate_hz),
+        combined_(options.idle) {}
 
   int Run() {
     if (absl::Status opened = outputs_.Open(options_); !opened.ok()) {
@@ -68,180 +46,61 @@ class TreeRecording {
       return kExitFailure;
     }
     InstallStopHandlers();
-    if (absl::Status started = Start(); !started.ok()) {
+    if (absl::Status started = sampler_.Start(); !started.ok()) {
       PrintError(std::string(started.message()));
       return kExitFailure;
     }
     const SamplingStats stats = Sample();
     const int exit_code = Report(stats);
-    if (!processes_.empty() && !options_.command.empty()) {
-      processes_.front()->session.Finish(stopped_by_signal_);
-    }
+    if (sampler_.launched()) sampler_.processes().front()->session.Finish(stopped_by_signal_);
     return exit_code;
   }
 
  private:
-  TargetSessionOptions SessionOptions(pid_t pid) const {
-    return {.pid = pid,
-            .command = pid == 0 ? options_.command : std::vector<std::string>{},
-            .native = options_.native,
-            .keep_plumbing = options_.keep_plumbing,
-            .nonblocking = options_.nonblocking,
-            .rate_hz = options_.rate_hz};
+  static TargetSessionOptions SessionOptions(const RecordOptions& options) {
+    return {.pid = options.pid,
+            .command = options.command,
+            .native = options.native,
+            .keep_plumbing = options.keep_plumbing,
+            .nonblocking = options.nonblocking,
+            .rate_hz = options.rate_hz};
   }
 
-  // Launch mode: the launched program is the root and must run Python (as without
-  // --subprocesses). Attach mode: the root may be anything, if the tree holds Python.
-  absl::Status Start() {
-    root_ = options_.pid;
-    if (!options_.command.empty()) {
-      auto launched =
-          std::make_unique<TracedProcess>(TreeProcess{}, SessionOptions(0), options_.idle);
-      if (absl::Status started = launched->session.Start(); !started.ok()) return started;
-      root_ = launched->session.pid();
-      launched->found = {.pid = root_,
-                         .parent_pid = ::getpid(),
-                         .command_line = launched->session.target().command_line};
-      Adopt(std::move(launched));
-    }
-    Scan();
-    if (processes_.empty()) {
-      if (root_gone_) return absl::NotFoundError(absl::StrFormat("no process with PID %d", root_));
-      return absl::NotFoundError(
-          absl::StrFormat("no Python process in the tree of PID %d could be read", root_));
-    }
-    return absl::OkStatus();
+  Profile& ProfileOf(size_t index) {
+    while (profiles_.size() <= index) profiles_.push_back(std::make_unique<Profile>(options_.idle));
+    return *profiles_[index];
   }
 
-  void Adopt(std::unique_ptr<TracedProcess> process) {
-    process->hooks = process->session.Hooks();
-    process->label = ProcessRootLabel(process->found.pid, process->found.command_line);
-    sampled_.insert(process->found.pid);
-    processes_.push_back(std::move(process));
-  }
-
-  // Reads the tree and starts a session for every Python process not seen before. A process
-  // that is not Python is remembered with its command line (an exec into Python changes it);
-  // one that cannot be read is named once and tried again at the next scan.
-  void Scan() {
-    absl::StatusOr<ProcessTree> tree = ReadProcessTree(root_);
-    if (!tree.ok() || tree->processes.empty() || tree->processes.front().zombie) {
-      root_gone_ = true;
-      if (!tree.ok()) return;
-    }
-    left_out_ = std::max(left_out_, tree->left_out);
-    for (const TreeProcess& process : tree->processes) {
-      if (process.zombie || process.pid == ::getpid() || sampled_.contains(process.pid)) continue;
-      auto not_python = not_python_.find(process.pid);
-      if (not_python != not_python_.end() && not_python->second == process.command_line) continue;
-      if (processes_.size() >= kMaxTreeProcesses) {
-        over_cap_.insert(process.pid);
-        continue;
-      }
-      auto traced =
-          std::make_unique<TracedProcess>(process, SessionOptions(process.pid), options_.idle);
-      const absl::Status started = traced->session.Start();
-      if (absl::IsInvalidArgument(started)) {
-        not_python_[process.pid] = process.command_line;
-      } else if (absl::IsNotFound(started)) {
-        // Gone since the tree was read.
-      } else if (!started.ok()) {
-        if (named_.insert(process.pid).second) {
-          std::string named = process.command_line.substr(0, kProcessLabelCommand);
-          if (named.size() < process.command_line.size()) named += "...";
-          PrintError(TerminalSafe(absl::StrFormat("process %d (%s) skipped: %s", process.pid, named,
-                                                  started.message())));
-        }
-      } else {
-        Adopt(std::move(traced));
-      }
-    }
-  }
-
-  void Retire(TracedProcess& process, std::string reason) {
-    process.live = false;
-    process.end_reason = std::move(reason);
-  }
-
-  void SampleOne(TracedProcess& process, MonotonicClock& clock) {
-    ++process.ticks;
-    if (process.sit_out) {
-      process.sit_out = false;
-      ++process.missed;
-      return;
-    }
-    const absl::Time start = clock.Now();
-    absl::StatusOr<Snapshot> snapshot = process.hooks.take();
-    const absl::Time end = clock.Now();
-    process.sit_out = end - start > period_;
-    if (snapshot.ok()) {
-      process.consecutive_failures = 0;
-      if (!process.first_sample_wall) process.first_sample_wall = absl::Now();
-      process.profile.AddSample(*snapshot, end);
-      for (const ThreadSnapshot& thread : snapshot->threads) {
-        if (thread_process_.size() >= kMaxThreadsMapped) break;
+  // A process's snapshot goes to its own Profile, then under its root frame to the combined one.
+  void Add(size_t index, Snapshot& snapshot, absl::Time at) {
+    const TracedProcess& process = *sampler_.processes()[index];
+    ProfileOf(index).AddSample(snapshot, at);
+    for (ThreadSnapshot& thread : snapshot.threads) {
+      if (thread_process_.size() < kMaxThreadsMapped) {
         thread_process_.try_emplace(thread.native_id, process.found.pid);
       }
-      for (ThreadSnapshot& thread : snapshot->threads) {
-        thread.frames.push_back(Frame{.function = process.label, .line = -1});
-      }
-      combined_.AddSample(*snapshot, end);
-      return;
+      thread.frames.push_back(Frame{.function = process.label, .line = -1});
     }
-    const absl::Status& status = snapshot.status();
-    switch (process.hooks.classify(status)) {
-      case FailureMeaning::kTargetExited:
-        Retire(process, SamplingEndName(SamplingEnd::kTargetExited));
-        return;
-      case FailureMeaning::kTargetReplaced:
-      case FailureMeaning::kNotPython:
-        Retire(process, SamplingEndName(SamplingEnd::kTargetReplaced));
-        return;
-      case FailureMeaning::kFatal:
-        break;
-      case FailureMeaning::kTransient:
-        process.profile.AddError();
-        if (++process.consecutive_failures < kMaxConsecutiveFailures) return;
-        break;
-    }
-    PrintError(TerminalSafe(
-        absl::StrFormat("process %d: sampling stopped: %s", process.found.pid, status.message())));
-    Retire(process, absl::StrCat("failed: ", status.message()));
-  }
-
-  // One tick of the shared schedule: every live process in turn; the tree re-read about once
-  // a second. Fails (as "target exited") once no process is live and the root is gone.
-  absl::StatusOr<Snapshot> TakeAll(MonotonicClock& clock) {
-    const absl::Time now = clock.Now();
-    if (now >= next_scan_) {
-      next_scan_ = now + kRescanEvery;
-      if (!root_gone_) Scan();
-    }
-    bool any_live = false;
-    for (const std::unique_ptr<TracedProcess>& process : processes_) {
-      if (!process->live) continue;
-      SampleOne(*process, clock);
-      any_live = any_live || process->live;
-    }
-    if (!any_live && root_gone_) return absl::NotFoundError("every process of the tree exited");
-    return Snapshot{};
+    combined_.AddSample(snapshot, at);
   }
 
   SamplingStats Sample() {
     ::prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0);
     LiveStatus live(isatty(STDERR_FILENO) == 1);
     MonotonicClock clock;
-    next_scan_ = clock.Now() + kRescanEvery;
     SamplingHooks hooks;
-    hooks.take = [&]() { return TakeAll(clock); };
+    hooks.take = [&]() -> absl::StatusOr<Snapshot> {
+      absl::Status ticked = sampler_.Tick(
+          clock, [&](size_t index, Snapshot& snapshot, absl::Time at) { Add(index, snapshot, at); },
+          [&](size_t index) { ProfileOf(index).AddError(); });
+      if (!ticked.ok()) return ticked;
+      return Snapshot{};
+    };
     hooks.on_sample = [](const Snapshot&, absl::Time) {};
     hooks.classify = [](const absl::Status&) { return FailureMeaning::kTargetExited; };
     hooks.should_stop = [&]() {
       if (StopSignal() != 0) return true;
-      // The launched root ended: its reaped pid no longer shows in /proc as a zombie would.
-      if (!options_.command.empty() && processes_.front()->session.ChildExited()) {
-        root_gone_ = true;
-      }
+      sampler_.CheckLaunchedRoot();
       return false;
     };
     hooks.on_progress = [&](const SamplingStats& stats) {
@@ -282,12 +141,13 @@ class TreeRecording {
     SamplingEnd end = stats.end;
     if (end == SamplingEnd::kStopped && !stopped_by_signal_) end = SamplingEnd::kTargetExited;
     const std::string overall_end = SamplingEndName(end);
-    std::vector<RecordingInfo> infos;
     std::vector<ProcessResult> results;
     RecordingInfo combined_info;
-    for (const std::unique_ptr<TracedProcess>& process : processes_) {
-      if (process->profile.Figures().samples == 0) continue;
-      RecordingInfo info = Describe(*process, stats, overall_end);
+    for (size_t i = 0; i < sampler_.processes().size(); ++i) {
+      TracedProcess& process = *sampler_.processes()[i];
+      const Profile& profile = ProfileOf(i);
+      if (profile.Figures().samples == 0) continue;
+      RecordingInfo info = Describe(process, stats, overall_end);
       if (results.empty()) {
         combined_info = info;
         combined_info.end_reason = overall_end;
@@ -300,16 +160,15 @@ class TreeRecording {
           combined_info.native_objects.push_back(object);
         }
       }
-      results.push_back({.parent_pid = process->found.parent_pid,
-                         .profile = &process->profile,
-                         .info = std::move(info)});
+      results.push_back(
+          {.parent_pid = process.found.parent_pid, .profile = &profile, .info = std::move(info)});
     }
     combined_info.thread_process = thread_process_;
-    if (!over_cap_.empty()) {
+    if (sampler_.over_cap() > 0) {
       PrintError(absl::StrFormat("%d more Python candidates than the %d processes sampled",
-                                 over_cap_.size(), kMaxTreeProcesses));
+                                 sampler_.over_cap(), kMaxTreeProcesses));
     }
-    const size_t left_out = left_out_ + over_cap_.size();
+    const size_t left_out = sampler_.left_out();
     if (results.empty()) {
       PrintError(absl::StrCat("no samples recorded (", overall_end, ")"));
       return kExitFailure;
@@ -327,18 +186,10 @@ class TreeRecording {
 
   const RecordOptions& options_;
   RecordOutputs outputs_;
-  pid_t root_ = 0;
-  bool root_gone_ = false;
-  std::vector<std::unique_ptr<TracedProcess>> processes_;  // in the order found
-  std::set<pid_t> sampled_;
-  std::map<pid_t, std::string> not_python_;  // with the command line it had then
-  std::set<pid_t> named_;                    // unreadable, already said on stderr
-  std::set<pid_t> over_cap_;
+  TreeSampler sampler_;
+  std::vector<std::unique_ptr<Profile>> profiles_;  // by the sampler's process index
   absl::flat_hash_map<pid_t, pid_t> thread_process_;
-  size_t left_out_ = 0;
   Profile combined_;
-  absl::Duration period_;
-  absl::Time next_scan_;
   bool stopped_by_signal_ = false;
 };
 
