@@ -45,7 +45,8 @@ class TargetSession {
 
   // Hooks that take a sample the way the options say (record's pause, or none), count how
   // long the target was stopped, and classify failures knowing the launched child and exec;
-  // the caller adds on_sample, should_stop and the rest.
+  // the caller adds on_sample, should_stop and the rest. With --native, one sample is taken
+  // and dropped first, to read the native objects' tables before the schedule starts.
   SamplingHooks Hooks();
 
   // Ends the launched program's life with gilscope's (see FinishChild).
