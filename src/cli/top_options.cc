@@ -52,6 +52,7 @@ std::variant<TopOptions, ShowHelp, UsageError> ParseTopOptions(
       "blame | wait | gil | wall | cpu: the function list's view at start")(
       "native", "merge native (C/C++) frames into the stacks of the holder and threads on a CPU")(
       "native-all", "with --native, keep CPython's own call-dispatch frames")(
+      "subprocesses", "also every descendant that runs Python, each with its own GIL figures")(
       "nonblocking", "read without pausing the target (cheaper for it, less consistent)")(
       "plain", "print a plain-text screen every interval instead (for pipes and logs)");
   po::variables_map values;
@@ -110,6 +111,7 @@ std::variant<TopOptions, ShowHelp, UsageError> ParseTopOptions(
   options.native = values.count("native") > 0;
   options.keep_plumbing = values.count("native-all") > 0;
   options.plain = values.count("plain") > 0;
+  options.subprocesses = values.count("subprocesses") > 0;
   if (std::optional<UsageError> error =
           CheckNativeChoice(options.native, options.keep_plumbing, options.nonblocking)) {
     return *error;

@@ -26,6 +26,7 @@ struct TopOptions {
   bool nonblocking = false;
   bool native = false;
   bool keep_plumbing = false;
+  bool subprocesses = false;  // the target's tree: every descendant that runs Python too
   // --plain: a text screen per interval on standard output, for pipes and logs.
   bool plain = false;
 };

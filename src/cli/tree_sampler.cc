@@ -79,8 +79,8 @@ void TreeSampler::Scan() {
       if (named_.insert(process.pid).second) {
         std::string named = process.command_line.substr(0, kProcessLabelCommand);
         if (named.size() < process.command_line.size()) named += "...";
-        PrintError(TerminalSafe(absl::StrFormat("process %d (%s) skipped: %s", process.pid, named,
-                                                started.message())));
+        PrintError(TerminalSafe(
+            absl::StrFormat("process %d (%s) skipped: %s", process.pid, named, started.message())));
       }
     } else {
       Adopt(std::move(traced));

@@ -20,8 +20,8 @@
 #include "absl/status/status.h"
 #include "absl/time/time.h"
 #include "cli/target_session.h"
-#include "gilscope/sample/shared_text.h"
 #include "gilscope/proc/process_tree.h"
+#include "gilscope/sample/shared_text.h"
 #include "gilscope/sample/snapshot.h"
 #include "gilscope/sampler/sampling_loop.h"
 

@@ -16,6 +16,7 @@
 #include "gilscope/aggregate/views.h"
 #include "gilscope/render/record_output.h"
 #include "gilscope/render/safe_text.h"
+#include "gilscope/render/tree_summary.h"
 
 namespace gilscope {
 namespace {
@@ -179,9 +180,14 @@ std::vector<ScreenLine> HeaderLines(const Profile& window, const GilFigures& fig
                                     const TopInfo& info, const TopControls& controls,
                                     size_t width) {
   std::vector<ScreenLine> lines;
+  const bool tree = !info.processes.empty();
   std::string title = absl::StrCat("gilscope top \u2014 pid ", info.pid);
-  if (!info.python_version.empty())
+  if (tree) {
+    absl::StrAppend(&title, " and its tree: ", info.processes.size(), " Python process",
+                    info.processes.size() == 1 ? "" : "es");
+  } else if (!info.python_version.empty()) {
     absl::StrAppend(&title, " (Python ", TerminalSafe(info.python_version), ")");
+  }
   const std::string marker = controls.frozen ? " [paused display]" : "";
   // The command line, then the title, give way to the marker, which must stay visible.
   const size_t marker_columns = Columns(marker);
@@ -204,6 +210,17 @@ std::vector<ScreenLine> HeaderLines(const Profile& window, const GilFigures& fig
   if (!info.paused_target)
     lines.back().push_back({", not paused: samples may be torn", TopStyle::kDim});
   if (figures.samples == 0) return lines;
+  if (tree) {
+    // The process that matters most speaks for the tree; each has its line (ProcessLines).
+    std::vector<ProcessWeight> weights;
+    for (const TopProcess& process : info.processes) weights.push_back(WeightOf(*process.window));
+    const TopProcess& top = info.processes[MostImportantProcess(weights)];
+    const VerdictDecision decision = top.window->Decide();
+    lines.push_back({{absl::StrFormat("verdict so far: pid %d: ", top.pid)},
+                     {VerdictName(decision.verdict), TopStyle::kBold},
+                     {absl::StrCat(" (", decision.reason, ")"), TopStyle::kDim}});
+    return lines;
+  }
 
   if (figures.gil_never_enabled) {
     lines.push_back(Line("no GIL: free-threaded build running without it", TopStyle::kBold));
@@ -237,6 +254,36 @@ std::vector<ScreenLine> PerGilLines(const Profile& window, size_t width) {
     texts.front() =
         absl::StrFormat("  GIL of interpreter %d: %s", gil.interpreter_id, texts.front());
     lines.push_back(Line(JoinFitting(texts, width)));
+  }
+  return lines;
+}
+
+// --subprocesses: a line per process with its own GIL figures and verdict, the command line
+// taking what room is left.
+std::vector<ScreenLine> ProcessLines(const TopInfo& info, size_t width) {
+  std::vector<ScreenLine> lines;
+  for (const TopProcess& process : info.processes) {
+    const GilFigures figures = process.window->Figures();
+    std::vector<std::string> texts = {absl::StrFormat("  pid %d", process.pid)};
+    if (process.gone) {
+      texts.push_back("gone");
+    } else if (figures.samples == 0) {
+      texts.push_back("no samples in the window");
+    } else if (figures.gil_never_enabled) {
+      texts.push_back("no GIL");
+    } else {
+      for (std::string& text :
+           GilFigureTexts(figures.gil_held, figures.contention, figures.mean_waiters,
+                          figures.held_in_native, figures.switches_per_s, figures.mean_hold_ms))
+        texts.push_back(std::move(text));
+    }
+    if (figures.samples > 0) texts.push_back(VerdictName(process.window->ComputeVerdict()));
+    std::string text = JoinFitting(texts, width);
+    if (Columns(text) + 4 < width && !process.command_line.empty()) {
+      absl::StrAppend(&text, "  ",
+                      Cut(TerminalSafe(process.command_line), width - Columns(text) - 2));
+    }
+    lines.push_back(Line(std::move(text), process.gone ? TopStyle::kDim : TopStyle::kNormal));
   }
   return lines;
 }
@@ -548,14 +595,17 @@ std::vector<ScreenLine> RenderTopScreen(const Profile& window, const Snapshot* l
   } else {
     // Per-GIL lines as long as the tables keep a few rows each.
     constexpr size_t kTableRowsKept = 7;
-    std::vector<ScreenLine> per_gil = PerGilLines(window, columns);
+    std::vector<ScreenLine> per_gil =
+        info.processes.empty() ? PerGilLines(window, columns) : ProcessLines(info, columns);
     const size_t fixed = lines.size() + bottom.size() + kTableRowsKept;
     const size_t gil_room = rows > fixed ? rows - fixed : 0;
     if (per_gil.size() > gil_room) {
       const size_t more = per_gil.size() - (gil_room > 0 ? gil_room - 1 : 0);
       per_gil.resize(gil_room > 0 ? gil_room - 1 : 0);
       if (gil_room > 0)
-        per_gil.push_back(Line(absl::StrFormat("  ... and %d more GILs", more), TopStyle::kDim));
+        per_gil.push_back(Line(absl::StrFormat("  ... and %d more %s", more,
+                                               info.processes.empty() ? "GILs" : "processes"),
+                               TopStyle::kDim));
     }
     for (ScreenLine& line : per_gil) lines.push_back(std::move(line));
 

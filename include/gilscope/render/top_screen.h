@@ -48,6 +48,15 @@ struct TopControls {
   bool frozen = false;    // 'p': the display is frozen while sampling goes on
 };
 
+// With --subprocesses: one Python process of the tree, with its own share of the window.
+struct TopProcess {
+  pid_t pid = 0;
+  std::string python_version;
+  std::string command_line;         // untrusted
+  const Profile* window = nullptr;  // its samples of the window; not null
+  bool gone = false;                // exited or no longer sampled
+};
+
 // What the screen says about the target and the sampling, besides the window's samples.
 struct TopInfo {
   pid_t pid = 0;
@@ -57,6 +66,10 @@ struct TopInfo {
   double rate_achieved_hz = 0;  // over the window
   double window_s = 10;         // the window's configured length; the Profile may cover less
   bool paused_target = true;    // false with --nonblocking
+  // --subprocesses: every Python process of the tree of `pid`, whose samples the window holds
+  // under a "pid N: command" root frame each. GIL figures and the verdict are then per
+  // process: GILs do not add up across processes. Empty: one process.
+  std::vector<TopProcess> processes;
   // Shown highlighted as the last line when not empty: "target exited (status 0): last screen
   // kept; press q".
   std::string status;
