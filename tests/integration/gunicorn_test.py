@@ -3,7 +3,7 @@
 /usr/bin/python3) serving tests/workloads/gunicorn_app.py with 2 gthread workers of 4 threads.
 Skipped, with the reason, when gunicorn is not installed (scripts/setup.sh installs it).
 
-  test_attach  8 client threads here request /cpu (10 ms of pure Python holding the GIL) in a
+  test_attach  8 client threads here request /cpu (5-20 ms of pure Python holding the GIL) in a
                loop, so each worker runs about 4 requests at once; once every worker has its 4
                pool threads, `record --pid MASTER --subprocesses -d 3 --mode wall -f collapsed
                --summary S`: exit 0; the summary lists the master and both workers (command
