@@ -19,6 +19,7 @@ packages=(
   python3 gdb procps util-linux               # an interpreter to profile; layout checks; test tools
   chromium                                    # runs the flame graph's script in the browser test
   tmux                                        # drives gilscope top in a terminal in top_test
+  gunicorn                                    # a service of several processes for gunicorn_test
   clang libclang-rt-14-dev                    # the sanitized tree and fuzzers: libFuzzer, ASan, UBSan
   clang-format-14                             # the format check
 )

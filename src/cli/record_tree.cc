@@ -174,6 +174,11 @@ class TreeRecording {
       return kExitFailure;
     }
     if (results.size() == 1) {
+      // The one-process summary has no line for the tree's size: say what was left out here.
+      if (left_out > 0) {
+        PrintError(absl::StrFormat("%d more descendants beyond the %d read were not sampled",
+                                   left_out, kMaxTreeProcesses));
+      }
       WriteSummaryText(*results[0].profile, results[0].info, std::cerr);
     } else {
       WriteTreeSummaryText(results, left_out, std::cerr);

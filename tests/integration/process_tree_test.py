@@ -22,6 +22,13 @@ Once (Unreadable): gilscope run as nobody on a root shell with two Python childr
 nobody: that one is dumped; the shell and the root one are named, a line each, on stderr and
 listed as unreadable in "skipped"; exit 0. A tree of one root Python process: it is named, then
 "no Python process in the tree of PID N could be read", exit 1.
+Once (WideTree, tests/workloads/wide_tree.py): a Python root with 301 children, 300 of them
+/bin/sleep and one a Python spinner, started first (likely within the cap of 256 processes, the
+root included) or last (likely beyond it; the expectations follow the real pids either way):
+`dump --json` dumps the root and the spinner if within the cap, skips the rest of the first 256
+as not_python, and counts the 46 beyond as "left_out"; the text dump names the count on stderr;
+`record -d 1` records the same processes and reports the count (processes_left_out, and a
+line on stderr, whether one process or several were recorded).
 After every dump every process of the workload runs untraced, with no thread stopped.
 
 Environment: GILSCOPE_BIN (required), GILSCOPE_TEST_PYTHONS (optional, see pythons.py).
@@ -284,6 +291,84 @@ class Unreadable(unittest.TestCase):
         self.assertEqual(len(lines), 2, err)
         for pid in (workload.pid, mine, theirs):
             self.assertEqual(support.running_problems(pid), [], "process %d" % pid)
+
+
+class WideTree(unittest.TestCase):
+    SLEEPERS = 300
+    CAP = 256  # kMaxTreeProcesses, the root included
+
+    def start(self, spinner_last):
+        """(root, spinner, the pids within the cap in tree order) once every child runs."""
+        python = pythons.behaviour_interpreter()
+        if python.version_info < (3,):
+            self.skipTest("wide_tree.py runs on Python 3")
+        workload = support.Workload(python.command + [support.workload("wide_tree.py")] +
+                                    (["--spinner-last"] if spinner_last else []))
+        self.addCleanup(workload.kill)
+        lines = sorted(workload.read_line() for _ in range(2))
+        self.assertRegex(lines[0], r"^ready \d+$")
+        self.assertEqual(lines[1], "spinning " + lines[0].split()[1])
+        spinner = int(lines[1].split()[1])
+        root = workload.pid
+        children = [pid for pid in map(int, filter(str.isdigit, os.listdir("/proc")))
+                    if os.path.exists("/proc/%d/stat" % pid) and parent_of(pid) == root]
+        self.assertEqual(len(children), self.SLEEPERS + 1)
+        support.wait_until_sleeping(root)
+        # Depth first, siblings by pid; no child has children of its own.
+        return root, spinner, [root] + sorted(children)[:self.CAP - 1]
+
+    def check(self, spinner_last):
+        root, spinner, within = self.start(spinner_last)
+        left_out = self.SLEEPERS + 2 - self.CAP
+        python = [root] + ([spinner] if spinner in within else [])
+        sys.stderr.write("\n  spinner %s the cap (pid %d, root %d)\n" % (
+            "within" if spinner in within else "beyond", spinner, root))
+        code, out, err = support.run_gilscope(["dump", "--pid", str(root), "--subprocesses",
+                                               "--json"], timeout=60)
+        self.assertEqual(code, 0, err)
+        said = "the tree of PID %d has %d more processes than the %d read" % (root, left_out,
+                                                                               self.CAP)
+        self.assertIn(said, err)
+        dump = json.loads(out)
+        self.assertEqual(dump["left_out"], left_out)
+        self.assertEqual([process["pid"] for process in dump["processes"]], python)
+        self.assertEqual(sorted(entry["pid"] for entry in dump["skipped"]),
+                         sorted(set(within) - set(python)))
+        self.assertEqual(set(entry["why"] for entry in dump["skipped"]), set(["not_python"]))
+        if spinner in within:
+            threads = dump["processes"][1]["threads"]
+            self.assertEqual([thread["state"] for thread in threads], ["holding_gil"])
+            self.assertEqual(threads[0]["frames"][0]["function"], "spin")
+
+        code, out, err = support.run_gilscope(["dump", "--pid", str(root), "--subprocesses"],
+                                              timeout=60)
+        self.assertEqual(code, 0, err)
+        self.assertIn(said, err)
+        for pid in python:
+            self.assertIn("Process %d (parent %d): " % (pid, parent_of(pid)), out)
+        self.assertEqual(out.count("Process "), len(python), out)
+
+        directory = tempfile.mkdtemp(prefix="gilscope-wide-tree-")
+        self.addCleanup(shutil.rmtree, directory)
+        summary_path = os.path.join(directory, "s.json")
+        code, out, err = support.run_gilscope(
+            ["record", "--pid", str(root), "--subprocesses", "-d", "1", "-f", "collapsed", "-o",
+             os.path.join(directory, "c.txt"), "--summary", summary_path], timeout=60)
+        self.assertEqual(code, 0, err)
+        with open(summary_path) as source:
+            summary = json.load(source)
+        self.assertEqual(summary["processes_left_out"], left_out)
+        self.assertEqual([process["pid"] for process in summary["processes"]], python)
+        self.assertIn("%d more descendants beyond the %d read were not sampled"
+                      % (left_out, self.CAP), err)
+        for pid in python:
+            self.assertEqual(support.running_problems(pid), [], "process %d" % pid)
+
+    def test_spinner_first(self):
+        self.check(spinner_last=False)
+
+    def test_spinner_last(self):
+        self.check(spinner_last=True)
 
 
 def tearDownModule():
