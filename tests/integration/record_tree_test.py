@@ -16,6 +16,10 @@ Run on two interpreters: pythons.behaviour_interpreter() and the newest with a G
   test_late_and_killed The parent starts its pool only when told, after the recording began:
                        the 3 workers are recorded all the same; one worker killed mid-recording
                        keeps its samples and its end reason says it exited.
+  test_parent_contended The parent also runs two pure-Python spinners (--parent-spinners):
+                       its own GIL contended (> 80% where waiters can be told), both spinners
+                       near half of it each, verdict python_cpu_bound and the top-level
+                       verdict the parent's; the workers' GILs stay uncontended.
   test_launch          `record --subprocesses -- python pool_shapes.py --exit-after 3`, no -d:
                        the workers (started by the launched program) are recorded, and the
                        recording ends by itself once the whole tree is gone.
@@ -162,6 +166,31 @@ class TreeChecks(object):
         self.assertEqual(by_pid[workers[1]]["end_reason"], "duration reached")
         for pid in [workload.pid] + workers[1:]:
             self.assertEqual(support.running_problems(pid), [], "process %d" % pid)
+
+    def test_parent_contended(self):
+        workload = support.Workload(self.python.command + [SCRIPT, "--parent-spinners"])
+        self.addCleanup(workload.kill)
+        workers = self.read_workers(workload)
+        code, out, err = support.run_gilscope(
+            ["record", "--pid", str(workload.pid), "--subprocesses", "-d", "3", "-f",
+             "collapsed", "-o", self.path("c.txt"), "--summary", self.path("s.json")])
+        self.assertEqual(code, 0, err)
+        summary, by_pid = self.summary()
+        parent = by_pid[workload.pid]
+        context = "%s\n%s" % (self.python.label, err)
+        spinners = [thread for thread in parent["threads"]
+                    if thread["name"].startswith("parent-spinner-")]
+        self.assertEqual(len(spinners), 2, context)
+        for spinner in spinners:
+            self.assertGreater(spinner["held"], 0.2, context)
+            self.assertLess(spinner["held"], 0.8, context)
+        self.assertEqual(parent["verdict"], "python_cpu_bound", context)
+        if self.python.waiters_tellable(False):
+            self.assertGreater(parent["contention"], 0.8, context)
+            self.assertEqual(summary["pid"], workload.pid, "the contended parent matters most")
+            self.assertIn("Verdict: pid %d: python_cpu_bound" % workload.pid, err)
+        for worker in workers:
+            self.check_worker(by_pid[worker], "worker %d" % worker)
 
     def test_launch(self):
         code, out, err = support.run_gilscope(

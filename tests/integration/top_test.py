@@ -7,7 +7,10 @@ spinners holding and waiting near 50/50 with contention near 100%, the hasher ru
 the GIL, the sleeper idle; 'v' moves the function list to the next view; 't' hides the idle
 threads; a 60-column terminal still draws; 'q' exits with the terminal restored and the target
 running untraced; a target that exits leaves the last screen and exit status 0; a target with
-hostile names sends no escape sequence of its own to the terminal.
+hostile names sends no escape sequence of its own to the terminal. With --subprocesses
+(pool_shapes.py --parent-spinners: a parent whose two threads spin while its 3 pool workers
+spin alone), the screen has a line per process: the parent's GIL contended, each worker's
+held with nobody waiting, and the verdict the parent's.
 
 Run on one interpreter (pythons.behaviour_interpreter): the screen's figures come from the same
 sampling every other test covers on every interpreter.
@@ -31,6 +34,7 @@ import shards  # noqa: E402
 import support  # noqa: E402
 
 SHAPES = support.workload("gil_shapes.py")
+POOL = support.workload("pool_shapes.py")
 HOSTILE = support.workload("hostile_names.py")
 SCREEN_TIMEOUT = 30
 WIDTH, HEIGHT = 120, 40
@@ -269,6 +273,41 @@ class TopWithoutTerminal(unittest.TestCase):
             self.assertEqual(support.running_problems(workload.pid, window=2), [])
         finally:
             workload.kill()
+
+
+class TopOfATree(unittest.TestCase):
+    def test_each_process_has_its_gil_figures(self):
+        python = pythons.behaviour_interpreter()
+        workload = support.Workload(python.command + [POOL, "--parent-spinners"])
+        self.addCleanup(workload.kill)
+        workers = sorted(int(workload.read_line().split()[1]) for _ in range(3))
+        code, out, err = support.run_gilscope(
+            ["top", "--pid", str(workload.pid), "--subprocesses", "--plain", "--interval", "1",
+             "--window", "3", "-d", "3.5"])
+        self.assertEqual(code, 0, err)
+        screen = out.split("gilscope top")[-1]
+        context = "%s\n%s" % (python.label, screen)
+        self.assertIn("pid %d and its tree: 4 Python processes" % workload.pid, screen, context)
+        lines = {}
+        for match in re.finditer(r"^  pid (\d+)  held (\d+)%  contention (\d+)%.*?  (\w+)  ",
+                                 screen, re.M):
+            lines[int(match.group(1))] = (int(match.group(2)), int(match.group(3)),
+                                          match.group(4))
+        self.assertEqual(sorted(lines), sorted([workload.pid] + workers), context)
+        for worker in workers:
+            held, contended, verdict = lines[worker]
+            self.assertGreater(held, 80, context)
+            self.assertEqual(contended, 0, context)
+            self.assertEqual(verdict, "python_cpu_bound", context)
+        if python.waiters_tellable(False):
+            self.assertGreater(lines[workload.pid][1], 80, context)
+            self.assertIn("verdict so far: pid %d: python_cpu_bound" % workload.pid, screen,
+                          context)
+        for name in ("parent-spinner-1", "parent-spinner-2"):
+            self.assertIsNotNone(thread_row(screen, name), context)
+        self.assertIn("spin_in_parent", out)
+        for pid in [workload.pid] + workers:
+            self.assertEqual(support.running_problems(pid), [], "process %d" % pid)
 
 
 def tearDownModule():

@@ -8,9 +8,13 @@
 # arrives on stdin (record --subprocesses: workers that start after the recording began).
 # With --exit-after SECONDS the parent ends (os._exit) that long after starting the pool; its
 # workers notice and return soon after.
+# With --parent-spinners the parent also runs two threads spinning in pure Python
+# ("parent-spinner-1" and "-2", started once the pool's workers are forked), so its own GIL is
+# contended while each worker's is not.
 import multiprocessing
 import os
 import sys
+import threading
 
 WORKERS = 3
 
@@ -25,6 +29,12 @@ def spin(parent):
             return n
 
 
+def spin_in_parent():
+    n = 0
+    while True:  # line: parent-spin
+        n += 1
+
+
 def main():
     if "--wait-for-go" in sys.argv[1:]:
         sys.stdout.write("ready %d\n" % os.getpid())
@@ -37,6 +47,11 @@ def main():
         context = multiprocessing  # 2.7: always forks
     pool = context.Pool(WORKERS)
     results = [pool.apply_async(spin, (os.getpid(),)) for _ in range(WORKERS)]
+    if "--parent-spinners" in sys.argv[1:]:
+        for index in (1, 2):
+            spinner = threading.Thread(target=spin_in_parent, name="parent-spinner-%d" % index)
+            spinner.daemon = True
+            spinner.start()
     if "--exit-after" in sys.argv[1:]:
         seconds = float(sys.argv[sys.argv.index("--exit-after") + 1])
         try:
