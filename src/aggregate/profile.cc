@@ -75,6 +75,18 @@ const char* VerdictName(Verdict verdict) {
   return "?";
 }
 
+namespace {
+// Busy code holding a GIL nobody waits for: the GIL is not what slows it down.
+constexpr char kUncontendedPythonAdvice[] =
+    "Python bytecode keeps a CPU busy, but threads hardly queue for the GIL (one thread does "
+    "the work, as in a pool worker): the GIL costs little here; to go faster, split the work "
+    "over more processes or speed up the code the gil view names.";
+constexpr char kUncontendedNativeAdvice[] =
+    "Native code holding the GIL keeps a CPU busy, but threads hardly queue for it: the GIL "
+    "costs little yet; it will once other threads need the interpreter (the gil view names the "
+    "call).";
+}  // namespace
+
 const char* VerdictAdvice(Verdict verdict) {
   switch (verdict) {
     case Verdict::kIoBound:
@@ -404,7 +416,7 @@ VerdictDecision Profile::Decide() const {
                                          static_cast<double>(std::max<int64_t>(whole, 1)));
   };
   auto decided = [](Verdict verdict, std::string reason) {
-    return VerdictDecision{verdict, std::move(reason)};
+    return VerdictDecision{verdict, std::move(reason), VerdictAdvice(verdict)};
   };
   if (total == 0) return decided(Verdict::kIdle, "no Python thread was sampled");
   if (static_cast<double>(busy) / static_cast<double>(total) < kBusyShareForAnyVerdict) {
@@ -451,10 +463,13 @@ VerdictDecision Profile::Decide() const {
     return decided(Verdict::kIoBound, absl::StrCat(low_contention, "; threads idle in ",
                                                    share_text(idle, total), " of thread-samples"));
   }
-  return judge_holder(
+  VerdictDecision decision = judge_holder(
       held_in_native, held,
       absl::StrCat(low_contention, "; threads held the GIL in ", share_text(held, total),
                    " of thread-samples, ran without it in ", share_text(running, total)));
+  decision.advice = decision.verdict == Verdict::kNativeHoldsGil ? kUncontendedNativeAdvice
+                                                                 : kUncontendedPythonAdvice;
+  return decision;
 }
 
 }  // namespace gilscope

@@ -161,7 +161,7 @@ class TraceBuilder {
           figures.mean_waiters);
       if (figures.switches_per_s)
         absl::StrAppendFormat(&description, ", %.0f hand-offs/s", *figures.switches_per_s);
-      absl::StrAppend(&description, ". ", VerdictAdvice(decision.verdict));
+      absl::StrAppend(&description, ". ", decision.advice);
       track->set_description(std::move(description));
       writer_.Write(packet);
     }
@@ -176,7 +176,7 @@ class TraceBuilder {
     };
     annotation("verdict")->set_string_value(verdict);
     annotation("verdict_reason")->set_string_value(reason);
-    annotation("verdict_advice")->set_string_value(VerdictAdvice(decision.verdict));
+    annotation("verdict_advice")->set_string_value(decision.advice);
     annotation("python_version")->set_string_value(version);
     annotation("samples")->set_int_value(figures.samples);
     annotation("rate_hz")->set_double_value(info_.rate_hz);

@@ -125,7 +125,7 @@ Json SummaryObject(const Profile& profile, const RecordingInfo& info) {
       {"top_blame", SitesJson(profile, ProfileMode::kBlame)},
       {"top_waiting", SitesJson(profile, ProfileMode::kWait)},
       {"verdict", VerdictName(decision.verdict)},
-      {"verdict_advice", VerdictAdvice(decision.verdict)},
+      {"verdict_advice", decision.advice},
       {"verdict_reason", decision.reason},
   };
 }

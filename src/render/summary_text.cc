@@ -217,8 +217,7 @@ void WriteSummaryText(const Profile& profile, const RecordingInfo& info, std::os
   WriteSites(profile, ProfileMode::kWait, "Top waiting sites",
              figures.gil_never_enabled ? "none (no GIL)" : "none", out);
   const VerdictDecision decision = profile.Decide();
-  out << "\nVerdict: " << VerdictName(decision.verdict) << " \u2014 "
-      << VerdictAdvice(decision.verdict) << "\n";
+  out << "\nVerdict: " << VerdictName(decision.verdict) << " \u2014 " << decision.advice << "\n";
   out << "  because: " << decision.reason << "\n";
   WriteNotes(figures, info, out);
 }

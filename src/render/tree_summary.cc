@@ -97,7 +97,7 @@ void WriteTreeSummaryText(absl::Span<const ProcessResult> processes, size_t left
   const VerdictDecision decision = processes[top].profile->Decide();
   out << absl::StrFormat("\nVerdict: pid %d: %s%s\n", processes[top].info.pid,
                          VerdictName(decision.verdict), rest);
-  out << "  pid " << processes[top].info.pid << ": " << VerdictAdvice(decision.verdict) << "\n";
+  out << "  pid " << processes[top].info.pid << ": " << decision.advice << "\n";
   out << "  because: " << decision.reason << "\n";
 }
 

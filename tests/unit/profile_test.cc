@@ -1,6 +1,7 @@
 // Profile: what each view weighs, the GIL figures, and the verdict table, on made-up samples.
 #include "gilscope/aggregate/profile.h"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include "gilscope/aggregate/stack_table.h"
@@ -274,6 +275,33 @@ TEST(ProfileTest, VerdictReasonNamesTheDecidingFigures) {
             "GIL contended in 0% of samples (< 20%); threads ran without the GIL in 50% of "
             "thread-samples, held it in 0%, idle in 50%");
   EXPECT_EQ(Profile().Decide().reason, "no Python thread was sampled");
+}
+
+TEST(ProfileTest, AdviceForCpuBoundCodeThatNobodyQueuesBehindDoesNotSayUseProcesses) {
+  // A pool worker: one thread spinning alone, its GIL never contended. Still python_cpu_bound
+  // (the CPU goes to bytecode), but "use processes" would be said to a process.
+  Profile worker, spinners, native_alone;
+  for (int i = 0; i < 10; ++i) {
+    const absl::Time at = kStart + absl::Milliseconds(i);
+    AddSettled(worker, Sample({Thread(1, ThreadState::kHoldingGil, "spin")}, 0), at);
+    AddSettled(spinners,
+               Sample({Thread(1, ThreadState::kHoldingGil, "spin"),
+                       Thread(2, ThreadState::kWaitingForGil, "spin")},
+                      0),
+               at);
+    AddSettled(native_alone,
+               Sample({Thread(1, ThreadState::kHoldingGilInNative, "sre_ucs1_match")}, 0), at);
+  }
+  const VerdictDecision alone = worker.Decide();
+  EXPECT_EQ(alone.verdict, Verdict::kPythonCpuBound);
+  EXPECT_NE(std::string(alone.advice), VerdictAdvice(Verdict::kPythonCpuBound));
+  EXPECT_THAT(alone.advice, ::testing::HasSubstr("hardly queue for the GIL"));
+  EXPECT_THAT(alone.advice, ::testing::Not(::testing::HasSubstr("use processes")));
+  EXPECT_EQ(std::string(spinners.Decide().advice), VerdictAdvice(Verdict::kPythonCpuBound));
+  const VerdictDecision native = native_alone.Decide();
+  EXPECT_EQ(native.verdict, Verdict::kNativeHoldsGil);
+  EXPECT_THAT(native.advice, ::testing::HasSubstr("hardly queue"));
+  EXPECT_EQ(std::string(Profile().Decide().advice), VerdictAdvice(Verdict::kIdle));
 }
 
 TEST(ProfileTest, PythonThreadNameReplacesOsNameOnceKnown) {

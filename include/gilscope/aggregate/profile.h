@@ -71,6 +71,10 @@ const char* VerdictAdvice(Verdict verdict);  // one sentence of what to do
 struct VerdictDecision {
   Verdict verdict = Verdict::kIdle;
   std::string reason;
+  // What to do: VerdictAdvice(verdict), except where the figures change it: CPU-bound code
+  // (Python or native holding the GIL) that nobody queues behind, as in a pool worker that
+  // runs alone, is not told to move to processes.
+  const char* advice = "";
 };
 
 // The recording's GIL figures. With several GILs (subinterpreters with their own, 3.12+) a
