@@ -164,6 +164,9 @@ class TreeRecording {
           {.parent_pid = process.found.parent_pid, .profile = &profile, .info = std::move(info)});
     }
     combined_info.thread_process = thread_process_;
+    for (const ProcessResult& result : results) {
+      combined_info.tree_processes.push_back({result.profile, &result.info});
+    }
     if (sampler_.over_cap() > 0) {
       PrintError(absl::StrFormat("%d more Python candidates than the %d processes sampled",
                                  sampler_.over_cap(), kMaxTreeProcesses));

@@ -1,7 +1,8 @@
 // A Perfetto trace of the recording (TrackEvent protobuf, as Perfetto's
 // docs/reference/synthetic-track-event.md describes): a process track carrying the verdict
 // and GIL figures, a track per thread with its GIL states and Python stacks as nested slices,
-// and per GIL two counter tracks, its waiters and its hand-offs per second.
+// and per GIL two counter tracks, its waiters and its hand-offs per second. With
+// --subprocesses, all of that per process of the tree.
 //
 // Layout: a track per thread carrying its GIL-state slices, and a child track below it
 // ("Python stack") with the stack as nested slices, root frame first. Kept apart, a stack
@@ -35,7 +36,6 @@ namespace {
 namespace pb = ::perfetto::protos;
 
 constexpr uint32_t kSequenceId = 1;
-constexpr uint64_t kProcessTrack = 1;  // threads' and counters' track ids follow
 
 // Streams TracePackets as entries of Trace.packet (field 1, length-delimited): byte for byte a
 // serialized Trace, without holding the whole trace in memory.
@@ -82,19 +82,24 @@ class PacketWriter {
   bool first_ = true;
 };
 
+// One process's tracks: its process track, then its threads' and its GILs' tracks, with ids
+// taken from `next_track` (shared by the processes of a tree).
 class TraceBuilder {
  public:
-  TraceBuilder(const Profile& profile, const RecordingInfo& info, std::ostream& out)
+  TraceBuilder(const Profile& profile, const RecordingInfo& info, PacketWriter& writer,
+               uint64_t& next_track)
       : profile_(profile),
         info_(info),
         timeline_(profile.timeline()),
-        writer_(out),
+        writer_(writer),
+        next_track_(next_track),
+        process_track_(next_track_++),
         start_ns_(absl::ToUnixNanos(timeline_.start())),
         period_ns_(info.rate_hz > 0 ? static_cast<int64_t>(1e9 / info.rate_hz) : 0) {}
 
   void Write() {
     WriteProcess();
-    uint64_t next_track = kProcessTrack + 1;
+    uint64_t& next_track = next_track_;
     for (const TimelineThread& thread : timeline_.threads()) {
       const uint64_t states = next_track++, stack = next_track++;
       WriteThread(thread, states, stack);
@@ -151,7 +156,7 @@ class TraceBuilder {
       pb::TracePacket packet;
       packet.set_timestamp(static_cast<uint64_t>(start_ns_));
       pb::TrackDescriptor* track = packet.mutable_track_descriptor();
-      track->set_uuid(kProcessTrack);
+      track->set_uuid(process_track_);
       track->mutable_process()->set_pid(info_.pid);
       track->mutable_process()->set_process_name(TerminalSafe(info_.command_line));
       std::string description = absl::StrFormat(
@@ -167,7 +172,7 @@ class TraceBuilder {
     }
     if (timeline_.sample_count() == 0) return;
     pb::TracePacket packet;
-    pb::TrackEvent* event = Event(packet, start_ns_, kProcessTrack, pb::TrackEvent::TYPE_INSTANT);
+    pb::TrackEvent* event = Event(packet, start_ns_, process_track_, pb::TrackEvent::TYPE_INSTANT);
     event->set_name_iid(writer_.EventName(packet, "gilscope summary"));
     const auto annotation = [&](const char* name) {
       pb::DebugAnnotation* entry = event->add_debug_annotations();
@@ -272,7 +277,7 @@ class TraceBuilder {
     pb::TracePacket packet;
     pb::TrackDescriptor* descriptor = packet.mutable_track_descriptor();
     descriptor->set_uuid(track);
-    descriptor->set_parent_uuid(kProcessTrack);
+    descriptor->set_parent_uuid(process_track_);
     descriptor->set_name(name);
     descriptor->mutable_counter()->set_unit_name(unit);
     writer_.Write(packet);
@@ -325,7 +330,9 @@ class TraceBuilder {
   const Profile& profile_;
   const RecordingInfo& info_;
   const Timeline& timeline_;
-  PacketWriter writer_;
+  PacketWriter& writer_;
+  uint64_t& next_track_;
+  const uint64_t process_track_;
   const int64_t start_ns_;
   const int64_t period_ns_;
   absl::flat_hash_map<FrameId, std::string> frame_labels_;
@@ -334,7 +341,18 @@ class TraceBuilder {
 }  // namespace
 
 void WritePerfettoTrace(const Profile& profile, const RecordingInfo& info, std::ostream& out) {
-  TraceBuilder(profile, info, out).Write();
+  PacketWriter writer(out);
+  uint64_t next_track = 1;
+  if (info.tree_processes.empty()) {
+    TraceBuilder(profile, info, writer, next_track).Write();
+    return;
+  }
+  // A tree: each process from its own Profile, so its track carries its own verdict and its
+  // GIL counters are its GIL's alone (forked workers share their GIL's address and
+  // interpreter id, which a combined Profile would merge).
+  for (const ProcessRecording& process : info.tree_processes) {
+    TraceBuilder(*process.profile, *process.info, writer, next_track).Write();
+  }
 }
 
 }  // namespace gilscope

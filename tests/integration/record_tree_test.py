@@ -19,7 +19,9 @@ Run on two interpreters: pythons.behaviour_interpreter() and the newest with a G
   test_parent_contended The parent also runs two pure-Python spinners (--parent-spinners):
                        its own GIL contended (> 80% where waiters can be told), both spinners
                        near half of it each, verdict python_cpu_bound and the top-level
-                       verdict the parent's; the workers' GILs stay uncontended.
+                       verdict the parent's; the workers' GILs stay uncontended. Written as
+                       a Perfetto trace: a process track per process with its own verdict and
+                       its own GIL's waiter counter (never above 0 in a worker).
   test_launch          `record --subprocesses -- python pool_shapes.py --exit-after 3`, no -d:
                        the workers (started by the launched program) are recorded, and the
                        recording ends by itself once the whole tree is gone.
@@ -41,6 +43,7 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+import perfetto_text  # noqa: E402
 import pythons  # noqa: E402
 import shards  # noqa: E402
 import support  # noqa: E402
@@ -167,19 +170,42 @@ class TreeChecks(object):
         for pid in [workload.pid] + workers[1:]:
             self.assertEqual(support.running_problems(pid), [], "process %d" % pid)
 
+    def check_perfetto_tracks(self, parent, workers, by_pid):
+        """Each process its own track, with its own verdict and its GIL's waiters under it."""
+        if perfetto_text.protoc_missing():
+            return
+        trace = perfetto_text.decode(self.path("p.pftrace"))
+        process_tracks = dict((track.one("process").one("pid"), uuid)
+                              for uuid, track in trace.tracks.items() if "process" in track)
+        self.assertEqual(sorted(process_tracks), sorted(by_pid))
+        for pid in [parent] + workers:
+            description = trace.tracks[process_tracks[pid]].one("description")
+            self.assertIn("gilscope: %s (" % by_pid[pid]["verdict"], description)
+            waiters = trace.children_of(process_tracks[pid], "GIL waiters")
+            self.assertEqual(len(waiters), 1, "process %d: %s" % (pid, description))
+            most = max(value for _, value in trace.counters[waiters[0]])
+            if pid in workers:
+                self.assertEqual(most, 0, "worker %d's GIL has waiters" % pid)
+            elif self.python.waiters_tellable(False):
+                self.assertGreaterEqual(most, 1, "the parent's GIL never had a waiter")
+        spinners = [thread for thread in trace.thread_tracks().values()
+                    if thread.one("thread_name", "").startswith("parent-spinner-")]
+        self.assertEqual([thread.one("pid") for thread in spinners], [parent, parent])
+
     def test_parent_contended(self):
         workload = support.Workload(self.python.command + [SCRIPT, "--parent-spinners"])
         self.addCleanup(workload.kill)
         workers = self.read_workers(workload)
         code, out, err = support.run_gilscope(
             ["record", "--pid", str(workload.pid), "--subprocesses", "-d", "3", "-f",
-             "collapsed", "-o", self.path("c.txt"), "--summary", self.path("s.json")])
+             "perfetto", "-o", self.path("p.pftrace"), "--summary", self.path("s.json")])
         self.assertEqual(code, 0, err)
         summary, by_pid = self.summary()
         parent = by_pid[workload.pid]
+        self.check_perfetto_tracks(workload.pid, workers, by_pid)
         context = "%s\n%s" % (self.python.label, err)
         spinners = [thread for thread in parent["threads"]
-                    if thread["name"].startswith("parent-spinner-")]
+                    if (thread["name"] or "").startswith("parent-spinner-")]
         self.assertEqual(len(spinners), 2, context)
         for spinner in spinners:
             self.assertGreater(spinner["held"], 0.2, context)

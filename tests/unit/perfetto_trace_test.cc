@@ -231,6 +231,47 @@ TEST_F(PerfettoTraceTest, ThreadsOfSeveralProcessesNameTheirOwn) {
   EXPECT_EQ(decoded.tracks.at(TrackOfThread(decoded, 12)).thread().pid(), 5000);
 }
 
+// GIVEN a tree recorded with --subprocesses (the spinners' process and a worker of its own
+// whose one thread sleeps), THEN each process has its own track with its own verdict, its
+// threads under its pid, and its GIL's counters under its own track.
+TEST_F(PerfettoTraceTest, EachProcessOfATreeHasItsOwnTrackVerdictAndCounters) {
+  Profile worker;
+  for (int i = 0; i < 4; ++i) {
+    Snapshot snapshot;
+    snapshot.threads = {
+        Thread(5000, ThreadState::kIdle, {Frame{"wait", "/worker.py", 3}}, "MainThread")};
+    snapshot.gils.push_back(GilSnapshot{});
+    snapshot.gils[0].switch_number = 100 + i;
+    AddSettled(worker, std::move(snapshot), kStart + absl::Milliseconds(10 * i));
+  }
+  RecordingInfo worker_info = info_;
+  worker_info.pid = 5000;
+  worker_info.command_line = "python3 worker.py";
+  RecordingInfo tree = info_;
+  tree.tree_processes = {{&profile_, &info_}, {&worker, &worker_info}};
+  std::ostringstream out;
+  WritePerfettoTrace(profile_, tree, out);
+  const Decoded decoded = Decode(out.str());
+  std::map<int32_t, uint64_t> process_tracks;  // pid -> track
+  for (const auto& [uuid, track] : decoded.tracks) {
+    if (track.has_process()) process_tracks[track.process().pid()] = uuid;
+  }
+  ASSERT_EQ(process_tracks.size(), 2u);
+  EXPECT_THAT(decoded.tracks.at(process_tracks[4242]).description(),
+              ::testing::HasSubstr("python_cpu_bound"));
+  EXPECT_THAT(decoded.tracks.at(process_tracks[5000]).description(),
+              ::testing::HasSubstr("gilscope: idle"));
+  EXPECT_EQ(decoded.tracks.at(process_tracks[5000]).process().process_name(), "python3 worker.py");
+  EXPECT_EQ(decoded.tracks.at(TrackOfThread(decoded, 11)).thread().pid(), 4242);
+  EXPECT_EQ(decoded.tracks.at(TrackOfThread(decoded, 5000)).thread().pid(), 5000);
+  std::map<uint64_t, int> counters_under;  // process track -> its counter tracks
+  for (const auto& [uuid, track] : decoded.tracks) {
+    if (track.has_counter()) ++counters_under[track.parent_uuid()];
+  }
+  EXPECT_EQ(counters_under[process_tracks[4242]], 2);
+  EXPECT_EQ(counters_under[process_tracks[5000]], 2);
+}
+
 TEST_F(PerfettoTraceTest, SpinnersAlternateInMergedStateSlices) {
   const std::vector<Slice>& a = decoded_.slices[TrackOfThread(decoded_, 11)];
   const std::vector<Slice>& b = decoded_.slices[TrackOfThread(decoded_, 12)];

@@ -25,6 +25,14 @@ struct NativeObject {
   std::string build_id;  // hex; empty when it has none
 };
 
+struct RecordingInfo;
+
+// record --subprocesses: one process of the tree, its own Profile and info.
+struct ProcessRecording {
+  const Profile* profile = nullptr;
+  const RecordingInfo* info = nullptr;
+};
+
 // What the outputs say about the recording itself, besides its samples.
 struct RecordingInfo {
   pid_t pid = 0;
@@ -54,6 +62,9 @@ struct RecordingInfo {
   // `pid`). pprof then labels every sample with a numeric "pid", and Perfetto puts each thread
   // under its own process. Empty without --subprocesses.
   absl::flat_hash_map<pid_t, pid_t> thread_process;
+  // record --subprocesses: every process recorded, for formats that draw each process apart
+  // (Perfetto: a process track with its own verdict, its own GIL counters). Empty otherwise.
+  std::vector<ProcessRecording> tree_processes;
 };
 
 // The process of a thread (record --subprocesses), else info.pid.
