@@ -363,10 +363,14 @@ void DrawEmptyMessage(const Canvas& canvas, const std::vector<std::string>& line
 }
 
 std::string TitleLine(const GilFigures& figures, const RecordingInfo& info) {
-  const std::string gil = figures.gil_never_enabled
-                              ? "no GIL (free-threaded build running without it)"
-                              : absl::StrFormat("GIL held %.1f%%, contention %.1f%%",
-                                                100 * figures.gil_held, 100 * figures.contention);
+  // A tree's GILs do not add up: its figures are per process, in the summary.
+  const std::string gil =
+      !info.tree_processes.empty()
+          ? absl::StrFormat("%d Python processes, a GIL each", info.tree_processes.size())
+      : figures.gil_never_enabled
+          ? "no GIL (free-threaded build running without it)"
+          : absl::StrFormat("GIL held %.1f%%, contention %.1f%%", 100 * figures.gil_held,
+                            100 * figures.contention);
   return absl::StrFormat(
       "<text id=\"title\" x=\"%d\" y=\"24\">gilscope <tspan id=\"title-view\">%s</tspan> view: "
       "%.1f s, %d samples, %s</text>\n",

@@ -206,17 +206,36 @@ void AddSamples(const Profile& profile, const RecordingInfo& info, int64_t perio
 
 void AddComments(const Profile& profile, const RecordingInfo& info, pb::Profile& out,
                  Strings& strings) {
-  const GilFigures figures = profile.Figures();
-  const VerdictDecision decision = profile.Decide();
-  std::vector<std::string> comments = {
-      absl::StrCat("gilscope record of Python ", info.python_version, ", pid ", info.pid),
-      absl::StrCat("command: ", info.command_line),
-      absl::StrCat("verdict: ", VerdictName(decision.verdict), ": ", decision.reason),
-      absl::StrFormat("GIL held %.1f%%, contention %.1f%%, mean waiters %.2f",
-                      100 * figures.gil_held, 100 * figures.contention, figures.mean_waiters),
+  std::vector<std::string> comments;
+  // A process's verdict and GIL figures, from its own Profile.
+  const auto describe = [&](const Profile& process, const std::string& prefix) {
+    const GilFigures figures = process.Figures();
+    const VerdictDecision decision = process.Decide();
+    comments.push_back(
+        absl::StrCat(prefix, "verdict: ", VerdictName(decision.verdict), ": ", decision.reason));
+    std::string gil =
+        absl::StrFormat("%sGIL held %.1f%%, contention %.1f%%, mean waiters %.2f", prefix,
+                        100 * figures.gil_held, 100 * figures.contention, figures.mean_waiters);
+    if (figures.switches_per_s) {
+      absl::StrAppendFormat(&gil, ", hand-offs %.0f/s", *figures.switches_per_s);
+    }
+    comments.push_back(std::move(gil));
   };
-  if (figures.switches_per_s) {
-    comments.push_back(absl::StrFormat("GIL hand-offs %.0f/s", *figures.switches_per_s));
+  if (info.tree_processes.empty()) {
+    comments.push_back(
+        absl::StrCat("gilscope record of Python ", info.python_version, ", pid ", info.pid));
+    comments.push_back(absl::StrCat("command: ", info.command_line));
+    describe(profile, "");
+  } else {
+    // A tree: GILs do not add up across processes, so each speaks for itself.
+    comments.push_back(absl::StrCat("gilscope record of ", info.tree_processes.size(),
+                                    " Python processes (--subprocesses)"));
+    for (const ProcessRecording& process : info.tree_processes) {
+      const std::string prefix = absl::StrCat("pid ", process.info->pid, ": ");
+      comments.push_back(absl::StrCat(prefix, "Python ", process.info->python_version,
+                                      ", command: ", process.info->command_line));
+      describe(*process.profile, prefix);
+    }
   }
   if (profile.timeline().truncated()) {
     comments.push_back(absl::StrCat("truncated: samples after the first ",

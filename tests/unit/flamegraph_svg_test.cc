@@ -150,6 +150,19 @@ TEST(FlameGraphSvgTest, TitleLineCarriesTheFigures) {
   EXPECT_THAT(svg, HasSubstr("pid 77, Python 3.12.1: python3 app.py"));
 }
 
+// A tree's GILs do not add up: its title counts processes instead of a merged GIL share.
+TEST(FlameGraphSvgTest, TitleOfATreeCountsProcessesNotAMergedGil) {
+  const Profile profile = Contended();
+  RecordingInfo info, worker;
+  info.pid = 77;
+  worker.pid = 78;
+  info.tree_processes = {{&profile, &info}, {&profile, &worker}};
+  std::ostringstream out;
+  WriteFlameGraphSvg(profile, info, out);
+  EXPECT_THAT(out.str(), HasSubstr("4 samples, 2 Python processes, a GIL each</text>"));
+  EXPECT_THAT(out.str(), Not(HasSubstr("GIL held 100.0%")));
+}
+
 TEST(FlameGraphSvgTest, EmbedsEveryViewWithItsWeights) {
   const nlohmann::json data = EmbeddedData(Svg(Contended()));
   std::vector<std::string> names;

@@ -276,6 +276,27 @@ TEST(PprofTest, SeveralProcessesLabelEverySampleWithItsPid) {
 }
 
 // GIVEN no samples, THEN a valid, empty profile.
+// GIVEN a tree (record --subprocesses), THEN the comments give each process its own version,
+// command line, verdict and GIL figures, from its own Profile, not the combined one's.
+TEST(PprofTest, TreeCommentsSpeakPerProcess) {
+  const Profile combined = MadeUpProfile();
+  Profile quiet;  // a second process that held nothing
+  RecordingInfo root = Info(), other = Info();
+  other.pid = 501;
+  other.command_line = "python worker.py";
+  RecordingInfo info = Info();
+  info.tree_processes = {{&combined, &root}, {&quiet, &other}};
+  const pb::Profile p = Written(combined, info);
+  std::vector<std::string> comments;
+  for (int64_t index : p.comment()) comments.push_back(p.string_table(index));
+  const std::string all = absl::StrJoin(comments, "\n");
+  EXPECT_THAT(all, HasSubstr("gilscope record of 2 Python processes"));
+  EXPECT_THAT(all, HasSubstr("pid 501: Python 3.12.1, command: python worker.py"));
+  EXPECT_THAT(all, HasSubstr("pid 501: verdict: idle: "));
+  EXPECT_THAT(all, HasSubstr(absl::StrCat("pid ", root.pid, ": verdict: python_cpu_bound: ")));
+  EXPECT_THAT(all, HasSubstr("pid 501: GIL held 0.0%, contention 0.0%"));
+}
+
 TEST(PprofTest, EmptyRecordingParses) {
   RecordingInfo info = Info();
   info.started_at.reset();
