@@ -52,6 +52,7 @@ class Top {
  public:
   explicit Top(const TopOptions& options) : options_(options), session_(SessionOptions(options)) {
     controls_.mode = options.mode;
+    controls_.by_thread = options.by_thread;
   }
 
   int Run() {
@@ -120,6 +121,8 @@ class Top {
         controls_.sort = controls_.sort == TopSort::kOwn ? TopSort::kTotal : TopSort::kOwn;
       } else if (key == 't') {
         controls_.show_idle = !controls_.show_idle;
+      } else if (key == 'g') {
+        controls_.by_thread = !controls_.by_thread;
       } else if (key == 'p') {
         controls_.frozen = !controls_.frozen;
         if (!controls_.frozen) Rebuild();

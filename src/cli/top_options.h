@@ -26,6 +26,7 @@ struct TopOptions {
   bool nonblocking = false;
   bool native = false;
   bool keep_plumbing = false;
+  bool by_thread = false;  // --by-thread: a row per thread at start ('g' toggles)
   // --plain: a text screen per interval on standard output, for pipes and logs.
   bool plain = false;
 };

@@ -7,12 +7,14 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <map>
 #include <utility>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "gilscope/aggregate/thread_groups.h"
 #include "gilscope/aggregate/views.h"
 #include "gilscope/render/record_output.h"
 #include "gilscope/render/safe_text.h"
@@ -26,7 +28,7 @@ constexpr int kBarScreen = 100;     // narrower: shorter bars, shorter names
 constexpr int kWideScreen = 80;     // narrower: no bars, file base names in the function list
 constexpr int kMediumScreen = 60;   // narrower: no percent columns in the thread table
 constexpr int kLegendMinRows = 14;  // fewer rows left for the tables: no legend line
-constexpr char kKeysHint[] = "v/1-5 view  s sort  t idle  p pause  r reset  q quit";
+constexpr char kKeysHint[] = "v/1-5 view  s sort  t idle  g group  p pause  r reset  q quit";
 
 bool IsContinuationByte(char c) { return (static_cast<unsigned char>(c) & 0xC0) == 0x80; }
 
@@ -258,7 +260,7 @@ ThreadColumns ColumnsFor(size_t width) {
   return columns;
 }
 
-int64_t Busy(const ThreadShare& thread) { return thread.held + thread.waiting + thread.running; }
+int64_t Busy(const ThreadShare& thread) { return BusySamples(thread); }
 bool IsIdleThread(const ThreadShare& thread) { return Busy(thread) + thread.unknown == 0; }
 
 // The thread's shares as `bar_cells` cells, by largest remainder so they add up.
@@ -323,13 +325,31 @@ ScreenLine ThreadHeader(const ThreadColumns& columns) {
   return Line(text, TopStyle::kHeader);
 }
 
-ScreenLine ThreadRow(const ThreadShare& thread, const Snapshot* latest,
-                     const ThreadColumns& columns) {
+// A group's states now, most common first: "30 idle, 5 running"; empty when none is live.
+std::vector<std::pair<int, ThreadState>> GroupStatesNow(const std::vector<pid_t>& members,
+                                                        const Snapshot& latest) {
+  std::map<ThreadState, int> counts;
+  for (const ThreadSnapshot& thread : latest.threads) {
+    if (std::binary_search(members.begin(), members.end(), thread.native_id))
+      ++counts[thread.state];
+  }
+  std::vector<std::pair<int, ThreadState>> states;
+  for (const auto& [state, count] : counts) states.push_back({count, state});
+  std::stable_sort(states.begin(), states.end(),
+                   [](const auto& a, const auto& b) { return a.first > b.first; });
+  return states;
+}
+
+// The id, name, bar and percent columns of a thread's or a group's row; a group shows its
+// count ("×37") where a thread shows its id.
+ScreenLine RowStart(const ThreadRow& row, const ThreadColumns& columns) {
+  const ThreadShare& thread = row.share;
   // Threads folded together (Profile::Threads) or of unknown OS id have none.
-  const bool folded = thread.native_id == 0;
+  const std::string id = row.is_group()          ? absl::StrCat("\u00d7", row.members.size())
+                         : thread.native_id != 0 ? absl::StrCat(thread.native_id)
+                                                 : "-";
   const std::string name = thread.name.empty() ? "(no name)" : TerminalSafe(thread.name);
-  ScreenLine line = {{absl::StrCat(FitRight(folded ? "-" : absl::StrCat(thread.native_id), 7), " ",
-                                   Fit(name, columns.name), " ")}};
+  ScreenLine line = {{absl::StrCat(FitRight(id, 7), " ", Fit(name, columns.name), " ")}};
   if (columns.bar > 0) {
     AppendBar(thread, columns.bar, line);
     line.push_back({" "});
@@ -338,6 +358,33 @@ ScreenLine ThreadRow(const ThreadShare& thread, const Snapshot* latest,
     line.push_back({absl::StrFormat("%4.0f%% %4.0f%% ", Percent(thread.held, thread.samples),
                                     Percent(thread.waiting, thread.samples))});
   }
+  return line;
+}
+
+// A group's "now": its most common state, then how many members are in each.
+ScreenLine GroupLine(const ThreadRow& row, const Snapshot* latest, const ThreadColumns& columns) {
+  ScreenLine line = RowStart(row, columns);
+  const std::vector<std::pair<int, ThreadState>> states =
+      latest != nullptr ? GroupStatesNow(row.members, *latest)
+                        : std::vector<std::pair<int, ThreadState>>{};
+  if (states.empty()) {
+    line.push_back({Fit(latest == nullptr ? "-" : "gone", kStateColumn), TopStyle::kDim});
+    return line;
+  }
+  line.push_back(
+      {Fit(StateNow(states.front().second), kStateColumn), StateStyle(states.front().second)});
+  std::string counts;
+  for (const auto& [count, state] : states)
+    absl::StrAppend(&counts, counts.empty() ? " " : ", ", count, " ", StateNow(state));
+  line.push_back({counts});
+  return line;
+}
+
+ScreenLine ThreadLine(const ThreadRow& row, const Snapshot* latest, const ThreadColumns& columns) {
+  if (row.is_group()) return GroupLine(row, latest, columns);
+  const ThreadShare& thread = row.share;
+  const bool folded = thread.native_id == 0;
+  ScreenLine line = RowStart(row, columns);
   const ThreadSnapshot* now = FindThread(latest, thread.native_id);
   if (now == nullptr) {
     line.push_back({Fit(latest == nullptr || folded ? "-" : "gone", kStateColumn), TopStyle::kDim});
@@ -353,18 +400,25 @@ ScreenLine ThreadRow(const ThreadShare& thread, const Snapshot* latest,
   return line;
 }
 
-std::vector<ThreadShare> SortedThreads(std::vector<ThreadShare> threads) {
-  std::stable_sort(threads.begin(), threads.end(), [](const ThreadShare& a, const ThreadShare& b) {
-    if ((a.native_id == 0) != (b.native_id == 0)) return b.native_id == 0;
-    if (Busy(a) != Busy(b)) return Busy(a) > Busy(b);
-    return a.native_id < b.native_id;
+// Busiest first, a group by its members' busy samples summed; threads folded away last.
+std::vector<ThreadRow> SortedRows(std::vector<ThreadRow> rows) {
+  const auto folded = [](const ThreadRow& row) {
+    return !row.is_group() && row.share.native_id == 0;
+  };
+  const auto id = [](const ThreadRow& row) {
+    return row.is_group() ? row.members.front() : row.share.native_id;
+  };
+  std::stable_sort(rows.begin(), rows.end(), [&](const ThreadRow& a, const ThreadRow& b) {
+    if (folded(a) != folded(b)) return folded(b);
+    if (Busy(a.share) != Busy(b.share)) return Busy(a.share) > Busy(b.share);
+    return id(a) < id(b);
   });
-  return threads;
+  return rows;
 }
 
 // The thread table in at most `budget` lines: header, maybe a legend, rows busiest first, and
 // what was left out.
-std::vector<ScreenLine> ThreadLines(const std::vector<ThreadShare>& shown, size_t hidden_idle,
+std::vector<ScreenLine> ThreadLines(const std::vector<ThreadRow>& shown, size_t hidden_idle,
                                     const Snapshot* latest, const ThreadColumns& columns,
                                     bool legend, size_t budget) {
   std::vector<ScreenLine> lines;
@@ -392,7 +446,7 @@ std::vector<ScreenLine> ThreadLines(const std::vector<ThreadShare>& shown, size_
   const size_t room = left - (say_hidden && left > 0 ? 1 : 0);
   // Room for every row, or for all but one and the "... and N more" line.
   const size_t rows = shown.size() <= room ? shown.size() : room >= 2 ? room - 1 : room;
-  for (size_t i = 0; i < rows; ++i) lines.push_back(ThreadRow(shown[i], latest, columns));
+  for (size_t i = 0; i < rows; ++i) lines.push_back(ThreadLine(shown[i], latest, columns));
   if (rows < shown.size() && lines.size() < budget) {
     lines.push_back(
         Line(absl::StrFormat("    ... and %d more threads", shown.size() - rows), TopStyle::kDim));
@@ -559,14 +613,14 @@ std::vector<ScreenLine> RenderTopScreen(const Profile& window, const Snapshot* l
     }
     for (ScreenLine& line : per_gil) lines.push_back(std::move(line));
 
-    std::vector<ThreadShare> shown;
+    std::vector<ThreadRow> shown;
     size_t hidden_idle = 0;
-    for (ThreadShare& thread : SortedThreads(window.Threads())) {
-      if (!controls.show_idle && IsIdleThread(thread)) {
-        ++hidden_idle;
+    for (ThreadRow& row : SortedRows(GroupThreads(window.Threads(), controls.by_thread))) {
+      if (!controls.show_idle && IsIdleThread(row.share)) {
+        hidden_idle += row.is_group() ? row.members.size() : 1;
         continue;
       }
-      shown.push_back(std::move(thread));
+      shown.push_back(std::move(row));
     }
     const ThreadColumns thread_columns = ColumnsFor(columns);
     const size_t room =

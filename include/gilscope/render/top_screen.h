@@ -44,8 +44,9 @@ enum class TopSort { kOwn, kTotal };  // the function list's sort column ('s' to
 struct TopControls {
   ProfileMode mode = ProfileMode::kBlame;  // 'v' cycles (NextTopMode); '1'-'5' pick
   TopSort sort = TopSort::kOwn;
-  bool show_idle = true;  // 't'
-  bool frozen = false;    // 'p': the display is frozen while sampling goes on
+  bool show_idle = true;   // 't'
+  bool by_thread = false;  // 'g': a row per thread rather than groups of threads named alike
+  bool frozen = false;     // 'p': the display is frozen while sampling goes on
 };
 
 // What the screen says about the target and the sampling, besides the window's samples.
