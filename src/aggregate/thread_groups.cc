@@ -42,7 +42,8 @@ std::string ThreadGroupKey(const ThreadShare& thread) {
   // thread seen only there has no name yet, and what it would run is not known.
   if (thread.root_function == "_bootstrap" || thread.root_function == "Thread._bootstrap")
     return "<thread starting, not named yet>";
-  if (!thread.root_function.empty()) return absl::StrCat("<thread running ", thread.root_function, ">");
+  if (!thread.root_function.empty())
+    return absl::StrCat("<thread running ", thread.root_function, ">");
   return "(no name)";
 }
 

@@ -82,7 +82,8 @@ ThreadSnapshot Thread(pid_t tid, const std::string& name, ThreadState state,
 // A thread-per-request server: `requests` "Thread-N (process_request_thread)" threads, idle in
 // even samples and running without the GIL in odd ones; MainThread idle; two spinners, the
 // first holding while the second waits.
-Profile Server(int requests, const std::string& request_name = "Thread-%d (process_request_thread)") {
+Profile Server(int requests,
+               const std::string& request_name = "Thread-%d (process_request_thread)") {
   Profile profile;
   for (int i = 0; i < kSamples; ++i) {
     Snapshot snapshot;
@@ -91,10 +92,9 @@ Profile Server(int requests, const std::string& request_name = "Thread-%d (proce
                         Thread(102, "spinner-2", ThreadState::kWaitingForGil, "spin")};
     for (int r = 0; r < requests; ++r) {
       const std::string name = absl::StrReplaceAll(request_name, {{"%d", absl::StrCat(r + 1)}});
-      snapshot.threads.push_back(Thread(kFirstRequestThread + r, name,
-                                        i % 2 == 0 ? ThreadState::kIdle
-                                                   : ThreadState::kRunningWithoutGil,
-                                        "_bootstrap"));
+      snapshot.threads.push_back(
+          Thread(kFirstRequestThread + r, name,
+                 i % 2 == 0 ? ThreadState::kIdle : ThreadState::kRunningWithoutGil, "_bootstrap"));
     }
     snapshot.gils.push_back(GilSnapshot{});
     AddSettled(profile, std::move(snapshot), kStart + absl::Milliseconds(10 * i));
