@@ -119,13 +119,14 @@ bool SameFrame(const Frame& a, const Frame& b) {
 
 }  // namespace
 
-StackId Profile::Intern(const ThreadSnapshot& thread) {
+StackId Profile::Intern(const ThreadSnapshot& thread, std::optional<FrameId>& root) {
   LastStack& last = last_stacks_[thread.native_id];
   last.seen = samples_;
   const std::vector<Frame>& frames = thread.frames;
   const size_t size = frames.size(), last_size = last.frames.size();
   if (size == last_size && !last.ids.empty() &&
       std::equal(frames.begin(), frames.end(), last.frames.begin(), SameFrame)) {
+    root = last.root;
     return last.stack;
   }
   // A frame at the same depth from the root as last time keeps its id.
@@ -136,6 +137,11 @@ StackId Profile::Intern(const ThreadSnapshot& thread) {
     const bool same = depth < last_size && SameFrame(frame, last.frames[last_size - 1 - depth]);
     root_first.push_back(same ? last.ids[depth] : stacks_.InternFrame(frame));
   }
+  last.root.reset();
+  for (size_t depth = 0; depth < size && !last.root; ++depth) {
+    if (frames[size - 1 - depth].kind == FrameKind::kPython) last.root = root_first[depth];
+  }
+  root = last.root;
   last.frames = frames;
   last.stack = stacks_.InternStack(root_first);
   last.ids = std::move(root_first);
@@ -230,6 +236,7 @@ void Profile::AddSample(const Snapshot& snapshot, absl::Time at) {
     // Python's name appears once the thread registers with threading; prefer it from then on.
     if (!thread.name.empty()) {
       share.name = thread.name;
+      share.python_name = true;
     } else if (share.name.empty()) {
       share.name = thread.os_name;
     }
@@ -257,7 +264,9 @@ void Profile::AddSample(const Snapshot& snapshot, absl::Time at) {
         break;
     }
     // Idle threads' stacks too: the timeline shows where they sleep.
-    const StackId stack = Intern(thread);
+    std::optional<FrameId> root;
+    const StackId stack = Intern(thread, root);
+    if (root) ++tally.roots[*root];
     const GilSnapshot* gil =
         thread.gil_index >= 0 ? &snapshot.gils[static_cast<size_t>(thread.gil_index)] : nullptr;
     const bool holder = gil != nullptr && gil->holder_thread == static_cast<int>(i);
@@ -357,6 +366,12 @@ std::vector<ThreadShare> Profile::Threads() const {
         std::max_element(seen.begin(), seen.end(), [](const auto& a, const auto& b) {
           return a.second < b.second;
         })->first;
+    const std::map<FrameId, int64_t>& roots = tally.roots;
+    const auto root =
+        std::max_element(roots.begin(), roots.end(),
+                         [](const auto& a, const auto& b) { return a.second < b.second; });
+    if (root != roots.end())
+      threads.back().root_function = stacks_.frame(root->first).function.str();
   }
   if (ended_thread_count_ > 0) {
     ThreadShare& ended = threads.emplace_back(ended_threads_);

@@ -115,6 +115,7 @@ class Recording {
     info.native = options_.native;
     info.idle_kept = options_.idle;
     info.by_interpreter = options_.by_interpreter;
+    info.by_thread = options_.by_thread;
     info.late_samples = stats.late;
     info.missed_samples = stats.missed;
     info.scheduled_samples = stats.taken + stats.failed + stats.missed;

@@ -74,6 +74,9 @@ std::variant<RecordOptions, ShowHelp, UsageError> ParseRecordOptions(
       "idle", "keep idle threads in the wall view")(
       "by-interpreter",
       "put an \"interpreter N\" root frame above each stack (subinterpreters, 3.12+)")(
+      "by-thread",
+      "a summary row per thread (default: threads named alike but for counters, 3 or more, "
+      "share a row)")(
       "native",
       "merge native (C/C++) frames into the stacks of the GIL holder and of threads on a CPU")(
       "native-all", "with --native, keep CPython's own call-dispatch frames")(
@@ -149,6 +152,7 @@ std::variant<RecordOptions, ShowHelp, UsageError> ParseRecordOptions(
   options.baseline = absl::Seconds(baseline_seconds);
   options.idle = values.count("idle") > 0;
   options.by_interpreter = values.count("by-interpreter") > 0;
+  options.by_thread = values.count("by-thread") > 0;
   options.nonblocking = values.count("nonblocking") > 0;
   options.native = values.count("native") > 0;
   options.keep_plumbing = values.count("native-all") > 0;

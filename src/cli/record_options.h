@@ -36,6 +36,7 @@ struct RecordOptions {
   std::optional<absl::Duration> duration;
   bool idle = false;
   bool by_interpreter = false;  // --by-interpreter: stacks split under an "interpreter N" root
+  bool by_thread = false;       // --by-thread: a summary row per thread, no groups
   bool nonblocking = false;
   bool native = false;         // --native
   bool keep_plumbing = false;  // --native-all

@@ -125,6 +125,7 @@ class TreeRecording {
     info.native = options_.native;
     info.idle_kept = options_.idle;
     info.by_interpreter = options_.by_interpreter;
+    info.by_thread = options_.by_thread;
     info.missed_samples = process.missed;
     info.scheduled_samples = process.ticks;
     info.elapsed = stats.elapsed;

@@ -34,6 +34,7 @@ namespace {
 
 constexpr size_t kMaxWindowSamples = 20000;
 constexpr size_t kMaxWindowFrames = 1'000'000;
+constexpr size_t kMaxThreadsMapped = 1 << 16;  // thread_process_: beyond, threads group by name
 
 // A sample of the window: of the process at `process` in the tree (0 without --subprocesses),
 // taken at the schedule's tick `tick`.
@@ -70,6 +71,7 @@ class Top {
     } else {
       session_.emplace(SessionOptions(options));
     }
+    controls_.by_thread = options.by_thread;
   }
 
   int Run() {
@@ -125,9 +127,11 @@ class Top {
         absl::Status ticked = tree_->Tick(
             clock,
             [&](size_t index, Snapshot& snapshot, absl::Time at) {
-              const SharedText& label = tree_->processes()[index]->label;
+              const TracedProcess& process = *tree_->processes()[index];
               for (ThreadSnapshot& thread : snapshot.threads) {
-                thread.frames.push_back(Frame{.function = label, .line = -1});
+                thread.frames.push_back(Frame{.function = process.label, .line = -1});
+                if (thread_process_.size() < kMaxThreadsMapped)
+                  thread_process_.try_emplace(thread.native_id, process.found.pid);
               }
               AddToWindow(at, index, snapshot);
             },
@@ -175,6 +179,8 @@ class Top {
         controls_.sort = controls_.sort == TopSort::kOwn ? TopSort::kTotal : TopSort::kOwn;
       } else if (key == 't') {
         controls_.show_idle = !controls_.show_idle;
+      } else if (key == 'g') {
+        controls_.by_thread = !controls_.by_thread;
       } else if (key == 'p') {
         controls_.frozen = !controls_.frozen;
         if (!controls_.frozen) Rebuild();
@@ -244,6 +250,7 @@ class Top {
                                   .window = &window,
                                   .gone = !process.live});
       }
+      info.thread_process = thread_process_;
     } else {
       info.pid = session_->pid();
       info.python_version = session_->target().version.text;
@@ -325,6 +332,7 @@ class Top {
   TopControls controls_;
   std::unique_ptr<Profile> shown_;                         // the window as last rebuilt
   std::vector<std::unique_ptr<Profile>> process_windows_;  // --subprocesses: by process index
+  absl::flat_hash_map<pid_t, pid_t> thread_process_;       // --subprocesses: by OS thread id
   std::optional<Snapshot> latest_;
   absl::Duration span_;
   int64_t shown_ticks_ = 0;

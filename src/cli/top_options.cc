@@ -18,7 +18,8 @@ constexpr char kUsageLine[] =
     "       gilscope top [options] -- python app.py [ARGS...]\n\n"
     "A live view of a Python program's GIL in the terminal, refreshed every --interval over\n"
     "the last --window: who holds the GIL, who waits, each thread's shares, and the code of\n"
-    "the chosen view. Keys: v or 1-5 view, s sort, t idle threads, p freeze, r reset, q quit.\n\n";
+    "the chosen view. Keys: v or 1-5 view, s sort, t idle threads, g group threads,\n"
+    "p freeze, r reset, q quit.\n\n";
 
 // Seconds from `text` within (0, max]; nullopt when it is not such a number.
 std::optional<absl::Duration> ParseSeconds(const std::string& text, double max) {
@@ -54,6 +55,9 @@ std::variant<TopOptions, ShowHelp, UsageError> ParseTopOptions(
       "native-all", "with --native, keep CPython's own call-dispatch frames")(
       "subprocesses", "also every descendant that runs Python, each with its own GIL figures")(
       "nonblocking", "read without pausing the target (cheaper for it, less consistent)")(
+      "by-thread",
+      "a row per thread at start (default: threads named alike but for counters, 3 or more, "
+      "share a row; g toggles)")(
       "plain", "print a plain-text screen every interval instead (for pipes and logs)");
   po::variables_map values;
   try {
@@ -112,6 +116,7 @@ std::variant<TopOptions, ShowHelp, UsageError> ParseTopOptions(
   options.keep_plumbing = values.count("native-all") > 0;
   options.plain = values.count("plain") > 0;
   options.subprocesses = values.count("subprocesses") > 0;
+  options.by_thread = values.count("by-thread") > 0;
   if (std::optional<UsageError> error =
           CheckNativeChoice(options.native, options.keep_plumbing, options.nonblocking)) {
     return *error;

@@ -27,6 +27,7 @@ struct TopOptions {
   bool native = false;
   bool keep_plumbing = false;
   bool subprocesses = false;  // the target's tree: every descendant that runs Python too
+  bool by_thread = false;     // --by-thread: a row per thread at start ('g' toggles)
   // --plain: a text screen per interval on standard output, for pipes and logs.
   bool plain = false;
 };

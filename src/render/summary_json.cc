@@ -1,9 +1,11 @@
 // The --summary file: the end-of-recording figures as one JSON object, for scripts and CI.
 // Shares are fractions 0..1; figures a Python version cannot give are null.
+#include <algorithm>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <vector>
 
+#include "gilscope/aggregate/thread_groups.h"
 #include "gilscope/aggregate/views.h"
 #include "gilscope/render/record_output.h"
 #include "gilscope/render/tree_summary.h"
@@ -22,23 +24,47 @@ double Fraction(int64_t part, int64_t whole) {
 
 Json OrNull(const std::optional<double>& value) { return value ? Json(*value) : Json(); }
 
-Json ThreadsJson(const Profile& profile) {
+// A thread group lists this many of its members' ids at most (a server starts thousands).
+constexpr size_t kMaxGroupIds = 64;
+
+// A thread's (or a group's, over its members' samples) shares.
+void AddShares(const ThreadShare& thread, Json& object) {
+  object["interpreter_id"] = thread.interpreter_id >= 0 ? Json(thread.interpreter_id) : Json();
+  object["samples"] = thread.samples;
+  object["held"] = Fraction(thread.held, thread.samples);
+  object["held_in_native"] = Fraction(thread.held_in_native, thread.samples);
+  object["waiting"] = Fraction(thread.waiting, thread.samples);
+  object["running_without_gil"] = Fraction(thread.running, thread.samples);
+  object["idle"] = Fraction(thread.idle, thread.samples);
+  object["unknown"] = Fraction(thread.unknown, thread.samples);
+}
+
+Json ThreadsJson(const std::vector<ThreadShare>& shares) {
   Json threads = Json::array();
-  for (const ThreadShare& thread : profile.Threads()) {
-    threads.push_back({
-        {"native_id", thread.native_id},
-        {"name", thread.name.empty() ? Json() : Json(thread.name)},
-        {"interpreter_id", thread.interpreter_id >= 0 ? Json(thread.interpreter_id) : Json()},
-        {"samples", thread.samples},
-        {"held", Fraction(thread.held, thread.samples)},
-        {"held_in_native", Fraction(thread.held_in_native, thread.samples)},
-        {"waiting", Fraction(thread.waiting, thread.samples)},
-        {"running_without_gil", Fraction(thread.running, thread.samples)},
-        {"idle", Fraction(thread.idle, thread.samples)},
-        {"unknown", Fraction(thread.unknown, thread.samples)},
-    });
+  for (const ThreadShare& thread : shares) {
+    Json object = {{"native_id", thread.native_id},
+                   {"name", thread.name.empty() ? Json() : Json(thread.name)}};
+    AddShares(thread, object);
+    threads.push_back(std::move(object));
   }
   return threads;
+}
+
+// The groups the text table shows without --by-thread (always, whatever the flag: a script
+// gets both the threads and their groups).
+Json ThreadGroupsJson(const std::vector<ThreadShare>& shares) {
+  Json groups = Json::array();
+  for (const ThreadRow& row : GroupThreads(shares, /*by_thread=*/false)) {
+    if (!row.is_group()) continue;
+    Json object = {{"name", row.share.name}, {"threads", row.members.size()}};
+    AddShares(row.share, object);
+    const size_t listed = std::min(row.members.size(), kMaxGroupIds);
+    object["native_ids"] =
+        std::vector<pid_t>(row.members.begin(), row.members.begin() + static_cast<long>(listed));
+    object["native_ids_left_out"] = row.members.size() - listed;
+    groups.push_back(std::move(object));
+  }
+  return groups;
 }
 
 // The heaviest leaf frames of `mode`; share is of the view's whole weight.
@@ -84,6 +110,7 @@ double PausedShare(const RecordingInfo& info) {
 Json SummaryObject(const Profile& profile, const RecordingInfo& info) {
   const GilFigures figures = profile.Figures();
   const VerdictDecision decision = profile.Decide();
+  const std::vector<ThreadShare> threads = profile.Threads();
   return {
       {"pid", info.pid},
       {"command_line", info.command_line},
@@ -121,7 +148,8 @@ Json SummaryObject(const Profile& profile, const RecordingInfo& info) {
       {"gil_enabled", !figures.gil_never_enabled},
       {"interpreters", profile.InterpreterIds()},
       {"gils", GilsJson(profile)},
-      {"threads", ThreadsJson(profile)},
+      {"threads", ThreadsJson(threads)},
+      {"thread_groups", ThreadGroupsJson(threads)},
       {"top_blame", SitesJson(profile, ProfileMode::kBlame)},
       {"top_waiting", SitesJson(profile, ProfileMode::kWait)},
       {"verdict", VerdictName(decision.verdict)},

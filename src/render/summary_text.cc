@@ -8,6 +8,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "gilscope/aggregate/thread_groups.h"
 #include "gilscope/aggregate/views.h"
 #include "gilscope/render/record_output.h"
 #include "gilscope/render/safe_text.h"
@@ -111,41 +112,67 @@ void WritePerGil(const std::vector<PerGilFigures>& gils, std::ostream& out) {
   }
 }
 
-void WriteThreads(std::vector<ThreadShare> threads, bool show_interpreter, std::ostream& out) {
-  const size_t total = threads.size();
+// "×37" right-aligned in `columns`: the "×" is two bytes, one column.
+std::string GroupCount(size_t members, size_t columns) {
+  const std::string count = absl::StrCat(members);
+  return std::string(columns > count.size() + 1 ? columns - count.size() - 1 : 0, ' ') + "\u00d7" +
+         count;
+}
+
+void WriteThreads(const std::vector<ThreadShare>& all, bool by_thread, bool show_interpreter,
+                  std::ostream& out) {
+  std::vector<ThreadRow> rows = GroupThreads(all, by_thread);
+  // A group sorts by its lowest thread id, as a thread by its own.
+  const auto order_id = [](const ThreadRow& row) {
+    return row.is_group() ? row.members.front() : row.share.native_id;
+  };
+  std::stable_sort(rows.begin(), rows.end(), [&](const ThreadRow& a, const ThreadRow& b) {
+    return order_id(a) < order_id(b);
+  });
+  const size_t total = rows.size();
   // The unknown column only when some thread was in no known state: usually none is.
-  const bool show_unknown = std::any_of(threads.begin(), threads.end(),
-                                        [](const ThreadShare& t) { return t.unknown > 0; });
+  const bool show_unknown =
+      std::any_of(all.begin(), all.end(), [](const ThreadShare& t) { return t.unknown > 0; });
   if (total > kMaxThreadRows) {
-    std::stable_sort(threads.begin(), threads.end(),
-                     [](const ThreadShare& a, const ThreadShare& b) {
-                       return a.held + a.waiting + a.running > b.held + b.waiting + b.running;
-                     });
-    threads.resize(kMaxThreadRows);
-    std::sort(threads.begin(), threads.end(),
-              [](const ThreadShare& a, const ThreadShare& b) { return a.native_id < b.native_id; });
+    std::vector<ThreadRow> busiest = rows;
+    std::stable_sort(busiest.begin(), busiest.end(), [](const ThreadRow& a, const ThreadRow& b) {
+      return BusySamples(a.share) > BusySamples(b.share);
+    });
+    busiest.resize(kMaxThreadRows);
+    std::stable_sort(busiest.begin(), busiest.end(), [&](const ThreadRow& a, const ThreadRow& b) {
+      return order_id(a) < order_id(b);
+    });
+    rows = std::move(busiest);
   }
-  out << "\nThreads (% of each thread's samples):\n";
+  const bool any_group =
+      std::any_of(rows.begin(), rows.end(), [](const ThreadRow& row) { return row.is_group(); });
+  out << "\nThreads (% of each thread's samples";
+  if (any_group) out << "; \u00d7N: N threads of one name, counters as N, over their samples";
+  out << "):\n";
   out << absl::StrFormat("  %8s %s%7s %7s %7s %7s %7s%s  %s\n", "OS id",
                          show_interpreter ? " interp" : "", "held", "in C", "waiting", "no GIL",
                          "idle", show_unknown ? " unknown" : "", "name");
-  for (const ThreadShare& thread : threads) {
+  for (const ThreadRow& row : rows) {
+    const ThreadShare& thread = row.share;
     const std::string interpreter = !show_interpreter ? ""
                                     : thread.interpreter_id >= 0
                                         ? absl::StrFormat(" %6d", thread.interpreter_id)
                                         : absl::StrFormat(" %6s", "?");
     const std::string unknown =
         show_unknown ? absl::StrFormat(" %6.1f%%", Percent(thread.unknown, thread.samples)) : "";
+    const std::string id = row.is_group()          ? GroupCount(row.members.size(), 8)
+                           : thread.native_id != 0 ? absl::StrCat(thread.native_id)
+                                                   : "-";
     out << absl::StrFormat(
-        "  %8s %s%6.1f%% %6.1f%% %6.1f%% %6.1f%% %6.1f%%%s  %s\n",
-        thread.native_id != 0 ? absl::StrCat(thread.native_id) : "-", interpreter,
+        "  %8s %s%6.1f%% %6.1f%% %6.1f%% %6.1f%% %6.1f%%%s  %s\n", id, interpreter,
         Percent(thread.held, thread.samples), Percent(thread.held_in_native, thread.samples),
         Percent(thread.waiting, thread.samples), Percent(thread.running, thread.samples),
         Percent(thread.idle, thread.samples), unknown,
         thread.name.empty() ? "(no name)" : TerminalSafe(thread.name));
   }
-  if (total > threads.size()) {
-    out << absl::StrFormat("  ... and %d more threads\n", total - threads.size());
+  if (total > rows.size()) {
+    out << absl::StrFormat("  ... and %d more %s\n", total - rows.size(),
+                           by_thread ? "threads" : "threads or groups");
   }
 }
 
@@ -209,7 +236,7 @@ void WriteSummaryText(const Profile& profile, const RecordingInfo& info, std::os
   WriteGilFigures(figures, out);
   const bool several_interpreters = profile.InterpreterIds().size() > 1;
   if (several_interpreters && !figures.gil_never_enabled) WritePerGil(profile.PerGil(), out);
-  WriteThreads(profile.Threads(), several_interpreters, out);
+  WriteThreads(profile.Threads(), info.by_thread, several_interpreters, out);
   WriteSites(
       profile, ProfileMode::kBlame, "Top functions by blame (holding the GIL while others wait)",
       figures.gil_never_enabled ? "none (no GIL)" : "none (no thread ever waited for the GIL)",

@@ -1,12 +1,10 @@
 // `gilscope top`'s screen: the header (target, sampling, GIL figures, verdict), a thread table
-// with a bar per thread over the window, and the functions of the chosen view with their own and
-// total shares, as py-spy top lists them. Every line is cut to the width; sections share the
-// height, the function list taking what the threads leave.
+// with a bar per thread or group over the window (top_threads.cc), and the functions of the chosen
+// view with their own and total shares, as py-spy top lists them. Every line is cut to the width;
+// sections share the height, the function list taking what the threads leave.
 #include "gilscope/render/top_screen.h"
 
 #include <algorithm>
-#include <array>
-#include <cmath>
 #include <utility>
 
 #include "absl/container/flat_hash_map.h"
@@ -17,47 +15,21 @@
 #include "gilscope/render/record_output.h"
 #include "gilscope/render/safe_text.h"
 #include "gilscope/render/tree_summary.h"
+#include "top_text.h"
+#include "top_threads.h"
 
 namespace gilscope {
 namespace {
 
-constexpr int kStateColumn = 11;    // "holding-nat"
-constexpr int kFullScreen = 120;    // narrower: file base names in the thread table
-constexpr int kBarScreen = 100;     // narrower: shorter bars, shorter names
-constexpr int kWideScreen = 80;     // narrower: no bars, file base names in the function list
-constexpr int kMediumScreen = 60;   // narrower: no percent columns in the thread table
+using top_text::Columns;
+using top_text::Cut;
+using top_text::kWideScreen;
+using top_text::Line;
+using top_text::Percent;
+using top_text::SafeLabel;
+
 constexpr int kLegendMinRows = 14;  // fewer rows left for the tables: no legend line
-constexpr char kKeysHint[] = "v/1-5 view  s sort  t idle  p pause  r reset  q quit";
-
-bool IsContinuationByte(char c) { return (static_cast<unsigned char>(c) & 0xC0) == 0x80; }
-
-size_t Columns(absl::string_view text) {
-  return static_cast<size_t>(
-      std::count_if(text.begin(), text.end(), [](char c) { return !IsContinuationByte(c); }));
-}
-
-// The first `columns` code points of `text`.
-std::string Cut(absl::string_view text, size_t columns) {
-  size_t seen = 0;
-  for (size_t i = 0; i < text.size(); ++i) {
-    if (IsContinuationByte(text[i])) continue;
-    if (seen == columns) return std::string(text.substr(0, i));
-    ++seen;
-  }
-  return std::string(text);
-}
-
-// `text` cut or padded with spaces to exactly `columns`.
-std::string Fit(absl::string_view text, size_t columns) {
-  std::string out = Cut(text, columns);
-  out.append(columns - Columns(out), ' ');
-  return out;
-}
-
-std::string FitRight(absl::string_view text, size_t columns) {
-  std::string out = Cut(text, columns);
-  return std::string(columns - Columns(out), ' ') + out;
-}
+constexpr char kKeysHint[] = "v/1-5 view  s sort  t idle  g group  p pause  r reset  q quit";
 
 // The line cut to `width` columns, empty segments dropped.
 ScreenLine FitLine(ScreenLine line, size_t width) {
@@ -74,28 +46,6 @@ ScreenLine FitLine(ScreenLine line, size_t width) {
   return out;
 }
 
-ScreenLine Line(std::string text, TopStyle style = TopStyle::kNormal) {
-  return {ScreenSegment{std::move(text), style}};
-}
-
-double Percent(int64_t part, int64_t whole) {
-  return whole > 0 ? 100.0 * static_cast<double>(part) / static_cast<double>(whole) : 0.0;
-}
-
-std::string BaseName(absl::string_view path) {
-  const size_t slash = path.rfind('/');
-  return std::string(slash == absl::string_view::npos ? path : path.substr(slash + 1));
-}
-
-// A frame's label, safe for the terminal: "function (file:line)", with the file's base name
-// on narrow screens so the function keeps the room.
-std::string SafeLabel(const Frame& frame, bool full_path) {
-  if (full_path) return TerminalSafe(FrameLabel(frame));
-  Frame short_frame = frame;
-  short_frame.file = SharedText(BaseName(frame.file.str()));
-  return TerminalSafe(FrameLabel(short_frame));
-}
-
 const char* ViewMeaning(ProfileMode mode) {
   switch (mode) {
     case ProfileMode::kBlame:
@@ -110,43 +60,6 @@ const char* ViewMeaning(ProfileMode mode) {
       return "what ran on a CPU, with or without the GIL";
   }
   return "";
-}
-
-// The short state words of the "now" column.
-const char* StateNow(ThreadState state) {
-  switch (state) {
-    case ThreadState::kHoldingGil:
-      return "holding";
-    case ThreadState::kHoldingGilInNative:
-      return "holding-nat";
-    case ThreadState::kWaitingForGil:
-      return "waiting";
-    case ThreadState::kRunningWithoutGil:
-      return "running";
-    case ThreadState::kIdle:
-      return "idle";
-    case ThreadState::kUnknown:
-      return "unknown";
-  }
-  return "unknown";
-}
-
-TopStyle StateStyle(ThreadState state) {
-  switch (state) {
-    case ThreadState::kHoldingGil:
-      return TopStyle::kHolding;
-    case ThreadState::kHoldingGilInNative:
-      return TopStyle::kHoldingInNative;
-    case ThreadState::kWaitingForGil:
-      return TopStyle::kWaiting;
-    case ThreadState::kRunningWithoutGil:
-      return TopStyle::kRunning;
-    case ThreadState::kIdle:
-      return TopStyle::kIdle;
-    case ThreadState::kUnknown:
-      return TopStyle::kUnknown;
-  }
-  return TopStyle::kUnknown;
 }
 
 // Figures joined by two spaces, those that would not fit in `width` left out whole rather than
@@ -284,170 +197,6 @@ std::vector<ScreenLine> ProcessLines(const TopInfo& info, size_t width) {
                       Cut(TerminalSafe(process.command_line), width - Columns(text) - 2));
     }
     lines.push_back(Line(std::move(text), process.gone ? TopStyle::kDim : TopStyle::kNormal));
-  }
-  return lines;
-}
-
-// The thread table's columns for a width.
-struct ThreadColumns {
-  size_t name = 10;
-  int bar = 0;  // cells; 0: no bar
-  bool percents = false;
-  bool full_path = false;
-};
-
-ThreadColumns ColumnsFor(size_t width) {
-  ThreadColumns columns;
-  columns.bar = width >= kBarScreen ? 20 : width >= kWideScreen ? 10 : 0;
-  columns.percents = width >= kMediumScreen;
-  columns.full_path = width >= kFullScreen;
-  columns.name = width >= kFullScreen ? 20 : width >= kBarScreen ? 14 : 10;
-  return columns;
-}
-
-int64_t Busy(const ThreadShare& thread) { return thread.held + thread.waiting + thread.running; }
-bool IsIdleThread(const ThreadShare& thread) { return Busy(thread) + thread.unknown == 0; }
-
-// The thread's shares as `bar_cells` cells, by largest remainder so they add up.
-void AppendBar(const ThreadShare& thread, int bar_cells, ScreenLine& line) {
-  struct Part {
-    int64_t count;
-    char cell;
-    TopStyle style;
-  };
-  const std::array<Part, 6> parts = {{
-      {thread.held - thread.held_in_native, '#', TopStyle::kHolding},
-      {thread.held_in_native, 'N', TopStyle::kHoldingInNative},
-      {thread.waiting, 'w', TopStyle::kWaiting},
-      {thread.running, 'r', TopStyle::kRunning},
-      {thread.idle, '.', TopStyle::kIdle},
-      {thread.unknown, '?', TopStyle::kUnknown},
-  }};
-  std::array<int, 6> cells{};
-  std::array<double, 6> remainders{};
-  int64_t counted = 0;
-  int given = 0;
-  const double samples = static_cast<double>(std::max<int64_t>(thread.samples, 1));
-  for (size_t i = 0; i < parts.size(); ++i) {
-    const double exact =
-        bar_cells * static_cast<double>(std::max<int64_t>(parts[i].count, 0)) / samples;
-    cells[i] = static_cast<int>(exact);
-    remainders[i] = exact - cells[i];
-    given += cells[i];
-    counted += std::max<int64_t>(parts[i].count, 0);
-  }
-  const int target = std::min<int>(
-      bar_cells, static_cast<int>(std::lround(bar_cells * static_cast<double>(counted) / samples)));
-  while (given < target) {
-    const size_t most = static_cast<size_t>(std::max_element(remainders.begin(), remainders.end()) -
-                                            remainders.begin());
-    ++cells[most];
-    remainders[most] = -1;
-    ++given;
-  }
-  line.push_back({"["});
-  for (size_t i = 0; i < parts.size(); ++i) {
-    if (cells[i] > 0)
-      line.push_back({std::string(static_cast<size_t>(cells[i]), parts[i].cell), parts[i].style});
-  }
-  line.push_back({absl::StrCat(std::string(static_cast<size_t>(bar_cells - given), ' '), "]")});
-}
-
-const ThreadSnapshot* FindThread(const Snapshot* latest, pid_t native_id) {
-  if (latest == nullptr || native_id == 0) return nullptr;
-  for (const ThreadSnapshot& thread : latest->threads) {
-    if (thread.native_id == native_id) return &thread;
-  }
-  return nullptr;
-}
-
-ScreenLine ThreadHeader(const ThreadColumns& columns) {
-  std::string text = absl::StrCat(FitRight("OS id", 7), " ", Fit("name", columns.name), " ");
-  if (columns.bar > 0)
-    absl::StrAppend(&text, Fit("window", static_cast<size_t>(columns.bar) + 2), " ");
-  if (columns.percents) absl::StrAppend(&text, " held  wait ");
-  absl::StrAppend(&text, Fit("now", kStateColumn), " function now");
-  return Line(text, TopStyle::kHeader);
-}
-
-ScreenLine ThreadRow(const ThreadShare& thread, const Snapshot* latest,
-                     const ThreadColumns& columns) {
-  // Threads folded together (Profile::Threads) or of unknown OS id have none.
-  const bool folded = thread.native_id == 0;
-  const std::string name = thread.name.empty() ? "(no name)" : TerminalSafe(thread.name);
-  ScreenLine line = {{absl::StrCat(FitRight(folded ? "-" : absl::StrCat(thread.native_id), 7), " ",
-                                   Fit(name, columns.name), " ")}};
-  if (columns.bar > 0) {
-    AppendBar(thread, columns.bar, line);
-    line.push_back({" "});
-  }
-  if (columns.percents) {
-    line.push_back({absl::StrFormat("%4.0f%% %4.0f%% ", Percent(thread.held, thread.samples),
-                                    Percent(thread.waiting, thread.samples))});
-  }
-  const ThreadSnapshot* now = FindThread(latest, thread.native_id);
-  if (now == nullptr) {
-    line.push_back({Fit(latest == nullptr || folded ? "-" : "gone", kStateColumn), TopStyle::kDim});
-    return line;
-  }
-  line.push_back({Fit(StateNow(now->state), kStateColumn), StateStyle(now->state)});
-  std::string function;
-  if (!now->frames.empty())
-    function = SafeLabel(now->frames.front(), columns.full_path);
-  else if (!now->native_function.empty())
-    function = TerminalSafe(now->native_function);
-  line.push_back({absl::StrCat(" ", function)});
-  return line;
-}
-
-std::vector<ThreadShare> SortedThreads(std::vector<ThreadShare> threads) {
-  std::stable_sort(threads.begin(), threads.end(), [](const ThreadShare& a, const ThreadShare& b) {
-    if ((a.native_id == 0) != (b.native_id == 0)) return b.native_id == 0;
-    if (Busy(a) != Busy(b)) return Busy(a) > Busy(b);
-    return a.native_id < b.native_id;
-  });
-  return threads;
-}
-
-// The thread table in at most `budget` lines: header, maybe a legend, rows busiest first, and
-// what was left out.
-std::vector<ScreenLine> ThreadLines(const std::vector<ThreadShare>& shown, size_t hidden_idle,
-                                    const Snapshot* latest, const ThreadColumns& columns,
-                                    bool legend, size_t budget) {
-  std::vector<ScreenLine> lines;
-  if (budget == 0) return lines;
-  lines.push_back(ThreadHeader(columns));
-  if (legend && budget >= 4) {
-    lines.push_back({{"  "},
-                     {"#", TopStyle::kHolding},
-                     {" holding GIL  "},
-                     {"N", TopStyle::kHoldingInNative},
-                     {" holding in native code  "},
-                     {"w", TopStyle::kWaiting},
-                     {" waiting  "},
-                     {"r", TopStyle::kRunning},
-                     {" running without GIL  "},
-                     {".", TopStyle::kIdle},
-                     {" idle  "},
-                     {"?", TopStyle::kUnknown},
-                     {" unknown"}});
-  }
-  const size_t left = budget > lines.size() ? budget - lines.size() : 0;
-  // Rows come before the count of hidden idle threads.
-  const bool say_hidden =
-      hidden_idle > 0 && (shown.size() + 1 <= left || left >= 3 || shown.empty());
-  const size_t room = left - (say_hidden && left > 0 ? 1 : 0);
-  // Room for every row, or for all but one and the "... and N more" line.
-  const size_t rows = shown.size() <= room ? shown.size() : room >= 2 ? room - 1 : room;
-  for (size_t i = 0; i < rows; ++i) lines.push_back(ThreadRow(shown[i], latest, columns));
-  if (rows < shown.size() && lines.size() < budget) {
-    lines.push_back(
-        Line(absl::StrFormat("    ... and %d more threads", shown.size() - rows), TopStyle::kDim));
-  }
-  if (hidden_idle > 0 && lines.size() < budget) {
-    lines.push_back(Line(absl::StrFormat("    %d idle thread%s hidden (t to show)", hidden_idle,
-                                         hidden_idle == 1 ? "" : "s"),
-                         TopStyle::kDim));
   }
   return lines;
 }
@@ -609,20 +358,13 @@ std::vector<ScreenLine> RenderTopScreen(const Profile& window, const Snapshot* l
     }
     for (ScreenLine& line : per_gil) lines.push_back(std::move(line));
 
-    std::vector<ThreadShare> shown;
-    size_t hidden_idle = 0;
-    for (ThreadShare& thread : SortedThreads(window.Threads())) {
-      if (!controls.show_idle && IsIdleThread(thread)) {
-        ++hidden_idle;
-        continue;
-      }
-      shown.push_back(std::move(thread));
-    }
-    const ThreadColumns thread_columns = ColumnsFor(columns);
+    const top_threads::ShownRows shown = top_threads::RowsToShow(window, info, controls);
+    const top_threads::ThreadColumns thread_columns = top_threads::ColumnsFor(columns);
     const size_t room =
         rows > lines.size() + bottom.size() ? rows - lines.size() - bottom.size() : 0;
     const bool legend = thread_columns.bar > 0 && room >= kLegendMinRows;
-    const size_t thread_need = 1 + (legend ? 1 : 0) + shown.size() + (hidden_idle > 0 ? 1 : 0);
+    const size_t thread_need =
+        1 + (legend ? 1 : 0) + shown.rows.size() + (shown.hidden_idle > 0 ? 1 : 0);
     const std::vector<ViewStack> stacks = ViewStacks(window, controls.mode);
     const std::vector<FunctionRow> functions = FunctionRows(stacks, controls.sort);
     // The threads take what they need, up to half the room when the functions want the rest.
@@ -633,7 +375,7 @@ std::vector<ScreenLine> RenderTopScreen(const Profile& window, const Snapshot* l
           thread_need, std::max(room / 2, room > function_need ? room - function_need : size_t{0}));
     }
     for (ScreenLine& line :
-         ThreadLines(shown, hidden_idle, latest, thread_columns, legend, thread_budget))
+         top_threads::ThreadLines(shown, latest, thread_columns, legend, thread_budget))
       lines.push_back(std::move(line));
     const size_t function_budget = room > thread_budget ? room - thread_budget : 0;
     for (ScreenLine& line :

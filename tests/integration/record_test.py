@@ -52,6 +52,7 @@ import shards  # noqa: E402
 import support  # noqa: E402
 
 SCRIPT = support.workload("record_shapes.py")
+SHORT_THREADS = support.workload("short_threads.py")
 RECORD_SECONDS = 2
 VIEWS = ["blame", "wait", "gil", "wall", "cpu"]  # speedscope profiles, in this order
 RECORD_TIMEOUT = RECORD_SECONDS + 30
@@ -525,6 +526,70 @@ class RecordBadInput(unittest.TestCase):
         left = subprocess.run(["pgrep", "-f", "sleep " + seconds], capture_output=True,
                               text=True).stdout
         self.assertEqual(left.strip(), "", "the launched program was left running")
+
+# Thread groups need a name with a counter: threading's default names. Two interpreters, one of
+# them Debian's static, stripped 3.11, keep this fast; grouping reads no version-dependent data.
+GROUP_PYTHONS = ((3, 11), (3, 12))
+REQUEST_ROW = re.compile(r"^ +\u00d7(\d+) .*  Thread-N \(handle_request\)$", re.M)
+REQUEST_NAME = re.compile(r"^Thread-\d+ \(handle_request\)$")
+
+
+class RecordThreadGroups(unittest.TestCase):
+    """Short-lived threads named alike (short_threads.py) read as one row of the summary."""
+
+    def setUp(self):
+        self.folder = tempfile.mkdtemp(prefix="gilscope-groups-")
+        self.addCleanup(shutil.rmtree, self.folder)
+
+    def group_pythons(self):
+        chosen = {}
+        for python in pythons.interpreters():
+            version = python.version_info[:2]
+            if version in GROUP_PYTHONS and not python.gil_disabled:
+                if version not in chosen or python.path.startswith("/usr/bin/"):
+                    chosen[version] = python
+        if not chosen:
+            self.skipTest("no Python 3.11 or 3.12 found")
+        covered.extend(chosen.values())
+        return [chosen[version] for version in sorted(chosen)]
+
+    def record(self, pid, *extra):
+        summary = os.path.join(self.folder, "s.json")
+        code, _, err = support.run_gilscope(
+            ["record", "--pid", str(pid), "-d", str(RECORD_SECONDS), "-f", "collapsed", "-o",
+             os.path.join(self.folder, "p.txt"), "--summary", summary, "--baseline", "0",
+             *extra])
+        self.assertEqual(code, 0, err)
+        return err, load_json(summary)
+
+    def test_short_lived_threads_share_a_row(self):
+        for python in self.group_pythons():
+            with self.subTest(python=python.label):
+                workload = support.Workload([*python.command, SHORT_THREADS])
+                self.addCleanup(workload.kill)
+                workload.wait_ready()
+                err, summary = self.record(workload.pid)
+                rows = REQUEST_ROW.findall(err)
+                self.assertEqual(len(rows), 1, err)
+                self.assertGreater(int(rows[0]), 3, err)
+                self.assertNotIn("more threads", err)
+                for spinner in ("spinner-1", "spinner-2"):  # two: each its own row
+                    self.assertRegex(err, r"(?m)^ +\d+ .*  %s$" % spinner)
+                # The JSON's group counts the threads its list names that way.
+                groups = [group for group in summary["thread_groups"]
+                          if group["name"] == "Thread-N (handle_request)"]
+                self.assertEqual(len(groups), 1, summary["thread_groups"])
+                members = set(thread["native_id"] for thread in summary["threads"]
+                              if REQUEST_NAME.match(thread["name"] or ""))
+                self.assertEqual(groups[0]["threads"], len(members))
+                self.assertEqual(groups[0]["threads"], int(rows[0]))
+                self.assertEqual(set(groups[0]["native_ids"]) - members, set())
+
+                err, _ = self.record(workload.pid, "--by-thread")
+                self.assertNotIn("\u00d7", err)
+                self.assertRegex(err, r"(?m)^ +\d+ .*  Thread-\d+ \(handle_request\)$")
+                self.assertTrue(workload.alive())
+                workload.kill()
 
 
 def setUpModule():

@@ -284,7 +284,8 @@ TEST(TopScreenTest, FunctionListHasOwnAndTotalSharesOfTheView) {
     screen.controls.mode = c.mode;
     const std::vector<ScreenLine> lines = screen.Render();
     EXPECT_NE(FindLine(lines, c.title), nullptr) << ScreenText(lines);
-    EXPECT_NE(FindLine(lines, "v/1-5 view  s sort  t idle  p pause  r reset  q quit"), nullptr);
+    EXPECT_NE(FindLine(lines, "v/1-5 view  s sort  t idle  g group  p pause  r reset  q quit"),
+              nullptr);
     EXPECT_EQ(FunctionRows(lines), c.rows) << ScreenText(lines);
   }
 }
@@ -430,10 +431,12 @@ TEST(TopScreenTest, RowsAreCutToTheHeight) {
     snapshot.gils.push_back(GilSnapshot{});
     AddSettled(profile, snapshot, kStart + absl::Milliseconds(10 * i));
   }
+  TopControls by_thread;  // "busy-N" threads would be one group
+  by_thread.by_thread = true;
   for (int height : {10, 20, 30}) {
     SCOPED_TRACE(height);
     const std::vector<ScreenLine> lines =
-        RenderTopScreen(profile, nullptr, Info(), TopControls{}, 100, height);
+        RenderTopScreen(profile, nullptr, Info(), by_thread, 100, height);
     EXPECT_EQ(lines.size(), static_cast<size_t>(height)) << ScreenText(lines);
     size_t rows = 0;
     for (int t = 0; t < kThreads; ++t) rows += ThreadRowOf(lines, 1000 + t) != nullptr ? 1 : 0;

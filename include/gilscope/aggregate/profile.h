@@ -45,6 +45,10 @@ using StackWeights = absl::flat_hash_map<WeightedStackKey, int64_t>;
 struct ThreadShare {
   pid_t native_id = 0;
   std::string name;
+  bool python_name = false;  // `name` is threading's; else the OS's (/proc comm) or empty
+  // The function of the outermost Python frame it was seen in most (where it was started, as
+  // "serve_forever"); empty when it showed no Python frame. Untrusted, as `name`.
+  std::string root_function;
   int64_t interpreter_id = -1;  // the interpreter it was seen in most (-1: unknown)
   int64_t samples = 0;
   int64_t held = 0, waiting = 0, running = 0, idle = 0;
@@ -162,7 +166,8 @@ class Profile {
     double Switches() const;
   };
 
-  StackId Intern(const ThreadSnapshot& thread);
+  // The thread's stack, and in `root` its outermost Python frame (none without one).
+  StackId Intern(const ThreadSnapshot& thread, std::optional<FrameId>& root);
   // Each thread's stack at the last sample it was in, with its frames' ids: a thread's stack
   // mostly repeats, or changes only near its leaf, and the sampler hands the same frames
   // again (shared texts), so comparing by identity spares hashing every frame every sample.
@@ -170,7 +175,8 @@ class Profile {
     std::vector<Frame> frames;  // innermost first, as the thread's
     std::vector<FrameId> ids;   // root first
     StackId stack = 0;
-    int64_t seen = 0;  // the sample it was last used in
+    std::optional<FrameId> root;  // its outermost Python frame
+    int64_t seen = 0;             // the sample it was last used in
   };
   void ForgetLastStacks(size_t live_threads);
   void Add(ProfileMode mode, StackId stack, const ThreadSnapshot& thread, int64_t weight);
@@ -184,6 +190,7 @@ class Profile {
   struct ThreadTally {
     ThreadShare share;
     std::map<int64_t, int64_t> interpreters;  // samples per interpreter id
+    std::map<FrameId, int64_t> roots;         // samples per outermost Python frame
     int64_t last_seen = 0;                    // the sample it was last in
   };
   // Folds the threads seen longest ago into ended_threads_ once more than kMaxThreadsKept

@@ -44,6 +44,7 @@ struct RecordingInfo {
   bool idle_kept = false;       // --idle
   bool native = false;          // --native: stacks merged with native frames
   bool by_interpreter = false;  // --by-interpreter: an "interpreter N" root frame above each stack
+  bool by_thread = false;       // --by-thread: the summary's table has a row per thread, no groups
   int64_t late_samples = 0;     // samples taken more than one period late
   int64_t missed_samples = 0;   // schedule slots skipped because sampling fell behind
   int64_t scheduled_samples = 0;  // schedule slots in all: taken, failed and skipped

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "gilscope/aggregate/profile.h"
 #include "gilscope/sample/snapshot.h"
 
@@ -44,8 +45,9 @@ enum class TopSort { kOwn, kTotal };  // the function list's sort column ('s' to
 struct TopControls {
   ProfileMode mode = ProfileMode::kBlame;  // 'v' cycles (NextTopMode); '1'-'5' pick
   TopSort sort = TopSort::kOwn;
-  bool show_idle = true;  // 't'
-  bool frozen = false;    // 'p': the display is frozen while sampling goes on
+  bool show_idle = true;   // 't'
+  bool by_thread = false;  // 'g': a row per thread rather than groups of threads named alike
+  bool frozen = false;     // 'p': the display is frozen while sampling goes on
 };
 
 // With --subprocesses: one Python process of the tree, with its own share of the window.
@@ -70,6 +72,9 @@ struct TopInfo {
   // under a "pid N: command" root frame each. GIL figures and the verdict are then per
   // process: GILs do not add up across processes. Empty: one process.
   std::vector<TopProcess> processes;
+  // With processes: each thread's process, by OS id (threads of different processes are never
+  // grouped together).
+  absl::flat_hash_map<pid_t, pid_t> thread_process;
   // Shown highlighted as the last line when not empty: "target exited (status 0): last screen
   // kept; press q".
   std::string status;
