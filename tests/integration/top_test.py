@@ -250,6 +250,11 @@ class TopWithoutTerminal(unittest.TestCase):
             code, out, err = support.run_gilscope(["top", "--pid", str(sleeper.pid), "--plain"])
             self.assertEqual(code, 1, err)
             support.one_clean_error_line(self, err, "not Python")
+            code, out, err = support.run_gilscope(["top", "--pid", str(sleeper.pid), "--plain",
+                                                   "--subprocesses"])
+            self.assertEqual(code, 1, err)
+            line = support.one_clean_error_line(self, err, "--subprocesses, no Python in the tree")
+            self.assertIn("no Python process in the tree of PID %d" % sleeper.pid, line)
             self.assertEqual(support.running_problems(sleeper.pid, window=2), [])
         finally:
             sleeper.kill()
