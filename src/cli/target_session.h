@@ -18,6 +18,7 @@
 #include "gilscope/proc/exec_watch.h"
 #include "gilscope/proc/pauser.h"
 #include "gilscope/proc/task_reader.h"
+#include "gilscope/sample/free_threaded_gil.h"
 #include "gilscope/sampler/paused_snapshot.h"
 #include "gilscope/sampler/sampling_loop.h"
 
@@ -62,6 +63,12 @@ class TargetSession {
   const ExecWatch* exec_watch() const { return exec_watch_ ? &*exec_watch_ : nullptr; }
   absl::Duration paused_total() const { return paused_total_; }
 
+  // Free-threaded targets: why the GIL is on, as last read. RefreshFreeThreadedGil reads it
+  // again when a second has passed since the last read (always with `now`); a failed read (the
+  // target gone) keeps what was known.
+  const FreeThreadedGil& free_threaded_gil() const { return free_threaded_gil_; }
+  void RefreshFreeThreadedGil(bool now = false);
+
  private:
   const TargetSessionOptions options_;
   std::optional<ChildProcess> child_;  // launch mode
@@ -73,6 +80,8 @@ class TargetSession {
   std::optional<ExecWatch> exec_watch_;  // noted when the hooks are made, as sampling starts
   std::optional<PtracePauser> pauser_;
   absl::Duration paused_total_;
+  FreeThreadedGil free_threaded_gil_;
+  absl::Time free_threaded_gil_read_ = absl::InfinitePast();
 };
 
 }  // namespace gilscope

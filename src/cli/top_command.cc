@@ -154,7 +154,10 @@ class Top {
       if (tree_) tree_->CheckLaunchedRoot();
       return quit_ || StopSignal() != 0 || (session_ && session_->ChildExited());
     };
-    hooks.on_progress = [&](const SamplingStats&) { Show(); };
+    hooks.on_progress = [&](const SamplingStats&) {
+      if (session_) session_->RefreshFreeThreadedGil();
+      Show();
+    };
     hooks.progress_every = options_.interval;
     return RunSamplingLoop(
         SamplingSchedule{static_cast<double>(options_.rate_hz), options_.duration}, hooks, clock);
@@ -255,6 +258,8 @@ class Top {
       info.pid = session_->pid();
       info.python_version = session_->target().version.text;
       info.command_line = session_->target().command_line;
+      info.free_threaded = session_->target().free_threaded;
+      info.free_threaded_gil = session_->free_threaded_gil();
     }
     info.rate_asked_hz = options_.rate_hz;
     const double span = absl::ToDoubleSeconds(span_);

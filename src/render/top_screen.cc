@@ -12,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "gilscope/aggregate/views.h"
+#include "gilscope/render/free_threaded_gil_text.h"
 #include "gilscope/render/record_output.h"
 #include "gilscope/render/safe_text.h"
 #include "gilscope/render/tree_summary.h"
@@ -135,6 +136,13 @@ std::vector<ScreenLine> HeaderLines(const Profile& window, const GilFigures& fig
     return lines;
   }
 
+  // Why a free-threaded build's GIL is on (when off, the line below says so).
+  const FreeThreadedGil::State why = info.free_threaded_gil.state;
+  if (info.free_threaded && why != FreeThreadedGil::State::kUnknown &&
+      why != FreeThreadedGil::State::kOff) {
+    lines.push_back(
+        Line(Cut(absl::StrCat("GIL: ", FreeThreadedGilText(info.free_threaded_gil)), width)));
+  }
   if (figures.gil_never_enabled) {
     lines.push_back(Line("no GIL: free-threaded build running without it", TopStyle::kBold));
   } else {

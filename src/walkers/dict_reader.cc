@@ -40,8 +40,8 @@ absl::StatusOr<DictReader::Entries> DictReader::ReadDict(RemoteAddress dict) {
   return ReadEntries(dict, header);
 }
 
-absl::StatusOr<DictReader::Entries> DictReader::ReadEntries(
-    RemoteAddress dict, const Header& dict_header) {
+absl::StatusOr<DictReader::Entries> DictReader::ReadEntries(RemoteAddress dict,
+                                                            const Header& dict_header) {
   const PythonLayout::Dict& d = layout_.dict;
   const uint8_t* header = dict_header.bytes;
   if (dict_type_ == 0 || LoadAt<uint64_t>(header, type_offset_) != dict_type_) {
@@ -157,8 +157,8 @@ absl::Status DictReader::ApplySplitValues(RemoteAddress values, Entries& entries
   return absl::OkStatus();
 }
 
-absl::StatusOr<DictReader::Entries> DictReader::ReadSplitInstance(
-    RemoteAddress type, RemoteAddress values) {
+absl::StatusOr<DictReader::Entries> DictReader::ReadSplitInstance(RemoteAddress type,
+                                                                  RemoteAddress values) {
   // Values without a dict use the keys their class shares among its instances.
   ASSIGN_OR_RETURN(
       const RemoteAddress keys,
@@ -169,7 +169,7 @@ absl::StatusOr<DictReader::Entries> DictReader::ReadSplitInstance(
 }
 
 absl::StatusOr<RemoteAddress> DictReader::FindStrKey(const Entries& entries,
-                                                           absl::string_view key) {
+                                                     absl::string_view key) {
   auto value_of = [](const Entry& entry) -> absl::StatusOr<RemoteAddress> {
     if (entry.value < kLowestValidAddress) return absl::DataLossError("dict value is invalid");
     return entry.value;

@@ -2,10 +2,10 @@
 #ifndef GILSCOPE_RENDER_FREE_THREADED_GIL_TEXT_H_
 #define GILSCOPE_RENDER_FREE_THREADED_GIL_TEXT_H_
 
+#include <nlohmann/json.hpp>
 #include <string>
 
 #include "gilscope/sample/free_threaded_gil.h"
-#include <nlohmann/json.hpp>
 
 namespace gilscope {
 

@@ -12,6 +12,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "gilscope/aggregate/profile.h"
+#include "gilscope/sample/free_threaded_gil.h"
 #include "gilscope/sample/snapshot.h"
 
 namespace gilscope {
@@ -62,8 +63,10 @@ struct TopProcess {
 // What the screen says about the target and the sampling, besides the window's samples.
 struct TopInfo {
   pid_t pid = 0;
-  std::string python_version;  // "3.12.1"
-  std::string command_line;    // from the target: untrusted
+  std::string python_version;         // "3.12.1"
+  std::string command_line;           // from the target: untrusted
+  bool free_threaded = false;         // a --disable-gil build (one process only)
+  FreeThreadedGil free_threaded_gil;  // then: why its GIL is on, as last read
   double rate_asked_hz = 100;
   double rate_achieved_hz = 0;  // over the window
   double window_s = 10;         // the window's configured length; the Profile may cover less
