@@ -139,6 +139,23 @@ TEST(TopScreenTest, HeaderShowsTargetSamplingGilFiguresAndVerdict) {
   EXPECT_FALSE(absl::StrContains(text, "GIL of interpreter"));  // one GIL: no per-GIL lines
 }
 
+TEST(TopScreenTest, FreeThreadedHeaderSaysWhyTheGilIsOn) {
+  Screen screen;
+  EXPECT_EQ(FindLine(screen.Render(), "re-enabled"), nullptr);  // not free-threaded: no line
+  screen.info.free_threaded = true;
+  screen.info.free_threaded_gil = {FreeThreadedGil::State::kEnabledByModule, {"legacy\x1b[2J"}};
+  const std::string text = ScreenText(screen.Render());
+  EXPECT_TRUE(absl::StrContains(text,
+                                "GIL: on, re-enabled when module 'legacy\\x1b[2J' was imported "
+                                "(it does not declare free-threading support)\n"))
+      << text;
+  screen.info.free_threaded_gil = {FreeThreadedGil::State::kAskedFor, {}};
+  EXPECT_TRUE(absl::StrContains(ScreenText(screen.Render()),
+                                "GIL: on, asked for (PYTHON_GIL=1 or -X gil=1)\n"));
+  screen.info.free_threaded_gil = {FreeThreadedGil::State::kOff, {}};
+  EXPECT_EQ(FindLine(screen.Render(), "GIL: "), nullptr);  // the figures say there is none
+}
+
 TEST(TopScreenTest, NarrowHeaderLeavesFiguresOutWholeNotCut) {
   const std::vector<ScreenLine> lines = Screen().Render(80, 30);
   const ScreenLine* gil = FindLine(lines, "GIL held");
