@@ -58,7 +58,7 @@ class FreeThreadedGilTest : public ::testing::TestWithParam<const PythonLayout*>
     const bool needs_gil = kind != Kind::kSafeExtension;
     if (o.module_gil_model == ModuleGilModel::kGilSlot314) {
       if (from_def) fake().Put<uint64_t>(module + o.module_def.offset, 0x5000);  // &PyModuleDef
-      fake().Put<uint64_t>(module + o.module_gil.offset, needs_gil ? 0 : 1);  // Py_MOD_GIL_*
+      fake().Put<uint64_t>(module + o.module_gil.offset, needs_gil ? 0 : 1);     // Py_MOD_GIL_*
     } else {
       fake().Put<uint8_t>(module + o.module_def.offset, from_def ? 1 : 0);
       fake().Put<uint8_t>(module + o.module_gil.offset, needs_gil ? 1 : 0);
@@ -109,7 +109,8 @@ TEST_P(FreeThreadedGilTest, ReEnabledByModuleNamesOnlyExtensionsThatNeedIt) {
   SetModules({Named("json", Kind::kPurePython), Named("_json", Kind::kSafeExtension),
               Named("gilscope_gil_user", Kind::kGilExtension), Named("os", Kind::kPurePython),
               Named("legacy.ext", Kind::kGilExtension)});
-  EXPECT_EQ(Read(), (FreeThreadedGil{State::kEnabledByModule, {"gilscope_gil_user", "legacy.ext"}}));
+  EXPECT_EQ(Read(),
+            (FreeThreadedGil{State::kEnabledByModule, {"gilscope_gil_user", "legacy.ext"}}));
 }
 
 TEST_P(FreeThreadedGilTest, OnWhileAnExtensionIsImported) {
@@ -129,9 +130,9 @@ TEST_P(FreeThreadedGilTest, NotAFreeThreadedLayoutIsRefused) {
   const PythonLayout* other = FindLayout(3, 14, 7, /*free_threaded=*/false);
   ASSERT_NE(other, nullptr);
   EXPECT_FALSE(ReadFreeThreadedGil(fake().memory(), *other, interp_).ok());
-  EXPECT_EQ(ReadMainFreeThreadedGil(fake().memory(), *other, fake().Target(100).interpreters_head)
-                .state,
-            State::kUnknown);
+  EXPECT_EQ(
+      ReadMainFreeThreadedGil(fake().memory(), *other, fake().Target(100).interpreters_head).state,
+      State::kUnknown);
 }
 
 TEST_P(FreeThreadedGilTest, NamesAreCappedAndTheWalkBounded) {
@@ -191,7 +192,8 @@ TEST_P(FreeThreadedGilTest, HostileNamesAreMadeSafeForTerminalsAndJson) {
   const std::string text = FreeThreadedGilText(read);
   EXPECT_EQ(text.find('\x1b'), std::string::npos) << text;
   EXPECT_NE(text.find("module 'evil\\x1b[2J' was imported"), std::string::npos) << text;
-  EXPECT_EQ(FreeThreadedGilJson(read).dump(), R"({"modules":["evil\u001b[2J"],"state":"enabled_by_module"})");
+  EXPECT_EQ(FreeThreadedGilJson(read).dump(),
+            R"({"modules":["evil\u001b[2J"],"state":"enabled_by_module"})");
 }
 
 INSTANTIATE_TEST_SUITE_P(FreeThreaded, FreeThreadedGilTest,
