@@ -421,15 +421,7 @@ void Profile::FoldEndedThreads() {
     ++fold;
   }
   for (size_t i = 0; i < fold; ++i) {
-    const ThreadShare& share = threads_.at(by_last_seen[i].second).share;
-    ended_threads_.samples += share.samples;
-    ended_threads_.held += share.held;
-    ended_threads_.held_in_native += share.held_in_native;
-    ended_threads_.waiting += share.waiting;
-    ended_threads_.running += share.running;
-    ended_threads_.idle += share.idle;
-    ended_threads_.unknown += share.unknown;
-    ended_threads_.in_io += share.in_io;
+    ended_threads_.AddCounts(threads_.at(by_last_seen[i].second).share);
     threads_.erase(by_last_seen[i].second);
   }
   ended_thread_count_ += static_cast<int64_t>(fold);

@@ -9,21 +9,6 @@
 #include "absl/strings/str_cat.h"
 
 namespace gilscope {
-namespace {
-
-void AddCounts(const ThreadShare& thread, ThreadShare& sum) {
-  sum.samples += thread.samples;
-  sum.held += thread.held;
-  sum.held_in_native += thread.held_in_native;
-  sum.waiting += thread.waiting;
-  sum.running += thread.running;
-  sum.idle += thread.idle;
-  sum.unknown += thread.unknown;
-  sum.in_io += thread.in_io;
-}
-
-}  // namespace
-
 std::string NameWithoutCounters(absl::string_view name) {
   std::string out;
   out.reserve(name.size());
@@ -78,7 +63,7 @@ std::vector<ThreadRow> GroupThreads(const std::vector<ThreadShare>& threads, boo
     row.share.interpreter_id = interpreter_id;
     for (size_t i : members) {
       const ThreadShare& thread = threads[i];
-      AddCounts(thread, row.share);
+      row.share.AddCounts(thread);
       row.members.push_back(thread.native_id);
       grouped[i] = true;
     }

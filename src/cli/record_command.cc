@@ -25,21 +25,12 @@
 namespace gilscope {
 namespace {
 
-TargetSessionOptions SessionOptions(const RecordOptions& options) {
-  return {.pid = options.pid,
-          .command = options.command,
-          .native = options.native,
-          .keep_plumbing = options.keep_plumbing,
-          .nonblocking = options.nonblocking,
-          .rate_hz = options.rate_hz};
-}
-
 // One recording, in its steps: open the outputs, find (or launch) the target, sample it, then
 // report and write. Members are what the steps hand on to each other.
 class Recording {
  public:
   explicit Recording(const RecordOptions& options)
-      : options_(options), session_(SessionOptions(options)), profile_(options.idle) {}
+      : options_(options), session_(SessionOptionsOf(options)), profile_(options.idle) {}
 
   int Run() {
     if (absl::Status opened = outputs_.Open(options_); !opened.ok()) {

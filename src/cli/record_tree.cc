@@ -37,7 +37,7 @@ class TreeRecording {
  public:
   explicit TreeRecording(const RecordOptions& options)
       : options_(options),
-        sampler_(SessionOptions(options), absl::Seconds(1) / options.rate_hz),
+        sampler_(SessionOptionsOf(options), absl::Seconds(1) / options.rate_hz),
         combined_(options.idle) {}
 
   int Run() {
@@ -57,15 +57,6 @@ class TreeRecording {
   }
 
  private:
-  static TargetSessionOptions SessionOptions(const RecordOptions& options) {
-    return {.pid = options.pid,
-            .command = options.command,
-            .native = options.native,
-            .keep_plumbing = options.keep_plumbing,
-            .nonblocking = options.nonblocking,
-            .rate_hz = options.rate_hz};
-  }
-
   Profile& ProfileOf(size_t index) {
     while (profiles_.size() <= index) profiles_.push_back(std::make_unique<Profile>(options_.idle));
     return *profiles_[index];

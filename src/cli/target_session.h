@@ -34,6 +34,17 @@ struct TargetSessionOptions {
   int rate_hz = 100;
 };
 
+// The session options of a command's options (record's or top's, which name them alike).
+template <typename CommandOptions>
+TargetSessionOptions SessionOptionsOf(const CommandOptions& options) {
+  return {.pid = options.pid,
+          .command = options.command,
+          .native = options.native,
+          .keep_plumbing = options.keep_plumbing,
+          .nonblocking = options.nonblocking,
+          .rate_hz = options.rate_hz};
+}
+
 // Not movable: the taker keeps references to the target, memory and task reader held here.
 class TargetSession {
  public:

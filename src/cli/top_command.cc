@@ -53,23 +53,14 @@ size_t FramesOf(const Snapshot& snapshot) {
 constexpr int kPlainWidth = 120;  // --plain screens: wide enough for every column
 constexpr int kPlainHeight = 60;
 
-TargetSessionOptions SessionOptions(const TopOptions& options) {
-  return {.pid = options.pid,
-          .command = options.command,
-          .native = options.native,
-          .keep_plumbing = options.keep_plumbing,
-          .nonblocking = options.nonblocking,
-          .rate_hz = options.rate_hz};
-}
-
 class Top {
  public:
   explicit Top(const TopOptions& options) : options_(options) {
     controls_.mode = options.mode;
     if (options.subprocesses) {
-      tree_.emplace(SessionOptions(options), absl::Seconds(1) / options.rate_hz);
+      tree_.emplace(SessionOptionsOf(options), absl::Seconds(1) / options.rate_hz);
     } else {
-      session_.emplace(SessionOptions(options));
+      session_.emplace(SessionOptionsOf(options));
     }
     controls_.by_thread = options.by_thread;
   }

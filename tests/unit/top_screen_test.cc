@@ -166,8 +166,8 @@ TEST(TopScreenTest, HeaderGivesTheWhatIfEstimateForTheTargetsCpus) {
   EXPECT_TRUE(absl::StrContains(text, "what if: up to 1.50\u00d7 faster without the GIL: "))
       << text;
   screen.info.cpu_budget = CpuBudget{2, "its affinity", false};
-  EXPECT_TRUE(absl::StrContains(ScreenText(screen.Render()),
-                                "what if: no faster without the GIL: "));
+  EXPECT_TRUE(
+      absl::StrContains(ScreenText(screen.Render()), "what if: no faster without the GIL: "));
 }
 
 TEST(TopScreenTest, NarrowHeaderLeavesFiguresOutWholeNotCut) {

@@ -58,6 +58,18 @@ struct ThreadShare {
   int64_t unknown = 0;
   int64_t held_in_native = 0;  // of `held`: holding the GIL in native code
   int64_t in_io = 0;  // of `idle`: blocked in I/O (read, recv, poll...), not asleep or on a lock
+
+  // Adds `other`'s counts (not its id, name or interpreter): threads folded or grouped.
+  void AddCounts(const ThreadShare& other) {
+    samples += other.samples;
+    held += other.held;
+    waiting += other.waiting;
+    running += other.running;
+    idle += other.idle;
+    unknown += other.unknown;
+    held_in_native += other.held_in_native;
+    in_io += other.in_io;
+  }
 };
 
 enum class Verdict {
