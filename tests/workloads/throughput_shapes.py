@@ -12,7 +12,7 @@
 #                     unit is one buffer (about as long as a spinner's unit)
 #   native_hold       2 threads in backtrack(): a regular expression with catastrophic
 #                     backtracking, matched by _sre in C holding the GIL; a unit is one match
-#                     (about MATCH_SECONDS)
+#                     (of SUBJECT: the same in every run)
 #   io                2 threads in sleep_work() (time.sleep, then a little Python) and a pair
 #                     in ping()/pong() passing messages over a socket pair, the pinger sleeping
 #                     between messages; a unit is one cycle of either
@@ -48,7 +48,9 @@ now = getattr(time, "monotonic", time.time)  # 2.7 has no monotonic clock
 # so that spinners_hashers' total counts work of both kinds alike.
 SPIN_CHUNK = 20000  # loop iterations per unit
 HASH_BYTES = 1 << 20
-MATCH_SECONDS = 0.02  # one regex match takes at least about this long
+# The same subject in every run, so that a unit (one match) costs the same whatever the run:
+# about 10-25 ms here (each extra character roughly doubles the time).
+SUBJECT = "a" * 17 + "b"
 PATTERN = re.compile(r"(a+)+$")  # on "aaa...ab": exponential backtracking, all inside _sre
 SLEEP_SECONDS = 0.005
 started = threading.Semaphore(0)
@@ -75,19 +77,6 @@ def hash_buffer(counter):
     while True:
         crunch(data)
         counter[0] += 1
-
-
-def calibrate_subject():
-    """A subject on which one match takes at least MATCH_SECONDS (each extra character roughly
-    doubles the time)."""
-    length = 10
-    while length < 34:
-        begun = now()
-        PATTERN.match("a" * length + "b")
-        if now() - begun >= MATCH_SECONDS:
-            break
-        length += 1
-    return "a" * length + "b"
 
 
 def backtrack(counter, text):
@@ -144,8 +133,7 @@ def plan(shape, count):
     if shape == "hashers":
         return [(hash_buffer, ())] * 2
     if shape == "native_hold":
-        text = calibrate_subject()
-        return [(backtrack, (text,))] * 2
+        return [(backtrack, (SUBJECT,))] * 2
     if shape == "io":
         left, right = socket.socketpair()
         return [(sleep_work, ()), (sleep_work, ()), (ping, (left,)), (pong, (right,))]
