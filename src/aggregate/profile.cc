@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "absl/container/inlined_vector.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 
@@ -167,6 +168,29 @@ double Profile::GilCounts::Switches() const {
   return first_switch ? static_cast<double>(*last_switch - *first_switch) : 0;
 }
 
+void Profile::TallyParallelism(const Snapshot& snapshot) {
+  // Per GIL (by index in snapshot.gils), then the whole process: threads wanting a CPU and on
+  // one. A thread of no known GIL counts for the whole process only.
+  absl::InlinedVector<std::pair<int, int>, 4> per_gil(snapshot.gils.size());
+  int wanting = 0, on_cpu = 0;
+  for (const ThreadSnapshot& thread : snapshot.threads) {
+    if (!thread.is_python) continue;
+    // A holder blocked in a system call counts as on a CPU: it keeps the others' turn.
+    const bool on = HoldsGil(thread.state) || thread.state == ThreadState::kRunningWithoutGil;
+    const bool wants = on || thread.state == ThreadState::kWaitingForGil;
+    wanting += wants;
+    on_cpu += on;
+    if (thread.gil_index >= 0 && static_cast<size_t>(thread.gil_index) < per_gil.size()) {
+      per_gil[static_cast<size_t>(thread.gil_index)].first += wants;
+      per_gil[static_cast<size_t>(thread.gil_index)].second += on;
+    }
+  }
+  parallelism_.Add(wanting, on_cpu);
+  for (size_t i = 0; i < snapshot.gils.size(); ++i) {
+    per_gil_[snapshot.gils[i].interpreter_id].parallelism.Add(per_gil[i].first, per_gil[i].second);
+  }
+}
+
 void Profile::AddSample(const Snapshot& snapshot, absl::Time at) {
   ++samples_;
   errors_ += snapshot.errors;
@@ -221,6 +245,7 @@ void Profile::AddSample(const Snapshot& snapshot, absl::Time at) {
   if (waiters > 0) ++contended_samples_;
   waiter_total_ += waiters;
 
+  TallyParallelism(snapshot);
   const bool in_timeline = timeline_.BeginSample(at);
   if (in_timeline) {
     for (const GilSnapshot& gil : snapshot.gils) timeline_.AddGil(gil);
@@ -341,6 +366,7 @@ std::vector<PerGilFigures> Profile::PerGil() const {
       gil.switches_per_s = counts.Switches() / window;
       if (counts.Switches() > 0) gil.mean_hold_ms = gil.held * window * 1000.0 / counts.Switches();
     }
+    gil.parallelism = counts.parallelism;
     result.push_back(std::move(gil));
   }
   return result;

@@ -122,6 +122,7 @@ class Recording {
     info.elapsed = stats.elapsed;
     info.paused_total = session_.paused_total();
     info.started_at = first_sample_wall_;
+    info.cpu_budget = session_.cpu_budget();
     for (ObjectIdentity& object : session_.taker().NativeObjectsRead()) {
       info.native_objects.push_back({std::move(object.path), std::move(object.build_id)});
     }

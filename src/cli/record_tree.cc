@@ -131,6 +131,7 @@ class TreeRecording {
     info.elapsed = stats.elapsed;
     info.paused_total = process.session.paused_total();
     info.started_at = process.first_sample_wall;
+    info.cpu_budget = process.session.cpu_budget();
     for (ObjectIdentity& object : process.session.taker().NativeObjectsRead()) {
       info.native_objects.push_back({std::move(object.path), std::move(object.build_id)});
     }

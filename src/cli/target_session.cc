@@ -23,6 +23,7 @@ absl::Status TargetSession::Start() {
     if (!target.ok()) return target.status();
     target_.emplace(*std::move(target));
     if (!target_->warning.empty()) PrintError(target_->warning);
+    cpu_budget_ = ReadCpuBudget(pid_);
 
     // Every sample reads each listed thread, which is what the cheap listing needs.
     tasks_.emplace(pid_, ProcTaskReader::Listing::kWhenCountChanges);

@@ -15,6 +15,7 @@
 #include "gilscope/locate/python_target.h"
 #include "gilscope/memory/process_memory.h"
 #include "gilscope/proc/child_process.h"
+#include "gilscope/proc/cpu_budget.h"
 #include "gilscope/proc/exec_watch.h"
 #include "gilscope/proc/pauser.h"
 #include "gilscope/proc/task_reader.h"
@@ -61,6 +62,8 @@ class TargetSession {
   bool ChildExited() { return child_ && child_->HasExited(); }
   const ExecWatch* exec_watch() const { return exec_watch_ ? &*exec_watch_ : nullptr; }
   absl::Duration paused_total() const { return paused_total_; }
+  // The CPUs the target may use, read once it was found (for the what-if estimate).
+  const CpuBudget& cpu_budget() const { return cpu_budget_; }
 
  private:
   const TargetSessionOptions options_;
@@ -73,6 +76,7 @@ class TargetSession {
   std::optional<ExecWatch> exec_watch_;  // noted when the hooks are made, as sampling starts
   std::optional<PtracePauser> pauser_;
   absl::Duration paused_total_;
+  CpuBudget cpu_budget_;
 };
 
 }  // namespace gilscope

@@ -85,10 +85,27 @@ Json SitesJson(const Profile& profile, ProfileMode mode) {
   return sites;
 }
 
+Json EstimateJson(const WithoutGilEstimate& estimate) {
+  return {{"kind", WithoutGilKindName(estimate.kind)},
+          {"speedup", estimate.speedup},
+          {"waiting_share", estimate.waiting_share},
+          {"mean_wanting", estimate.mean_wanting},
+          {"cpus", estimate.budget.cpus},
+          {"cpus_source", estimate.budget.source},
+          {"cpus_from_machine", estimate.budget.from_machine},
+          {"text", estimate.text}};
+}
+
 // One entry per GIL: several with subinterpreters that have their own.
-Json GilsJson(const Profile& profile) {
+Json GilsJson(const Profile& profile, const RecordingInfo& info) {
+  std::vector<std::pair<int64_t, WithoutGilEstimate>> estimates;
+  if (info.cpu_budget) estimates = EstimateWithoutGilPerGil(profile, *info.cpu_budget);
   Json gils = Json::array();
   for (const PerGilFigures& gil : profile.PerGil()) {
+    Json without_gil;
+    for (const auto& [id, estimate] : estimates) {
+      if (id == gil.interpreter_id) without_gil = EstimateJson(estimate);
+    }
     gils.push_back({{"interpreter_id", gil.interpreter_id},
                     {"interpreter_ids", gil.interpreter_ids},
                     {"samples", gil.samples},
@@ -97,7 +114,8 @@ Json GilsJson(const Profile& profile) {
                     {"mean_waiters", gil.mean_waiters},
                     {"held_in_native", gil.held_in_native},
                     {"switches_per_s", OrNull(gil.switches_per_s)},
-                    {"mean_hold_ms", OrNull(gil.mean_hold_ms)}});
+                    {"mean_hold_ms", OrNull(gil.mean_hold_ms)},
+                    {"without_gil", without_gil}});
   }
   return gils;
 }
@@ -147,7 +165,7 @@ Json SummaryObject(const Profile& profile, const RecordingInfo& info) {
       {"gil_disabled", figures.gil_disabled},
       {"gil_enabled", !figures.gil_never_enabled},
       {"interpreters", profile.InterpreterIds()},
-      {"gils", GilsJson(profile)},
+      {"gils", GilsJson(profile, info)},
       {"threads", ThreadsJson(threads)},
       {"thread_groups", ThreadGroupsJson(threads)},
       {"top_blame", SitesJson(profile, ProfileMode::kBlame)},
@@ -155,6 +173,9 @@ Json SummaryObject(const Profile& profile, const RecordingInfo& info) {
       {"verdict", VerdictName(decision.verdict)},
       {"verdict_advice", decision.advice},
       {"verdict_reason", decision.reason},
+      // The what-if estimate (without_gil.h); null when the target's CPUs were not read.
+      {"without_gil",
+       info.cpu_budget ? EstimateJson(EstimateWithoutGil(profile, *info.cpu_budget)) : Json()},
   };
 }
 

@@ -246,6 +246,14 @@ void WriteSummaryText(const Profile& profile, const RecordingInfo& info, std::os
   const VerdictDecision decision = profile.Decide();
   out << "\nVerdict: " << VerdictName(decision.verdict) << " \u2014 " << decision.advice << "\n";
   out << "  because: " << decision.reason << "\n";
+  if (info.cpu_budget) {
+    out << "What if: " << TerminalSafe(EstimateWithoutGil(profile, *info.cpu_budget).text) << "\n";
+    for (const auto& [interpreter_id, estimate] :
+         EstimateWithoutGilPerGil(profile, *info.cpu_budget)) {
+      out << absl::StrFormat("  GIL of interpreter %d: %s\n", interpreter_id,
+                             TerminalSafe(estimate.text));
+    }
+  }
   WriteNotes(figures, info, out);
 }
 

@@ -79,6 +79,10 @@ void WriteTreeSummaryText(absl::Span<const ProcessResult> processes, size_t left
     if (!process.info.end_reason.empty()) {
       out << "    stopped: " << TerminalSafe(process.info.end_reason) << "\n";
     }
+    if (process.info.cpu_budget) {
+      out << "    what if: "
+          << TerminalSafe(EstimateWithoutGil(profile, *process.info.cpu_budget).text) << "\n";
+    }
   }
   const size_t top = MostImportantProcess(weights);
   std::map<std::string, int> others;  // verdict name -> processes

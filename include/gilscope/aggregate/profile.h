@@ -17,6 +17,7 @@
 #include "absl/time/time.h"
 #include "gilscope/aggregate/stack_table.h"
 #include "gilscope/aggregate/timeline.h"
+#include "gilscope/aggregate/without_gil.h"
 #include "gilscope/sample/snapshot.h"
 
 namespace gilscope {
@@ -111,6 +112,7 @@ struct PerGilFigures {
   double held_in_native = 0;  // share of held samples whose holder sat in native code
   std::optional<double> switches_per_s;
   std::optional<double> mean_hold_ms;
+  ParallelismTally parallelism;  // its threads, for EstimateWithoutGil
 };
 
 // Threads tallied one by one; beyond this, those seen longest ago are combined into one row.
@@ -151,6 +153,8 @@ class Profile {
   // turn a native holder into Python work.
   VerdictDecision Decide() const;
   Verdict ComputeVerdict() const { return Decide().verdict; }
+  // Every Python thread's wanting a CPU against having one, sample by sample (without_gil.h).
+  const ParallelismTally& parallelism() const { return parallelism_; }
 
  private:
   // One GIL's tallies over the recording.
@@ -161,6 +165,7 @@ class Profile {
     int64_t contended = 0, contended_held = 0, contended_in_native = 0;
     std::optional<uint64_t> first_switch, last_switch;
     absl::Time first_switch_at, last_switch_at;
+    ParallelismTally parallelism;  // its threads
     // Seconds between the first and last switch count read, and the hand-offs in between.
     double SwitchWindow() const;
     double Switches() const;
@@ -179,6 +184,7 @@ class Profile {
     int64_t seen = 0;             // the sample it was last used in
   };
   void ForgetLastStacks(size_t live_threads);
+  void TallyParallelism(const Snapshot& snapshot);
   void Add(ProfileMode mode, StackId stack, const ThreadSnapshot& thread, int64_t weight);
 
   bool keep_idle_in_wall_;
@@ -204,6 +210,7 @@ class Profile {
   int64_t samples_ = 0, errors_ = 0, held_samples_ = 0, contended_samples_ = 0;
   int64_t waiter_total_ = 0, gil_disabled_samples_ = 0;
   std::map<int64_t, GilCounts> per_gil_;  // by the interpreter id of the GIL's first user
+  ParallelismTally parallelism_;
   std::optional<absl::Time> first_at_, last_at_;
 };
 

@@ -16,6 +16,7 @@
 #include "absl/time/time.h"
 #include "gilscope/aggregate/profile.h"
 #include "gilscope/aggregate/views.h"
+#include "gilscope/aggregate/without_gil.h"
 
 namespace gilscope {
 
@@ -59,6 +60,8 @@ struct RecordingInfo {
   std::optional<double> unobserved_switches_per_s;
   absl::Duration unobserved_window;
   std::vector<NativeObject> native_objects;  // with --native: the objects frames came from
+  // The CPUs the target may use, for the what-if estimate (without_gil.h); none: no estimate.
+  std::optional<CpuBudget> cpu_budget;
   // record --subprocesses: each thread's process, by OS thread id (a thread not listed is in
   // `pid`). pprof then labels every sample with a numeric "pid", and Perfetto puts each thread
   // under its own process. Empty without --subprocesses.
