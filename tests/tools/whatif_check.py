@@ -12,7 +12,10 @@ spinners and hashers, native_hold, io):
   ceiling    what two threads of pure C arithmetic gain over one on this machine:
              2 * t_alone / t_pair (a tiny C program compiled here with gcc). On a machine
              shared with other work, or with two hyperthreads of one core, it is well
-             under 2, and no program can gain more from a second CPU than this.
+             under 2, and no program can gain more from a second CPU than this. Measured
+             beside each workload's throughput runs (each repeat runs the C program, then
+             the workload with and without the GIL): other work on the machine comes and
+             goes, and the ceiling with it.
 
 The bounded prediction scales the predicted gain by what an extra CPU really delivers here:
     bounded = 1 + (predicted - 1) * (ceiling - 1) / (cpus - 1)       (cpus > 1; else 1)
@@ -27,6 +30,9 @@ machine cannot deliver.)
 The last column, measured / bounded, is 1 where the estimate is exact after accounting for
 the machine; the issue asks for 0.75..1.1 (whatif_test checks that when a free-threaded build
 is given in GILSCOPE_TEST_PYTHONS).
+
+Units of work (throughput_shapes.py) cost about the same CPU time whatever the thread kind,
+so a mixed workload's total is comparable between runs; its JSON line also gives them by kind.
 
 Environment: GILSCOPE_FREE_THREADED_PYTHON (e.g. /work/pythons/3.14.7t/bin/python3.14t),
 GILSCOPE_BIN (the gilscope binary). Prints the machine's load average before and after.
@@ -104,29 +110,50 @@ def load_text():
     return "load average %.2f %.2f %.2f on %d CPUs" % (one, five, fifteen, os.cpu_count())
 
 
-def measure_ceiling(repeats=3):
-    """(ceiling, t_alone, t_pair): 2 * t_alone / t_pair of the C program, medians of repeats."""
-    folder = tempfile.mkdtemp(prefix="gilscope-ceiling-")
-    try:
-        source = os.path.join(folder, "ceiling.c")
-        binary = os.path.join(folder, "ceiling")
+class Ceiling(object):
+    """The C program, compiled once; run() times it with 1 and then 2 threads."""
+
+    def __init__(self):
+        self.folder = tempfile.mkdtemp(prefix="gilscope-ceiling-")
+        source = os.path.join(self.folder, "ceiling.c")
+        self.binary = os.path.join(self.folder, "ceiling")
         with open(source, "w") as stream:
             stream.write(CEILING_SOURCE)
-        subprocess.run(["gcc", "-O2", "-pthread", "-o", binary, source], check=True)
+        subprocess.run(["gcc", "-O2", "-pthread", "-o", self.binary, source], check=True)
 
-        def run(threads):
-            out = subprocess.run([binary, str(threads), str(CEILING_ITERATIONS)], check=True,
-                                 capture_output=True, text=True).stdout
-            return float(out)
+    def time(self, threads):
+        out = subprocess.run([self.binary, str(threads), str(CEILING_ITERATIONS)], check=True,
+                             capture_output=True, text=True).stdout
+        return float(out)
 
-        alone, pair = [], []
-        for _ in range(repeats):  # interleaved, so that a change of load hits both alike
-            alone.append(run(1))
-            pair.append(run(2))
-        t_alone, t_pair = statistics.median(alone), statistics.median(pair)
-        return 2 * t_alone / t_pair, t_alone, t_pair
+    def run(self):
+        """(t_alone, t_pair) in seconds."""
+        return self.time(1), self.time(2)
+
+    def close(self):
+        shutil.rmtree(self.folder)
+
+
+def measure(python, shape, repeats=3, seconds=3):
+    """{"gain", "on", "off", "ceiling"}: the medians, over repeats, of the throughput with the
+    GIL (on) and without (off), gain = off / on, and the machine's ceiling from the medians of
+    the C program's times. Each repeat runs the C program, then the workload with GIL=1, then
+    GIL=0, so that load from other work on the machine, which comes and goes, weighs on the
+    ceiling and on both throughputs alike."""
+    ceiling = Ceiling()
+    try:
+        alone, pair, with_gil, without = [], [], [], []
+        for _ in range(repeats):
+            t_alone, t_pair = ceiling.run()
+            alone.append(t_alone)
+            pair.append(t_pair)
+            with_gil.append(throughput(python, shape, 1, seconds))
+            without.append(throughput(python, shape, 0, seconds))
     finally:
-        shutil.rmtree(folder)
+        ceiling.close()
+    on, off = statistics.median(with_gil), statistics.median(without)
+    return {"gain": off / on, "on": on, "off": off,
+            "ceiling": 2 * statistics.median(alone) / statistics.median(pair)}
 
 
 def environment(gil):
@@ -142,16 +169,6 @@ def throughput(python, shape, gil, seconds):
     out = subprocess.run(argv, env=environment(gil), check=True, capture_output=True,
                          text=True, timeout=seconds + 60).stdout
     return json.loads(out.splitlines()[-1])["per_second"]
-
-
-def measured_gain(python, shape, repeats=3, seconds=3):
-    """(gain, median throughput with the GIL, without): runs alternate GIL=1 and GIL=0."""
-    with_gil, without = [], []
-    for _ in range(repeats):
-        with_gil.append(throughput(python, shape, 1, seconds))
-        without.append(throughput(python, shape, 0, seconds))
-    on, off = statistics.median(with_gil), statistics.median(without)
-    return off / on, on, off
 
 
 def predict(gilscope, python, shape, seconds=RECORD_SECONDS, prefix=()):
@@ -197,22 +214,21 @@ def main():
     if not python or not gilscope:
         sys.exit("set GILSCOPE_FREE_THREADED_PYTHON and GILSCOPE_BIN (see the docstring)")
     print("before: " + load_text(), flush=True)
-    ceiling, t_alone, t_pair = measure_ceiling(args.repeats)
-    print("ceiling %.2f (C arithmetic: %.3f s alone, %.3f s as a pair)"
-          % (ceiling, t_alone, t_pair), flush=True)
-    header = ("workload", "kind", "cpus", "predicted", "bounded", "tp GIL=1", "tp GIL=0",
-              "measured", "meas/bound")
+    header = ("workload", "kind", "cpus", "predicted", "ceiling", "bounded", "tp GIL=1",
+              "tp GIL=0", "measured", "meas/bound")
     rows = []
     for name, shape in REFERENCE:
         estimate, _ = predict(gilscope, python, shape)
-        gain, on, off = measured_gain(python, shape, args.repeats, args.seconds)
+        got = measure(python, shape, args.repeats, args.seconds)
+        figures = ["%.2f" % got["ceiling"], "-", "%.1f" % got["on"], "%.1f" % got["off"],
+                   "%.2f" % got["gain"], "-"]
         if estimate is None:
-            rows.append((name, "-", "-", "-", "-", "%.1f" % on, "%.1f" % off, "%.2f" % gain, "-"))
+            rows.append((name, "-", "-", "-") + tuple(figures))
         else:
-            limit = bounded(estimate["speedup"], estimate["cpus"], ceiling)
+            limit = bounded(estimate["speedup"], estimate["cpus"], got["ceiling"])
+            figures[1], figures[5] = "%.2f" % limit, "%.2f" % (got["gain"] / limit)
             rows.append((name, estimate["kind"], "%g" % estimate["cpus"],
-                         "%.2f" % estimate["speedup"], "%.2f" % limit, "%.1f" % on,
-                         "%.1f" % off, "%.2f" % gain, "%.2f" % (gain / limit)))
+                         "%.2f" % estimate["speedup"]) + tuple(figures))
         print("  " + "  ".join(rows[-1]), flush=True)
     widths = [max(len(row[i]) for row in rows + [header]) for i in range(len(header))]
     for row in [header] + rows:
