@@ -37,8 +37,8 @@ void ParallelismTally::Add(int wanting, int on_cpu) {
 double ParallelismTally::RunnableWith(double cpus) const {
   double runnable = 0;
   for (size_t wanting = 0; wanting < by_wanting_.size(); ++wanting) {
-    runnable += static_cast<double>(by_wanting_[wanting]) *
-                std::min(static_cast<double>(wanting), cpus);
+    runnable +=
+        static_cast<double>(by_wanting_[wanting]) * std::min(static_cast<double>(wanting), cpus);
   }
   return runnable;
 }
@@ -65,8 +65,8 @@ WithoutGilEstimate EstimateWithoutGil(const ParallelismTally& tally, Verdict ver
   WithoutGilEstimate estimate;
   estimate.budget = budget;
   if (tally.samples() > 0) {
-    estimate.mean_wanting = static_cast<double>(tally.wanting_thread_samples()) /
-                            static_cast<double>(tally.samples());
+    estimate.mean_wanting =
+        static_cast<double>(tally.wanting_thread_samples()) / static_cast<double>(tally.samples());
   }
   if (tally.wanting_thread_samples() > 0) {
     estimate.waiting_share =
@@ -98,17 +98,17 @@ WithoutGilEstimate EstimateWithoutGil(const ParallelismTally& tally, Verdict ver
   }
   if (tally.samples_on_cpu() < kMinSamplesForEstimate) {
     estimate.kind = Kind::kNotEnoughSamples;
-    estimate.text =
-        absl::StrFormat("not enough samples to estimate a gain without the GIL (%d with a thread "
-                        "on a CPU, %d needed)",
-                        tally.samples_on_cpu(), kMinSamplesForEstimate);
+    estimate.text = absl::StrFormat(
+        "not enough samples to estimate a gain without the GIL (%d with a thread "
+        "on a CPU, %d needed)",
+        tally.samples_on_cpu(), kMinSamplesForEstimate);
     return estimate;
   }
   const double on_cpu = static_cast<double>(tally.on_cpu_thread_samples());
   const double speedup = tally.RunnableWith(budget.cpus) / on_cpu;
-  const std::string wanting = absl::StrFormat(
-      "%s want a CPU on average and wait for the GIL in %.0f%% of that time; %s",
-      Threads(estimate.mean_wanting), 100 * estimate.waiting_share, Cpus(budget));
+  const std::string wanting =
+      absl::StrFormat("%s want a CPU on average and wait for the GIL in %.0f%% of that time; %s",
+                      Threads(estimate.mean_wanting), 100 * estimate.waiting_share, Cpus(budget));
   if (speedup < kLeastGain) return no_gain(wanting);
   estimate.speedup = speedup;
   if (verdict == Verdict::kNativeHoldsGil) {

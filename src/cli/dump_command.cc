@@ -21,6 +21,7 @@
 #include "gilscope/render/safe_text.h"
 #include "gilscope/sampler/failure_policy.h"
 #include "gilscope/sampler/paused_snapshot.h"
+#include "gilscope/walkers/free_threaded_gil.h"
 
 namespace gilscope {
 namespace {
@@ -47,13 +48,16 @@ absl::StatusOr<Snapshot> TakeDumpSnapshot(const PythonTarget& target, ProcessMem
   return last;
 }
 
-DumpTarget Described(const PythonTarget& target) {
+// What dump says of `target`; reads why a free-threaded build's GIL is on from `memory`.
+DumpTarget Described(const PythonTarget& target, RemoteMemory& memory) {
   return DumpTarget{.pid = target.pid,
                     .executable = target.executable,
                     .command_line = target.command_line,
                     .python_binary = target.python_binary,
                     .version = target.version.text,
-                    .free_threaded = target.free_threaded};
+                    .free_threaded = target.free_threaded,
+                    .free_threaded_gil =
+                        ReadMainFreeThreadedGil(memory, *target.layout, target.interpreters_head)};
 }
 
 // One process of the tree: dumped into `dump`, or why not. Says on stderr what the user should
@@ -98,7 +102,7 @@ std::optional<SkippedProcess> DumpOne(const TreeProcess& process, const DumpOpti
   }
   if (!snapshot.ok()) return unreadable(snapshot.status());
   dump = TreeDump{.parent_pid = process.parent_pid,
-                  .target = Described(*target),
+                  .target = Described(*target, memory),
                   .snapshot = *std::move(snapshot),
                   .paused = options.pause};
   return std::nullopt;
@@ -170,7 +174,7 @@ int Dump(const DumpOptions& options) {
     PrintError(std::string(snapshot.status().message()));
     return kExitFailure;
   }
-  const DumpTarget described = Described(*target);
+  const DumpTarget described = Described(*target, memory);
   DumpContext dump{described, *snapshot, options.pause};
   if (options.json) {
     WriteDumpJson(dump, std::cout);

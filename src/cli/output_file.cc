@@ -36,6 +36,18 @@ absl::StatusOr<OutputFile> OutputFile::Create(const std::string& path) {
     return absl::FailedPreconditionError(
         absl::StrCat("cannot write ", path, ": it is a directory"));
   }
+  // A device, pipe or socket (/dev/null, /dev/stdout, a FIFO) is written in place: renaming a
+  // file over it would replace it, and as root that replaces /dev/null for every program.
+  if (stat(path.c_str(), &info) == 0 && !S_ISREG(info.st_mode)) {
+    const int fd = open(path.c_str(), O_WRONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+    if (fd < 0) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "cannot write ", path, ": ", errno == ENXIO ? "a pipe with no reader" : strerror(errno)));
+    }
+    // Written like standard output, blocking, at the end.
+    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+    return OutputFile(path, "", fd);
+  }
   const size_t slash = path.rfind('/');
   const std::string dir =
       slash == std::string::npos ? "." : (slash == 0 ? "/" : path.substr(0, slash));
@@ -63,7 +75,10 @@ OutputFile::OutputFile(OutputFile&& other) noexcept
 }
 
 OutputFile::~OutputFile() {
-  if (temp_path_.empty()) return;
+  if (temp_path_.empty()) {
+    if (fd_ >= 0 && fd_ != STDOUT_FILENO) close(fd_);
+    return;
+  }
   if (fd_ >= 0) close(fd_);
   unlink(temp_path_.c_str());
 }
@@ -71,11 +86,13 @@ OutputFile::~OutputFile() {
 absl::Status OutputFile::Commit(absl::string_view content) {
   if (fd_ < 0) return absl::FailedPreconditionError("output already written");
   const absl::Status written = WriteAll(fd_, content);
-  if (temp_path_.empty()) {  // standard output
+  if (temp_path_.empty()) {  // standard output, or a device or pipe written in place
+    if (fd_ != STDOUT_FILENO) close(fd_);
     fd_ = -1;
-    if (!written.ok())
-      return absl::UnavailableError(
-          absl::StrCat("cannot write to standard output: ", written.message()));
+    if (!written.ok()) {
+      return absl::UnavailableError(absl::StrCat(
+          "cannot write ", path_ == "-" ? "to standard output" : path_, ": ", written.message()));
+    }
     return absl::OkStatus();
   }
   const bool synced = written.ok() && fsync(fd_) == 0;

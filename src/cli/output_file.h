@@ -1,6 +1,8 @@
 // An output file written all at once: a temporary file beside the destination is created up
 // front (so an unwritable path is reported before any sampling), filled at the end and renamed
-// over the destination, so a reader never sees half a file. "-" means standard output.
+// over the destination, so a reader never sees half a file. "-" means standard output; a
+// destination that is not a regular file (/dev/null, a FIFO) is opened up front and written in
+// place.
 #ifndef GILSCOPE_CLI_OUTPUT_FILE_H_
 #define GILSCOPE_CLI_OUTPUT_FILE_H_
 
@@ -26,7 +28,7 @@ class OutputFile {
       : path_(std::move(path)), temp_path_(std::move(temp_path)), fd_(fd) {}
 
   std::string path_;
-  std::string temp_path_;  // empty for standard output
+  std::string temp_path_;  // empty for standard output and destinations written in place
   int fd_ = -1;
 };
 

@@ -91,7 +91,10 @@ class Recording {
     };
     hooks.on_failed_sample = [&]() { profile_.AddError(); };
     hooks.should_stop = [&]() { return StopSignal() != 0 || session_.ChildExited(); };
-    hooks.on_progress = [&](const SamplingStats& stats) { live.Update(stats, profile_.Figures()); };
+    hooks.on_progress = [&](const SamplingStats& stats) {
+      live.Update(stats, profile_.Figures());
+      session_.RefreshFreeThreadedGil();
+    };
     MonotonicClock clock;
     const SamplingStats stats = RunSamplingLoop(
         SamplingSchedule{static_cast<double>(options_.rate_hz), options_.duration}, hooks, clock);
@@ -109,6 +112,9 @@ class Recording {
     info.pid = session_.pid();
     info.command_line = session_.target().command_line;
     info.python_version = session_.target().version.text;
+    info.free_threaded = session_.target().free_threaded;
+    session_.RefreshFreeThreadedGil(/*now=*/true);
+    info.free_threaded_gil = session_.free_threaded_gil();
     info.mode = options_.mode;
     info.rate_hz = options_.rate_hz;
     info.paused = !options_.nonblocking;

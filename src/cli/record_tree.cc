@@ -132,6 +132,8 @@ class TreeRecording {
     info.paused_total = process.session.paused_total();
     info.started_at = process.first_sample_wall;
     info.cpu_budget = process.session.cpu_budget();
+    if (process.live) process.session.RefreshFreeThreadedGil(/*now=*/true);
+    info.free_threaded_gil = process.session.free_threaded_gil();
     for (ObjectIdentity& object : process.session.taker().NativeObjectsRead()) {
       info.native_objects.push_back({std::move(object.path), std::move(object.build_id)});
     }

@@ -5,6 +5,7 @@
 #include "cli/launched_program.h"
 #include "cli/record_options.h"
 #include "gilscope/sampler/failure_policy.h"
+#include "gilscope/walkers/free_threaded_gil.h"
 
 namespace gilscope {
 
@@ -80,6 +81,16 @@ void TargetSession::Finish(bool stopped_by_signal) {
 
 void TargetSession::StopChild() {
   if (child_) StopLaunched(*child_);
+}
+
+void TargetSession::RefreshFreeThreadedGil(bool now) {
+  if (!target_ || !target_->free_threaded) return;
+  const absl::Time at = absl::Now();
+  if (!now && at - free_threaded_gil_read_ < absl::Seconds(1)) return;
+  free_threaded_gil_read_ = at;
+  FreeThreadedGil read =
+      ReadMainFreeThreadedGil(*memory_, *target_->layout, target_->interpreters_head);
+  if (read.state != FreeThreadedGil::State::kUnknown) free_threaded_gil_ = std::move(read);
 }
 
 }  // namespace gilscope

@@ -19,6 +19,7 @@
 #include "gilscope/proc/exec_watch.h"
 #include "gilscope/proc/pauser.h"
 #include "gilscope/proc/task_reader.h"
+#include "gilscope/sample/free_threaded_gil.h"
 #include "gilscope/sampler/paused_snapshot.h"
 #include "gilscope/sampler/sampling_loop.h"
 
@@ -65,6 +66,12 @@ class TargetSession {
   // The CPUs the target may use, read once it was found (for the what-if estimate).
   const CpuBudget& cpu_budget() const { return cpu_budget_; }
 
+  // Free-threaded targets: why the GIL is on, as last read. RefreshFreeThreadedGil reads it
+  // again when a second has passed since the last read (always with `now`); a failed read (the
+  // target gone) keeps what was known.
+  const FreeThreadedGil& free_threaded_gil() const { return free_threaded_gil_; }
+  void RefreshFreeThreadedGil(bool now = false);
+
  private:
   const TargetSessionOptions options_;
   std::optional<ChildProcess> child_;  // launch mode
@@ -77,6 +84,8 @@ class TargetSession {
   std::optional<PtracePauser> pauser_;
   absl::Duration paused_total_;
   CpuBudget cpu_budget_;
+  FreeThreadedGil free_threaded_gil_;
+  absl::Time free_threaded_gil_read_ = absl::InfinitePast();
 };
 
 }  // namespace gilscope

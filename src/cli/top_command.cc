@@ -154,7 +154,10 @@ class Top {
       if (tree_) tree_->CheckLaunchedRoot();
       return quit_ || StopSignal() != 0 || (session_ && session_->ChildExited());
     };
-    hooks.on_progress = [&](const SamplingStats&) { Show(); };
+    hooks.on_progress = [&](const SamplingStats&) {
+      if (session_) session_->RefreshFreeThreadedGil();
+      Show();
+    };
     hooks.progress_every = options_.interval;
     return RunSamplingLoop(
         SamplingSchedule{static_cast<double>(options_.rate_hz), options_.duration}, hooks, clock);
@@ -248,13 +251,17 @@ class Top {
                                   .python_version = process.session.target().version.text,
                                   .command_line = process.session.target().command_line,
                                   .window = &window,
-                                  .gone = !process.live});
+                                  .gone = !process.live,
+                                  .cpu_budget = process.session.cpu_budget()});
       }
       info.thread_process = thread_process_;
     } else {
       info.pid = session_->pid();
       info.python_version = session_->target().version.text;
       info.command_line = session_->target().command_line;
+      info.free_threaded = session_->target().free_threaded;
+      info.free_threaded_gil = session_->free_threaded_gil();
+      info.cpu_budget = session_->cpu_budget();
     }
     info.rate_asked_hz = options_.rate_hz;
     const double span = absl::ToDoubleSeconds(span_);

@@ -104,6 +104,7 @@ void TreeSampler::SampleOne(size_t index, MonotonicClock& clock, const OnSnapsho
   if (snapshot.ok()) {
     process.consecutive_failures = 0;
     if (!process.first_sample_wall) process.first_sample_wall = absl::Now();
+    process.session.RefreshFreeThreadedGil();  // at most once a second, free-threaded only
     on_snapshot(index, *snapshot, end);
     return;
   }

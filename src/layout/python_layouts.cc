@@ -830,6 +830,12 @@ constexpr PythonLayout Python314(bool free_threaded) {
       .type_flags = {168 + ft, "PyTypeObject::tp_flags"},
       .heap_type_cached_keys = {880 + ft, "PyHeapTypeObject::ht_cached_keys"},
       .thread_name_attribute = "_name"};
+  if (free_threaded) {
+    l.interpreter.config_enable_gil = {8344, "PyInterpreterState::config.enable_gil"};
+    l.objects.module_def = {40, "PyModuleObject::md_def"};
+    l.objects.module_gil = {72, "PyModuleObject::md_gil"};
+    l.objects.module_gil_model = ModuleGilModel::kGilSlot314;
+  }
   l.dict = free_threaded ? kDict314FreeThreaded : kDict313;
   l.strings = free_threaded ? kStrings314FreeThreaded : kStrings312;
   l.native_call_opcodes = kCallOpcodes314;
@@ -853,6 +859,12 @@ constexpr PythonLayout Python315(bool free_threaded) {
   l.thread.gil_requested = {40, "PyThreadState::gil_requested"};
   l.objects.interp_modules = {7592, "PyInterpreterState::imports.modules"};
   l.objects.heap_type_cached_keys = {888 + ft, "PyHeapTypeObject::ht_cached_keys"};
+  if (free_threaded) {  // PyModuleObject lost md_def: md_token (is_def) and md_requires_gil
+    l.interpreter.config_enable_gil = {8280, "PyInterpreterState::config.enable_gil"};
+    l.objects.module_def = {64, "PyModuleObject::md_token_is_def"};
+    l.objects.module_gil = {65, "PyModuleObject::md_requires_gil"};
+    l.objects.module_gil_model = ModuleGilModel::kRequiresGil315;
+  }
   l.native_call_opcodes = kCallOpcodes315;
   l.eval_breaker_opcodes = kEvalBreakerOpcodes315;
   return l;
@@ -909,6 +921,7 @@ std::vector<Field> AllFields(const PythonLayout& l) {
                             l.interpreter.threads_head,
                             l.interpreter.id,
                             l.interpreter.ceval_gil,
+                            l.interpreter.config_enable_gil,
                             l.gil.last_holder,
                             l.gil.locked,
                             l.gil.switch_number,
@@ -945,6 +958,8 @@ std::vector<Field> AllFields(const PythonLayout& l) {
                             l.objects.type_flags,
                             l.objects.type_dictoffset,
                             l.objects.heap_type_cached_keys,
+                            l.objects.module_def,
+                            l.objects.module_gil,
                             l.dict.used,
                             l.dict.table,
                             l.dict.mask,

@@ -153,16 +153,16 @@ CpuBudget ReadCpuBudget(pid_t pid, const std::string& sys_cgroup) {
       }
     }
     if (!quota && !paths.cpu_v1.empty()) {
-      for (const std::string& mount : {paths.cpu_v1_controllers, std::string("cpu"),
-                                       std::string("cpu,cpuacct")}) {
+      for (const std::string& mount :
+           {paths.cpu_v1_controllers, std::string("cpu"), std::string("cpu,cpuacct")}) {
         if (quota) break;
         quota = TightestQuota(absl::StrCat(sys_cgroup, "/", mount), paths.cpu_v1, v1);
       }
     }
   }
   if (quota && *quota < budget.cpus) {
-    budget.source = absl::StrCat("its cgroup's CPU quota, within an affinity of ",
-                                 CpuCount(budget.cpus));
+    budget.source =
+        absl::StrCat("its cgroup's CPU quota, within an affinity of ", CpuCount(budget.cpus));
     budget.cpus = *quota;
   }
   return budget;

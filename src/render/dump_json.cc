@@ -2,6 +2,7 @@
 #include <nlohmann/json.hpp>
 
 #include "gilscope/render/dump_output.h"
+#include "gilscope/render/free_threaded_gil_text.h"
 
 namespace gilscope {
 namespace {
@@ -97,6 +98,9 @@ nlohmann::json DumpJson(const DumpContext& dump) {
       {"command_line", target.command_line},
       {"python_binary", target.python_binary},
       {"free_threaded", target.free_threaded},
+      // Free-threaded targets only: why the GIL is on or off (null for other builds).
+      {"free_threaded_gil",
+       target.free_threaded ? FreeThreadedGilJson(target.free_threaded_gil) : nlohmann::json()},
       {"paused", dump.paused},
       // False only when every GIL read says a free-threaded build runs without it; null when
       // no interpreter was left to read (a process shutting down).

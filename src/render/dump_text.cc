@@ -3,6 +3,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "gilscope/render/dump_output.h"
+#include "gilscope/render/free_threaded_gil_text.h"
 #include "gilscope/render/safe_text.h"
 
 namespace gilscope {
@@ -104,6 +105,12 @@ void WriteThread(const ThreadSnapshot& thread, std::ostream& out) {
 void WriteDumpBody(const DumpContext& dump, std::ostream& out) {
   const Snapshot& snapshot = dump.snapshot;
   const bool grouped = snapshot.interpreters.size() > 1;
+  // Why a free-threaded build's GIL is on; when off, the GIL line below says so.
+  const FreeThreadedGil& why = dump.target.free_threaded_gil;
+  if (dump.target.free_threaded && why.state != FreeThreadedGil::State::kUnknown &&
+      why.state != FreeThreadedGil::State::kOff) {
+    out << "GIL: " << FreeThreadedGilText(why) << "\n";
+  }
   if (grouped) {
     out << absl::StrFormat("%d interpreters, %d GIL%s\n", snapshot.interpreters.size(),
                            snapshot.gils.size(), snapshot.gils.size() == 1 ? "" : "s");

@@ -7,6 +7,7 @@
 
 #include "gilscope/aggregate/thread_groups.h"
 #include "gilscope/aggregate/views.h"
+#include "gilscope/render/free_threaded_gil_text.h"
 #include "gilscope/render/record_output.h"
 #include "gilscope/render/tree_summary.h"
 
@@ -164,6 +165,9 @@ Json SummaryObject(const Profile& profile, const RecordingInfo& info) {
       {"unknown", figures.unknown},
       {"gil_disabled", figures.gil_disabled},
       {"gil_enabled", !figures.gil_never_enabled},
+      // Free-threaded targets only: why the GIL is on or off (null for other builds).
+      {"free_threaded_gil",
+       info.free_threaded ? Json(FreeThreadedGilJson(info.free_threaded_gil)) : Json()},
       {"interpreters", profile.InterpreterIds()},
       {"gils", GilsJson(profile, info)},
       {"threads", ThreadsJson(threads)},

@@ -10,6 +10,7 @@
 #include "absl/strings/str_format.h"
 #include "gilscope/aggregate/thread_groups.h"
 #include "gilscope/aggregate/views.h"
+#include "gilscope/render/free_threaded_gil_text.h"
 #include "gilscope/render/record_output.h"
 #include "gilscope/render/safe_text.h"
 
@@ -232,6 +233,12 @@ void WriteSummaryText(const Profile& profile, const RecordingInfo& info, std::os
   if (figures.samples == 0) {
     out << "No samples were taken: there is nothing to report.\n";
     return;
+  }
+  // Why a free-threaded build's GIL is on (when off, the figures below say so).
+  const FreeThreadedGil::State why = info.free_threaded_gil.state;
+  if (info.free_threaded && why != FreeThreadedGil::State::kUnknown &&
+      why != FreeThreadedGil::State::kOff) {
+    out << "GIL: " << FreeThreadedGilText(info.free_threaded_gil) << "\n";
   }
   WriteGilFigures(figures, out);
   const bool several_interpreters = profile.InterpreterIds().size() > 1;

@@ -12,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "gilscope/aggregate/views.h"
+#include "gilscope/render/free_threaded_gil_text.h"
 #include "gilscope/render/record_output.h"
 #include "gilscope/render/safe_text.h"
 #include "gilscope/render/tree_summary.h"
@@ -135,6 +136,13 @@ std::vector<ScreenLine> HeaderLines(const Profile& window, const GilFigures& fig
     return lines;
   }
 
+  // Why a free-threaded build's GIL is on (when off, the line below says so).
+  const FreeThreadedGil::State why = info.free_threaded_gil.state;
+  if (info.free_threaded && why != FreeThreadedGil::State::kUnknown &&
+      why != FreeThreadedGil::State::kOff) {
+    lines.push_back(
+        Line(Cut(absl::StrCat("GIL: ", FreeThreadedGilText(info.free_threaded_gil)), width)));
+  }
   if (figures.gil_never_enabled) {
     lines.push_back(Line("no GIL: free-threaded build running without it", TopStyle::kBold));
   } else {
@@ -152,7 +160,28 @@ std::vector<ScreenLine> HeaderLines(const Profile& window, const GilFigures& fig
   lines.push_back({{"verdict so far: "},
                    {VerdictName(decision.verdict), TopStyle::kBold},
                    {absl::StrCat(" (", decision.reason, ")"), TopStyle::kDim}});
+  if (info.cpu_budget) {
+    lines.push_back(
+        {{"what if: "},
+         {TerminalSafe(EstimateWithoutGil(window, *info.cpu_budget).text), TopStyle::kDim}});
+  }
   return lines;
+}
+
+// A process line's short what-if: "up to 1.96x without GIL", "no gain without GIL".
+std::string ShortEstimate(const WithoutGilEstimate& estimate) {
+  switch (estimate.kind) {
+    case WithoutGilEstimate::Kind::kGain:
+      return absl::StrFormat("up to %.2f\u00d7 without GIL", estimate.speedup);
+    case WithoutGilEstimate::Kind::kNeedsNativeRelease:
+      return absl::StrFormat("up to %.2f\u00d7 if its C call let go", estimate.speedup);
+    case WithoutGilEstimate::Kind::kNoGain:
+      return "no gain without GIL";
+    case WithoutGilEstimate::Kind::kGilOff:
+    case WithoutGilEstimate::Kind::kNotEnoughSamples:
+      break;
+  }
+  return "";
 }
 
 // One line per GIL when there are several (subinterpreters with their own).
@@ -191,6 +220,11 @@ std::vector<ScreenLine> ProcessLines(const TopInfo& info, size_t width) {
         texts.push_back(std::move(text));
     }
     if (figures.samples > 0) texts.push_back(VerdictName(process.window->ComputeVerdict()));
+    if (figures.samples > 0 && process.cpu_budget) {
+      std::string estimate =
+          ShortEstimate(EstimateWithoutGil(*process.window, *process.cpu_budget));
+      if (!estimate.empty()) texts.push_back(std::move(estimate));
+    }
     std::string text = JoinFitting(texts, width);
     if (Columns(text) + 4 < width && !process.command_line.empty()) {
       absl::StrAppend(&text, "  ",

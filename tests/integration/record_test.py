@@ -38,9 +38,11 @@ import re
 import select
 import shutil
 import signal
+import stat
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import unittest
 import xml.etree.ElementTree as ElementTree
@@ -508,6 +510,32 @@ class RecordBadInput(unittest.TestCase):
                            "/nonexistent-dir/s.json"], 1, "cannot write")
         self.assertLess(time.monotonic() - started, 5, "sampled before refusing the path")
 
+    def test_output_that_is_not_a_regular_file_is_written_in_place(self):
+        # A FIFO stands for /dev/null and /dev/stdout: renaming a file over it would replace
+        # it (as root, /dev/null for every program), so it must still be a FIFO afterwards,
+        # its reader given the profile.
+        workload = self.live_python()
+        directory = tempfile.mkdtemp()
+        self.addCleanup(shutil.rmtree, directory)
+        fifo = os.path.join(directory, "out")
+        os.mkfifo(fifo)
+        received = []
+        reader = threading.Thread(target=lambda: received.append(open(fifo, "rb").read()))
+        reader.start()
+        time.sleep(0.2)  # the reader holds the FIFO open before gilscope opens it
+        code, _, err = support.run_gilscope(["record", "--pid", str(workload.pid), "-d", "1",
+                                             "-f", "collapsed", "-o", fifo])
+        reader.join(30)
+        self.assertEqual(code, 0, err)
+        self.assertTrue(stat.S_ISFIFO(os.stat(fifo).st_mode), "the FIFO was replaced")
+        self.assertIn(b"spin", received[0])
+        self.assertEqual(os.listdir(directory), ["out"], "a temporary file was left")
+        # No reader: refused before sampling, in one line.
+        lonely = os.path.join(directory, "lonely")
+        os.mkfifo(lonely)
+        self.expect_error(["--pid", str(workload.pid), "-o", lonely], 1, "no reader")
+        self.assertTrue(stat.S_ISFIFO(os.stat(lonely).st_mode))
+
     def test_missing_pid_and_not_python(self):
         self.expect_error(["--pid", "999999999", "-o", os.devnull], 1, "999999999")
         sleeper = support.Workload(["sleep", "60"])
@@ -586,7 +614,8 @@ class RecordThreadGroups(unittest.TestCase):
                 self.assertEqual(set(groups[0]["native_ids"]) - members, set())
 
                 err, _ = self.record(workload.pid, "--by-thread")
-                self.assertNotIn("\u00d7", err)
+                table = err.split("Threads (")[1].split("\n\n")[0]
+                self.assertNotIn("\u00d7", table)
                 self.assertRegex(err, r"(?m)^ +\d+ .*  Thread-\d+ \(handle_request\)$")
                 self.assertTrue(workload.alive())
                 workload.kill()

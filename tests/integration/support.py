@@ -58,11 +58,12 @@ def line_of(path, pattern):
 class Workload(object):
     """A workload process in its own session (so it and anything it forks can be killed)."""
 
-    def __init__(self, argv, stdin=False):
+    def __init__(self, argv, stdin=False, env=None):
         self.argv = list(argv)
         self.proc = subprocess.Popen(
             self.argv, stdin=subprocess.PIPE if stdin else subprocess.DEVNULL,
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True, bufsize=0)
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True, bufsize=0,
+            env=env)
         self.pid = self.proc.pid
         self._buffer = b""
 

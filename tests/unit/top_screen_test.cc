@@ -139,6 +139,37 @@ TEST(TopScreenTest, HeaderShowsTargetSamplingGilFiguresAndVerdict) {
   EXPECT_FALSE(absl::StrContains(text, "GIL of interpreter"));  // one GIL: no per-GIL lines
 }
 
+TEST(TopScreenTest, FreeThreadedHeaderSaysWhyTheGilIsOn) {
+  Screen screen;
+  EXPECT_EQ(FindLine(screen.Render(), "re-enabled"), nullptr);  // not free-threaded: no line
+  screen.info.free_threaded = true;
+  screen.info.free_threaded_gil = {FreeThreadedGil::State::kEnabledByModule, {"legacy\x1b[2J"}};
+  const std::string text = ScreenText(screen.Render());
+  EXPECT_TRUE(absl::StrContains(text,
+                                "GIL: on, re-enabled when module 'legacy\\x1b[2J' was imported "
+                                "(it does not declare free-threading support)\n"))
+      << text;
+  screen.info.free_threaded_gil = {FreeThreadedGil::State::kAskedFor, {}};
+  EXPECT_TRUE(absl::StrContains(ScreenText(screen.Render()),
+                                "GIL: on, asked for (PYTHON_GIL=1 or -X gil=1)\n"));
+  screen.info.free_threaded_gil = {FreeThreadedGil::State::kOff, {}};
+  EXPECT_EQ(FindLine(screen.Render(), "GIL: "), nullptr);  // the figures say there is none
+}
+
+// The what-if estimate under the verdict, once the target's CPUs are known: two spinners taking
+// turns beside a hasher want 3 CPUs and use 2: 1.5x on 4 CPUs, nothing on 2.
+TEST(TopScreenTest, HeaderGivesTheWhatIfEstimateForTheTargetsCpus) {
+  Screen screen;
+  EXPECT_EQ(FindLine(screen.Render(), "what if"), nullptr);
+  screen.info.cpu_budget = CpuBudget{4, "its affinity", false};
+  const std::string text = ScreenText(screen.Render());
+  EXPECT_TRUE(absl::StrContains(text, "what if: up to 1.50\u00d7 faster without the GIL: "))
+      << text;
+  screen.info.cpu_budget = CpuBudget{2, "its affinity", false};
+  EXPECT_TRUE(absl::StrContains(ScreenText(screen.Render()),
+                                "what if: no faster without the GIL: "));
+}
+
 TEST(TopScreenTest, NarrowHeaderLeavesFiguresOutWholeNotCut) {
   const std::vector<ScreenLine> lines = Screen().Render(80, 30);
   const ScreenLine* gil = FindLine(lines, "GIL held");

@@ -56,10 +56,9 @@ Profile Spinners(int spinners, int samples = kSamples) {
       [&](int i) {
         std::vector<ThreadSnapshot> threads;
         for (int t = 0; t < spinners; ++t) {
-          threads.push_back(Thread(10 + t,
-                                   t == i % spinners ? ThreadState::kHoldingGil
-                                                     : ThreadState::kWaitingForGil,
-                                   "spin"));
+          threads.push_back(Thread(
+              10 + t, t == i % spinners ? ThreadState::kHoldingGil : ThreadState::kWaitingForGil,
+              "spin"));
         }
         return threads;
       },
@@ -157,10 +156,10 @@ TEST(WithoutGilTest, EachGilOfSeveralIsEstimatedFromItsOwnThreads) {
   Profile profile;
   for (int i = 0; i < kSamples; ++i) {
     Snapshot snapshot;
-    ThreadSnapshot a = Thread(1, i % 2 ? ThreadState::kHoldingGil : ThreadState::kWaitingForGil,
-                              "spin");
-    ThreadSnapshot b = Thread(2, i % 2 ? ThreadState::kWaitingForGil : ThreadState::kHoldingGil,
-                              "spin");
+    ThreadSnapshot a =
+        Thread(1, i % 2 ? ThreadState::kHoldingGil : ThreadState::kWaitingForGil, "spin");
+    ThreadSnapshot b =
+        Thread(2, i % 2 ? ThreadState::kWaitingForGil : ThreadState::kHoldingGil, "spin");
     ThreadSnapshot c = Thread(3, ThreadState::kHoldingGil, "alone");
     a.gil_index = b.gil_index = 0;
     c.gil_index = 1;

@@ -86,6 +86,16 @@ enum class InstanceDictModel {
   kInlineValues313,  // 3.13: values inline after the object header; dict pointer at obj-24
 };
 
+// How a free-threaded build's module object says its extension needs the GIL
+// (Include/internal/pycore_moduleobject.h, Python/import.c _PyImport_CheckGILForModule). Every
+// module object starts out "needs it", pure Python ones included: only those made from a
+// PyModuleDef (extension and builtin modules) had a say, so `module_def` tells them apart.
+enum class ModuleGilModel {
+  kNone,            // default builds: no GIL to re-enable
+  kGilSlot314,      // 3.14t: md_gil, a pointer; Py_MOD_GIL_USED is NULL. md_def non-NULL
+  kRequiresGil315,  // 3.15t: md_requires_gil, a bool; md_token_is_def, a bool
+};
+
 struct PythonLayout {
   int major = 0;
   int minor = 0;
@@ -116,6 +126,10 @@ struct PythonLayout {
     Field threads_head;
     Field id;
     Field ceval_gil;  // kPerInterpreter: pointer to the GIL struct in use
+    // Free-threaded builds: PyConfig.enable_gil of the interpreter's config, an int: -1 by
+    // default (the GIL off until an extension needs it), 0 PYTHON_GIL=0, 1 PYTHON_GIL=1 or
+    // -X gil=1 (Include/internal/pycore_initconfig.h _PyConfigGILEnum).
+    Field config_enable_gil;
   } interpreter;
 
   // struct _gil_runtime_state (3.7+); for 3.6 these are the layouts of the separate statics.
@@ -188,6 +202,11 @@ struct PythonLayout {
     Field type_flags;             // PyTypeObject::tp_flags
     Field type_dictoffset;        // PyTypeObject::tp_dictoffset (kDictOffset)
     Field heap_type_cached_keys;  // PyHeapTypeObject::ht_cached_keys: keys of split values
+    // Free-threaded builds, per module_gil_model: whether a module came from a PyModuleDef and
+    // whether it declared it can run without the GIL.
+    Field module_def;
+    Field module_gil;
+    ModuleGilModel module_gil_model = ModuleGilModel::kNone;
     // The attribute holding Thread.name: "_name" (2.7: self.__name, mangled "_Thread__name").
     const char* thread_name_attribute = nullptr;
   } objects;

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "gilscope/sample/free_threaded_gil.h"
 #include "gilscope/sample/snapshot.h"
 
 namespace gilscope {
@@ -21,6 +22,8 @@ struct DumpTarget {
   std::string python_binary;  // the ELF object holding the runtime
   std::string version;        // "3.12.1", as the target reports it
   bool free_threaded = false;
+  // Free-threaded targets: why the GIL is on or off, read with the snapshot.
+  FreeThreadedGil free_threaded_gil;
 };
 
 struct DumpContext {

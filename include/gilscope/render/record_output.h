@@ -17,6 +17,7 @@
 #include "gilscope/aggregate/profile.h"
 #include "gilscope/aggregate/views.h"
 #include "gilscope/aggregate/without_gil.h"
+#include "gilscope/sample/free_threaded_gil.h"
 
 namespace gilscope {
 
@@ -39,6 +40,8 @@ struct RecordingInfo {
   pid_t pid = 0;
   std::string command_line;                // from the target: untrusted
   std::string python_version;              // "3.12.1"
+  bool free_threaded = false;              // a --disable-gil build (its GIL may be on)
+  FreeThreadedGil free_threaded_gil;       // free-threaded: why the GIL is on, as last read
   ProfileMode mode = ProfileMode::kBlame;  // the view collapsed output writes and the SVG opens on
   double rate_hz = 100;
   bool paused = true;           // false with --nonblocking

@@ -12,6 +12,8 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "gilscope/aggregate/profile.h"
+#include "gilscope/aggregate/without_gil.h"
+#include "gilscope/sample/free_threaded_gil.h"
 #include "gilscope/sample/snapshot.h"
 
 namespace gilscope {
@@ -54,20 +56,25 @@ struct TopControls {
 struct TopProcess {
   pid_t pid = 0;
   std::string python_version;
-  std::string command_line;         // untrusted
-  const Profile* window = nullptr;  // its samples of the window; not null
-  bool gone = false;                // exited or no longer sampled
+  std::string command_line;             // untrusted
+  const Profile* window = nullptr;      // its samples of the window; not null
+  bool gone = false;                    // exited or no longer sampled
+  std::optional<CpuBudget> cpu_budget;  // for its what-if estimate
 };
 
 // What the screen says about the target and the sampling, besides the window's samples.
 struct TopInfo {
   pid_t pid = 0;
-  std::string python_version;  // "3.12.1"
-  std::string command_line;    // from the target: untrusted
+  std::string python_version;         // "3.12.1"
+  std::string command_line;           // from the target: untrusted
+  bool free_threaded = false;         // a --disable-gil build (one process only)
+  FreeThreadedGil free_threaded_gil;  // then: why its GIL is on, as last read
   double rate_asked_hz = 100;
   double rate_achieved_hz = 0;  // over the window
   double window_s = 10;         // the window's configured length; the Profile may cover less
   bool paused_target = true;    // false with --nonblocking
+  // The CPUs the target may use: the header then gives the what-if estimate (without_gil.h).
+  std::optional<CpuBudget> cpu_budget;
   // --subprocesses: every Python process of the tree of `pid`, whose samples the window holds
   // under a "pid N: command" root frame each. GIL figures and the verdict are then per
   // process: GILs do not add up across processes. Empty: one process.

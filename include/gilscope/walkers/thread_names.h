@@ -15,12 +15,11 @@
 #include "absl/strings/string_view.h"
 #include "gilscope/layout/python_layout.h"
 #include "gilscope/memory/remote_memory.h"
+#include "gilscope/walkers/dict_reader.h"
 #include "gilscope/walkers/thread_walker.h"
 
 namespace gilscope {
 
-// Dicts with more entries than this are taken as corrupt (sys.modules is the largest read).
-inline constexpr int64_t kMaxDictEntries = 1 << 16;
 // A cached name is read again after this many uses, in case the program renamed the thread.
 inline constexpr int kNameReuseLimit = 256;
 // While every thread of an interpreter has a name (or its absence) cached, threading._active
@@ -41,17 +40,6 @@ class ThreadNameReader {
   bool ReuseNames(const InterpreterRecord& interpreter, std::vector<std::string>& names);
 
  private:
-  // One dict entry, in table order; free and deleted ones have no key or no value. `hash` is
-  // meaningful only where `has_hash` (str-only tables of 3.11+ do not store hashes).
-  struct Entry {
-    uint64_t hash = 0;
-    RemoteAddress key = 0;
-    RemoteAddress value = 0;
-  };
-  struct Entries {
-    bool has_hash = false;
-    std::vector<Entry> items;
-  };
   // What was found for one interpreter, valid while its modules dict looks the same.
   struct InterpreterCache {
     RemoteAddress modules = 0;
@@ -73,35 +61,16 @@ class ThreadNameReader {
     std::string name;
   };
 
-  // A dict object's fixed part, read once: type, size, table or keys, values.
-  struct DictHeader {
-    uint8_t bytes[64];
-    size_t size = 0;
-  };
-
   absl::StatusOr<RemoteAddress> FindActiveDict(RemoteAddress interpreter);
-  absl::StatusOr<RemoteAddress> LookUpActiveDict(RemoteAddress modules, const DictHeader& header);
+  absl::StatusOr<RemoteAddress> LookUpActiveDict(RemoteAddress modules,
+                                                 const DictReader::Header& header);
   absl::StatusOr<std::string> ReadThreadName(RemoteAddress thread_object);
   absl::StatusOr<RemoteAddress> InstanceAttribute(RemoteAddress object, absl::string_view name);
 
-  absl::StatusOr<DictHeader> ReadDictHeader(RemoteAddress dict);
-
-  // Dict reading, per layout.dict_model. Both check the object is a dict.
-  absl::StatusOr<Entries> ReadDict(RemoteAddress dict);
-  absl::StatusOr<Entries> ReadDictEntries(RemoteAddress dict, const DictHeader& header);
-  absl::StatusOr<Entries> ReadOpenTable(const uint8_t* header);
-  absl::StatusOr<Entries> ReadKeys(RemoteAddress keys);
-  absl::Status ApplySplitValues(RemoteAddress values_array, Entries& entries);
-  absl::StatusOr<Entries> ReadSplitInstance(RemoteAddress type, RemoteAddress values);
-  absl::StatusOr<RemoteAddress> FindStrKey(const Entries& entries, absl::string_view key);
-  bool IsStr(RemoteAddress address, absl::string_view text);
-
   RemoteMemory& memory_;
   const PythonLayout& layout_;
-  size_t type_offset_;           // of PyObject::ob_type in every object read
-  RemoteAddress dict_type_ = 0;  // learned from interp->modules, which is always a dict
-  RemoteAddress str_type_ = 0;   // learned from a key that matched
-  absl::flat_hash_map<std::string, RemoteAddress> key_objects_;  // interned keys seen
+  DictReader dicts_;    // its dict type is learned from interp->modules, always a dict
+  size_t type_offset_;  // of PyObject::ob_type in every object read
   absl::flat_hash_map<RemoteAddress, InterpreterCache> interpreters_;
   absl::flat_hash_map<NameKey, CachedName> names_;  // thread_object 0: threading has no name
   absl::flat_hash_map<RemoteAddress, int> calls_since_active_read_;  // by interpreter address
