@@ -57,7 +57,8 @@ def record_all(case, pids):
     for number, pid in enumerate(pids):
         summary = os.path.join(folder, "s%d.json" % number)
         argv = [support.gilscope_bin(), "record", "--pid", str(pid), "-d", str(RECORD_SECONDS),
-                "--summary", summary, "-o", "/dev/null", "-f", "collapsed", "--baseline", "0"]
+                "--summary", summary, "-o", os.path.join(folder, "p%d.txt" % number),
+                "-f", "collapsed", "--baseline", "0"]
         runs.append((summary, subprocess.Popen(argv, stdin=subprocess.DEVNULL,
                                                stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                                text=True)))

@@ -185,7 +185,8 @@ def predict(gilscope, python, shape, seconds=RECORD_SECONDS, prefix=()):
         time.sleep(WARMUP_SECONDS)
         summary = os.path.join(folder, "s.json")
         subprocess.run([gilscope, "record", "--pid", str(workload.pid), "-d", str(seconds),
-                        "--summary", summary, "-o", "/dev/null", "-f", "collapsed"],
+                        "--summary", summary, "-o", os.path.join(folder, "p.txt"),
+                        "-f", "collapsed"],
                        check=True, capture_output=True, timeout=seconds + 60)
         with open(summary) as stream:
             result = json.load(stream)
