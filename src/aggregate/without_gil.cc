@@ -116,8 +116,9 @@ WithoutGilEstimate EstimateWithoutGil(const ParallelismTally& tally, Verdict ver
     const std::string call =
         holding_call.empty() ? "the native call holding it" : absl::StrCat(holding_call);
     estimate.text = absl::StrFormat(
-        "up to %.2f\u00d7 faster, but only once %s releases the GIL while it runs (a "
-        "free-threaded build alone does not change that call): %s",
+        "up to %.2f\u00d7 faster, but only once %s stops holding the GIL: here its extension "
+        "must release it around the call; a free-threaded build runs it in parallel only if the "
+        "extension declares free-threading support (else importing it turns the GIL back on): %s",
         speedup, call, wanting);
     return estimate;
   }

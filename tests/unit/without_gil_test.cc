@@ -132,14 +132,14 @@ TEST(WithoutGilTest, ANativeHolderNeedsItsCallToReleaseTheGil) {
   const WithoutGilEstimate estimate = EstimateWithoutGil(native, Cpus(2));
   EXPECT_EQ(estimate.kind, Kind::kNeedsNativeRelease);
   EXPECT_DOUBLE_EQ(estimate.speedup, 2.0);
-  EXPECT_THAT(estimate.text, HasSubstr("only once sre_ucs1_match releases the GIL"));
+  EXPECT_THAT(estimate.text, HasSubstr("only once sre_ucs1_match stops holding the GIL"));
   // Without --native the blamed leaf is the Python function making the call.
   const Profile python_leaf = Recording([](int) {
     return std::vector{Thread(1, ThreadState::kHoldingGilInNative, "backtrack"),
                        Thread(2, ThreadState::kWaitingForGil, "backtrack")};
   });
   EXPECT_THAT(EstimateWithoutGil(python_leaf, Cpus(2)).text,
-              HasSubstr("only once the native call in backtrack releases the GIL"));
+              HasSubstr("only once the native call in backtrack stops holding the GIL"));
 }
 
 TEST(WithoutGilTest, ShortRecordingsSayNotEnoughSamples) {
