@@ -243,7 +243,9 @@ class Top {
                                   .command_line = process.session.target().command_line,
                                   .window = &window,
                                   .gone = !process.live,
-                                  .cpu_budget = process.session.cpu_budget()});
+                                  .cpu_budget = process.session.cpu_budget(),
+                                  .free_threaded = process.session.target().free_threaded,
+                                  .free_threaded_gil = process.session.free_threaded_gil()});
       }
       info.thread_process = thread_process_;
     } else {

@@ -231,6 +231,12 @@ std::vector<ScreenLine> ProcessLines(const TopInfo& info, size_t width) {
                       Cut(TerminalSafe(process.command_line), width - Columns(text) - 2));
     }
     lines.push_back(Line(std::move(text), process.gone ? TopStyle::kDim : TopStyle::kNormal));
+    const FreeThreadedGil::State why = process.free_threaded_gil.state;
+    if (process.free_threaded && why != FreeThreadedGil::State::kUnknown) {
+      lines.push_back(Line(
+          Cut(absl::StrCat("    GIL: ", FreeThreadedGilText(process.free_threaded_gil)), width),
+          TopStyle::kDim));
+    }
   }
   return lines;
 }

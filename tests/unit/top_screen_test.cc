@@ -170,6 +170,57 @@ TEST(TopScreenTest, HeaderGivesTheWhatIfEstimateForTheTargetsCpus) {
       absl::StrContains(ScreenText(screen.Render()), "what if: no faster without the GIL: "));
 }
 
+// --subprocesses: a line per process with its own GIL figures, verdict and what-if; the
+// verdict so far is the contended process's; a free-threaded process says why its GIL is on.
+TEST(TopScreenTest, ATreeHasALinePerProcessAndTheVerdictOfTheOneThatMatters) {
+  Profile worker;  // one spinner alone: its GIL held, nobody waiting
+  for (int i = 0; i < kSamples; ++i) {
+    Snapshot snapshot;
+    snapshot.threads = {
+        Thread(501, "MainThread", ThreadState::kHoldingGil, {{"spin", "/srv/app/pool.py", 7}})};
+    snapshot.gils.push_back(GilSnapshot{});
+    AddSettled(worker, std::move(snapshot), kStart + absl::Milliseconds(10 * i));
+  }
+  Screen screen;  // its Profile stands for the whole window here: only the header is checked
+  screen.info.command_line.clear();  // as top says it of a tree: each process has its own
+  const Profile parent = ShapeProfile();
+  screen.info.processes = {
+      {.pid = 500,
+       .python_version = "3.14.7",
+       .command_line = "python pool.py\x1b[2J",
+       .window = &worker,
+       .cpu_budget = CpuBudget{2, "its affinity", false},
+       .free_threaded = true,
+       .free_threaded_gil = {FreeThreadedGil::State::kAskedFor, {}}},
+      {.pid = 4242,
+       .python_version = "3.12.1",
+       .command_line = "python app.py",
+       .window = &parent,
+       .cpu_budget = CpuBudget{4, "its affinity", false}},
+  };
+  const std::string text = ScreenText(screen.Render());
+  EXPECT_TRUE(absl::StrContains(text,
+                                "gilscope top \u2014 pid 4242 and its tree: 2 Python "
+                                "processes\n"))
+      << text;
+  EXPECT_TRUE(absl::StrContains(text, "verdict so far: pid 4242: python_cpu_bound (")) << text;
+  EXPECT_TRUE(absl::StrContains(text, "  pid 500  held 100%  contention 0%  mean waiters 0.00"))
+      << text;
+  EXPECT_TRUE(absl::StrContains(text,
+                                "python_cpu_bound  no gain without GIL  python pool.py"
+                                "\\x1b[2J\n"))
+      << text;
+  EXPECT_TRUE(absl::StrContains(text, "    GIL: on, asked for (PYTHON_GIL=1 or -X gil=1)\n"))
+      << text;
+  EXPECT_TRUE(absl::StrContains(text, "  pid 4242  held 100%  contention 100%")) << text;
+  EXPECT_TRUE(absl::StrContains(text, "up to 1.50\u00d7 without GIL  python app.py\n")) << text;
+  EXPECT_FALSE(absl::StrContains(text, "GIL held 100%")) << text;  // no figure merged across
+  EXPECT_EQ(text.find('\x1b'), std::string::npos);
+  // A short screen keeps the tables a few rows and says how many processes it left out.
+  const std::string short_text = ScreenText(screen.Render(200, 12));
+  EXPECT_TRUE(absl::StrContains(short_text, "more processes")) << short_text;
+}
+
 TEST(TopScreenTest, NarrowHeaderLeavesFiguresOutWholeNotCut) {
   const std::vector<ScreenLine> lines = Screen().Render(80, 30);
   const ScreenLine* gil = FindLine(lines, "GIL held");

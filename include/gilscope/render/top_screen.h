@@ -60,6 +60,8 @@ struct TopProcess {
   const Profile* window = nullptr;      // its samples of the window; not null
   bool gone = false;                    // exited or no longer sampled
   std::optional<CpuBudget> cpu_budget;  // for its what-if estimate
+  bool free_threaded = false;           // a --disable-gil build
+  FreeThreadedGil free_threaded_gil;    // then: why its GIL is on, as last read
 };
 
 // What the screen says about the target and the sampling, besides the window's samples.
