@@ -430,18 +430,10 @@ void Profile::FoldEndedThreads() {
 }
 
 VerdictDecision Profile::Decide() const {
-  int64_t held = 0, held_in_native = 0, waiting = 0, running = 0, idle = 0, in_io = 0;
-  std::vector<const ThreadShare*> shares = {&ended_threads_};
-  for (const auto& [id, tally] : threads_) shares.push_back(&tally.share);
-  for (const ThreadShare* share_pointer : shares) {
-    const ThreadShare& share = *share_pointer;
-    held += share.held;
-    held_in_native += share.held_in_native;
-    waiting += share.waiting;
-    running += share.running;
-    idle += share.idle;
-    in_io += share.in_io;
-  }
+  ThreadShare all = ended_threads_;
+  for (const auto& [id, tally] : threads_) all.AddCounts(tally.share);
+  const int64_t held = all.held, held_in_native = all.held_in_native, waiting = all.waiting,
+                running = all.running, idle = all.idle, in_io = all.in_io;
   const int64_t total = held + waiting + running + idle;
   const int64_t busy = held + waiting + running;
   auto share_text = [](int64_t part, int64_t whole) {
