@@ -168,13 +168,12 @@ double Profile::GilCounts::Switches() const {
   return first_switch ? static_cast<double>(*last_switch - *first_switch) : 0;
 }
 
-void Profile::TallyParallelism(const Snapshot& snapshot) {
-  // Per GIL (by index in snapshot.gils), then the whole process: threads wanting a CPU and on
-  // one. A thread of no known GIL counts for the whole process only.
-  absl::InlinedVector<std::pair<int, int>, 4> per_gil(snapshot.gils.size());
-  int wanting = 0, on_cpu = 0;
-  for (const ThreadSnapshot& thread : snapshot.threads) {
-    if (!thread.is_python) continue;
+// One sample's threads wanting a CPU and on one, per GIL (by index in snapshot.gils) and for
+// the whole process; counted in AddSample's pass over the threads. A thread of no known GIL
+// counts for the whole process only.
+struct Profile::ParallelismCount {
+  explicit ParallelismCount(size_t gils) : per_gil(gils) {}
+  void Count(const ThreadSnapshot& thread) {
     // A holder blocked in a system call counts as on a CPU: it keeps the others' turn.
     const bool on = HoldsGil(thread.state) || thread.state == ThreadState::kRunningWithoutGil;
     const bool wants = on || thread.state == ThreadState::kWaitingForGil;
@@ -185,11 +184,9 @@ void Profile::TallyParallelism(const Snapshot& snapshot) {
       per_gil[static_cast<size_t>(thread.gil_index)].second += on;
     }
   }
-  parallelism_.Add(wanting, on_cpu);
-  for (size_t i = 0; i < snapshot.gils.size(); ++i) {
-    per_gil_[snapshot.gils[i].interpreter_id].parallelism.Add(per_gil[i].first, per_gil[i].second);
-  }
-}
+  absl::InlinedVector<std::pair<int, int>, 4> per_gil;
+  int wanting = 0, on_cpu = 0;
+};
 
 void Profile::AddSample(const Snapshot& snapshot, absl::Time at) {
   ++samples_;
@@ -245,7 +242,7 @@ void Profile::AddSample(const Snapshot& snapshot, absl::Time at) {
   if (waiters > 0) ++contended_samples_;
   waiter_total_ += waiters;
 
-  TallyParallelism(snapshot);
+  ParallelismCount parallelism(snapshot.gils.size());
   const bool in_timeline = timeline_.BeginSample(at);
   if (in_timeline) {
     for (const GilSnapshot& gil : snapshot.gils) timeline_.AddGil(gil);
@@ -253,6 +250,7 @@ void Profile::AddSample(const Snapshot& snapshot, absl::Time at) {
   for (size_t i = 0; i < snapshot.threads.size(); ++i) {
     const ThreadSnapshot& thread = snapshot.threads[i];
     if (!thread.is_python) continue;
+    parallelism.Count(thread);
     ThreadTally& tally = threads_[thread.native_id];
     ThreadShare& share = tally.share;
     share.native_id = thread.native_id;
@@ -304,6 +302,11 @@ void Profile::AddSample(const Snapshot& snapshot, absl::Time at) {
       Add(ProfileMode::kGil, stack, thread, 1);
       if (gil->waiters > 0) Add(ProfileMode::kBlame, stack, thread, gil->waiters);
     }
+  }
+  parallelism_.Add(parallelism.wanting, parallelism.on_cpu);
+  for (size_t i = 0; i < snapshot.gils.size(); ++i) {
+    per_gil_[snapshot.gils[i].interpreter_id].parallelism.Add(parallelism.per_gil[i].first,
+                                                              parallelism.per_gil[i].second);
   }
   FoldEndedThreads();
   ForgetLastStacks(snapshot.threads.size());

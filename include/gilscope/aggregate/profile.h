@@ -196,7 +196,7 @@ class Profile {
     int64_t seen = 0;             // the sample it was last used in
   };
   void ForgetLastStacks(size_t live_threads);
-  void TallyParallelism(const Snapshot& snapshot);
+  struct ParallelismCount;
   void Add(ProfileMode mode, StackId stack, const ThreadSnapshot& thread, int64_t weight);
 
   bool keep_idle_in_wall_;
