@@ -41,6 +41,7 @@ export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 export GILSCOPE_FUZZ_SECONDS=${GILSCOPE_FUZZ_SECONDS:-20}
 
 summaries=()
+failed_dirs=()
 run_suite() {  # run_suite NAME DIR [ctest args...]
   local name=$1 dir=$2
   shift 2
@@ -56,12 +57,27 @@ run_suite() {  # run_suite NAME DIR [ctest args...]
   grep -hE "^[a-z_]+( \[shard [0-9/]+\])?: (covered|checked) " Testing/Temporary/LastTest.log \
     | sort -u || true
   summaries+=("$name: $(grep -E "tests passed, [0-9]+ tests failed out of" ctest-output.txt | tail -n 1 || echo "no result")")
-  ((status == 0)) || failed+=("$name")
+  ((status == 0)) || { failed+=("$name"); failed_dirs+=("$dir"); }
   cd "$root"
   stage_done "$name"
 }
 run_suite "tests" build -LE "fuzz|sanitized" "$@"
 run_suite "sanitized tests and fuzzers" build-clang -L "unit|sanitized|fuzz" "$@"
+
+# A CI log may keep only its last lines: repeat the end of each failed test's output here.
+for dir in "${failed_dirs[@]}"; do
+  failed_list=$root/$dir/Testing/Temporary/LastTestsFailed.log
+  [[ -s $failed_list ]] || continue
+  while IFS=: read -r _ test_name; do
+    echo
+    echo "==== why $test_name failed ($dir), the end of its output"
+    awk -v name="$test_name" '
+      $0 ~ "^[0-9]+/[0-9]+ Test: " name "$" { mine = 1; next }
+      mine && /^<end of output>$/ { exit }
+      mine && started { print }
+      mine && /^-----+$/ { started = 1 }' "$root/$dir/Testing/Temporary/LastTest.log" | tail -n 50
+  done <"$failed_list"
+done
 
 echo
 printf '%s\n' "${summaries[@]}"

@@ -24,6 +24,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import itertools
 import time
 import unittest
 
@@ -37,6 +38,7 @@ SHAPES = support.workload("gil_shapes.py")
 POOL = support.workload("pool_shapes.py")
 HOSTILE = support.workload("hostile_names.py")
 SCREEN_TIMEOUT = 30
+_SERVERS = itertools.count()
 WIDTH, HEIGHT = 120, 40
 
 
@@ -45,7 +47,9 @@ class Tmux(object):
     status, then a shell sleep so the pane stays to be read."""
 
     def __init__(self, command, width=WIDTH, height=HEIGHT, env=None):
-        self.socket = "gilscope-top-test-%d" % os.getpid()
+        # A server per session: kill-server returns before the old server has gone, and a new
+        # session on the same socket can reach the dying one and fail.
+        self.socket = "gilscope-top-test-%d-%d" % (os.getpid(), next(_SERVERS))
         shell = "%s; echo TOP-EXITED=$?; sleep 600" % " ".join(_quote(a) for a in command)
         environment = ["-e", "TERM=xterm-256color"]
         for key, value in (env or {}).items():
@@ -54,8 +58,12 @@ class Tmux(object):
                    *environment, shell)
 
     def _tmux(self, *args):
-        return subprocess.run(["tmux", "-L", self.socket, "-f", "/dev/null"] + list(args),
-                              capture_output=True, text=True, timeout=20, check=True).stdout
+        done = subprocess.run(["tmux", "-L", self.socket, "-f", "/dev/null"] + list(args),
+                              capture_output=True, text=True, timeout=20)
+        if done.returncode != 0:
+            raise AssertionError("tmux %s failed (%d): %s" % (args[0], done.returncode,
+                                                              done.stderr.strip()))
+        return done.stdout
 
     def screen(self):
         return self._tmux("capture-pane", "-p", "-t", "top")
