@@ -58,7 +58,8 @@ std::vector<ThreadRow> GroupThreads(const std::vector<ThreadShare>& threads, boo
     if (members.size() < kMinGroupThreads) continue;
     const auto& [pid, name, interpreter_id] = key;
     ThreadRow& row = rows.emplace_back();
-    row.share.name = process_of != nullptr ? absl::StrCat(name, " (pid ", pid, ")") : name;
+    row.share.name = name;
+    row.process = pid;
     row.share.python_name = threads[members.front()].python_name;
     row.share.interpreter_id = interpreter_id;
     for (size_t i : members) {
@@ -70,7 +71,7 @@ std::vector<ThreadRow> GroupThreads(const std::vector<ThreadShare>& threads, boo
     std::sort(row.members.begin(), row.members.end());
   }
   for (size_t i = 0; i < threads.size(); ++i) {
-    if (!grouped[i]) rows.push_back(ThreadRow{threads[i], {}});
+    if (!grouped[i]) rows.push_back(ThreadRow{threads[i], {}, process(threads[i].native_id)});
   }
   return rows;
 }

@@ -399,7 +399,8 @@ std::vector<ScreenLine> RenderTopScreen(const Profile& window, const Snapshot* l
     for (ScreenLine& line : per_gil) lines.push_back(std::move(line));
 
     const top_threads::ShownRows shown = top_threads::RowsToShow(window, info, controls);
-    const top_threads::ThreadColumns thread_columns = top_threads::ColumnsFor(columns);
+    const top_threads::ThreadColumns thread_columns =
+        top_threads::ColumnsFor(columns, !info.processes.empty());
     const size_t room =
         rows > lines.size() + bottom.size() ? rows - lines.size() - bottom.size() : 0;
     const bool legend = thread_columns.bar > 0 && room >= kLegendMinRows;

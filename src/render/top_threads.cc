@@ -121,7 +121,8 @@ const ThreadSnapshot* FindThread(const Snapshot* latest, pid_t native_id) {
 }
 
 ScreenLine ThreadHeader(const ThreadColumns& columns) {
-  std::string text = absl::StrCat(FitRight("OS id", 7), " ", Fit("name", columns.name), " ");
+  std::string text = columns.process ? absl::StrCat(FitRight("pid", 7), " ") : "";
+  absl::StrAppend(&text, FitRight("OS id", 7), " ", Fit("name", columns.name), " ");
   if (columns.bar > 0)
     absl::StrAppend(&text, Fit("window", static_cast<size_t>(columns.bar) + 2), " ");
   if (columns.percents) absl::StrAppend(&text, " held  wait ");
@@ -144,8 +145,8 @@ std::vector<std::pair<int, ThreadState>> GroupStatesNow(const std::vector<pid_t>
   return states;
 }
 
-// The id, name, bar and percent columns of a thread's or a group's row; a group shows its
-// count ("×37") where a thread shows its id.
+// The pid (several processes), id, name, bar and percent columns of a thread's or a group's row; a
+// group shows its count ("×37") where a thread shows its id.
 ScreenLine RowStart(const ThreadRow& row, const ThreadColumns& columns) {
   const ThreadShare& thread = row.share;
   // Threads folded together (Profile::Threads) or of unknown OS id have none.
@@ -153,7 +154,12 @@ ScreenLine RowStart(const ThreadRow& row, const ThreadColumns& columns) {
                          : thread.native_id != 0 ? absl::StrCat(thread.native_id)
                                                  : "-";
   const std::string name = thread.name.empty() ? "(no name)" : TerminalSafe(thread.name);
-  ScreenLine line = {{absl::StrCat(FitRight(id, 7), " ", Fit(name, columns.name), " ")}};
+  std::string start =
+      columns.process
+          ? absl::StrCat(FitRight(row.process != 0 ? absl::StrCat(row.process) : "-", 7), " ")
+          : "";
+  absl::StrAppend(&start, FitRight(id, 7), " ", Fit(name, columns.name), " ");
+  ScreenLine line = {{std::move(start)}};
   if (columns.bar > 0) {
     AppendBar(thread, columns.bar, line);
     line.push_back({" "});
@@ -222,8 +228,9 @@ std::vector<ThreadRow> SortedRows(std::vector<ThreadRow> rows) {
 
 }  // namespace
 
-ThreadColumns ColumnsFor(size_t width) {
+ThreadColumns ColumnsFor(size_t width, bool several_processes) {
   ThreadColumns columns;
+  columns.process = several_processes;
   columns.bar = width >= kBarScreen ? 20 : width >= kWideScreen ? 10 : 0;
   columns.percents = width >= kMediumScreen;
   columns.full_path = width >= kFullScreen;

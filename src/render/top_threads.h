@@ -20,8 +20,9 @@ struct ThreadColumns {
   int bar = 0;  // cells; 0: no bar
   bool percents = false;
   bool full_path = false;
+  bool process = false;  // a pid column: the table holds several processes' threads
 };
-ThreadColumns ColumnsFor(size_t width);
+ThreadColumns ColumnsFor(size_t width, bool several_processes);
 
 // The window's rows to show, busiest first (grouped unless controls.by_thread), and how many
 // idle threads were left out (controls.show_idle off).

@@ -318,6 +318,10 @@ class TopOfATree(unittest.TestCase):
                           context)
         for name in ("parent-spinner-1", "parent-spinner-2"):
             self.assertIsNotNone(thread_row(screen, name), context)
+            # The pid column names the thread's process.
+            self.assertRegex(screen, r"(?m)^\s*%d\s+\d+ %s " % (workload.pid, name), context)
+        for worker in workers:  # a worker's main thread: its OS id is its pid
+            self.assertRegex(screen, r"(?m)^\s*%d\s+%d " % (worker, worker), context)
         self.assertIn("spin_in_parent", out)
         for pid in [workload.pid] + workers:
             self.assertEqual(support.running_problems(pid), [], "process %d" % pid)

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "absl/strings/match.h"
@@ -143,8 +144,9 @@ TEST(ThreadGroupsTest, GroupsByKeyFromThreeThreads) {
   EXPECT_EQ(GroupThreads(Server(40).Threads(), /*by_thread=*/true).size(), 43u);
 }
 
-// top --subprocesses: the same pool in two processes is two groups, each naming its process;
-// threads of different processes never share one (the workers' main threads stay rows).
+// top --subprocesses: the same pool in two processes is two groups, each with its process;
+// threads of different processes never share one (the workers' main threads stay rows), and a
+// thread alone says its process too.
 TEST(ThreadGroupsTest, ThreadsOfDifferentProcessesNeverShareAGroup) {
   const std::vector<ThreadShare> threads = Server(40).Threads();
   absl::flat_hash_map<pid_t, pid_t> process_of;
@@ -153,15 +155,20 @@ TEST(ThreadGroupsTest, ThreadsOfDifferentProcessesNeverShareAGroup) {
     process_of[thread.native_id] = second ? 2000 : 1000;
   }
   const std::vector<ThreadRow> rows = GroupThreads(threads, false, &process_of);
-  std::vector<std::pair<std::string, size_t>> groups;
+  std::vector<std::tuple<pid_t, std::string, size_t>> groups;
   for (const ThreadRow& row : rows) {
-    if (row.is_group()) groups.emplace_back(row.share.name, row.members.size());
+    if (row.is_group()) groups.emplace_back(row.process, row.share.name, row.members.size());
   }
   EXPECT_THAT(
       groups,
       ::testing::ElementsAre(
-          std::pair<std::string, size_t>{"Thread-N (process_request_thread) (pid 1000)", 20},
-          std::pair<std::string, size_t>{"Thread-N (process_request_thread) (pid 2000)", 20}));
+          std::tuple<pid_t, std::string, size_t>{1000, "Thread-N (process_request_thread)", 20},
+          std::tuple<pid_t, std::string, size_t>{2000, "Thread-N (process_request_thread)", 20}));
+  const std::vector<ThreadRow> alone = GroupThreads(threads, /*by_thread=*/true, &process_of);
+  ASSERT_EQ(alone.size(), threads.size());
+  for (const ThreadRow& row : alone)
+    EXPECT_EQ(row.process, process_of[row.share.native_id]) << row.share.name;
+  for (const ThreadRow& row : GroupThreads(threads, false)) EXPECT_EQ(row.process, 0);
 }
 
 TEST(ThreadGroupsTest, ProfileNamesTheOutermostPythonFunctionOfUnnamedThreads) {

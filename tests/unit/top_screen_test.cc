@@ -216,6 +216,14 @@ TEST(TopScreenTest, ATreeHasALinePerProcessAndTheVerdictOfTheOneThatMatters) {
   EXPECT_TRUE(absl::StrContains(text, "up to 1.50\u00d7 without GIL  python app.py\n")) << text;
   EXPECT_FALSE(absl::StrContains(text, "GIL held 100%")) << text;  // no figure merged across
   EXPECT_EQ(text.find('\x1b'), std::string::npos);
+  // The thread table says each row's process, in a column of its own: a name cut to its
+  // column would lose a suffix.
+  EXPECT_TRUE(absl::StrContains(text, "    pid   OS id name")) << text;
+  EXPECT_TRUE(absl::StrContains(text, "      -     101 spinner-1 ")) << text;  // not told
+  for (pid_t tid = 101; tid <= 104; ++tid) screen.info.thread_process[tid] = 4242;
+  const std::string told = ScreenText(screen.Render());
+  EXPECT_TRUE(absl::StrContains(told, "   4242     101 spinner-1 ")) << told;
+  EXPECT_TRUE(absl::StrContains(told, "   4242     104 sleeper ")) << told;
   // A short screen keeps the tables a few rows and says how many processes it left out.
   const std::string short_text = ScreenText(screen.Render(200, 12));
   EXPECT_TRUE(absl::StrContains(short_text, "more processes")) << short_text;

@@ -37,14 +37,15 @@ struct ThreadRow {
   // members', root_function empty.
   ThreadShare share;
   std::vector<pid_t> members;  // a group's native ids, ascending; empty for one thread
+  pid_t process = 0;           // with GroupThreads' process_of: the row's process, else 0
   bool is_group() const { return !members.empty(); }
 };
 
 // `threads` as rows: groups first by key, then the threads left alone, in `threads`' order.
 // Threads folded away (native_id 0, see Profile::Threads) are never grouped. With `by_thread`,
 // one row per thread. With `process_of` (threads of several processes: each thread's process
-// by OS id), threads of different processes never share a group, and a group's name ends
-// with its process, " (pid N)".
+// by OS id), threads of different processes never share a group, and each row says its
+// process.
 std::vector<ThreadRow> GroupThreads(const std::vector<ThreadShare>& threads, bool by_thread,
                                     const absl::flat_hash_map<pid_t, pid_t>* process_of = nullptr);
 
